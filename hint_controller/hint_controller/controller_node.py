@@ -1,0 +1,294 @@
+"""The high-rate controller node: applies composite actions to the measured state.
+
+Subscribes
+  ``state``             hint_msgs/StateVector (``state_source: state_vector``) or
+                        sensor_msgs/JointState (``state_source: joint_state``, matched by joint name)
+  ``composite_action``  hint_msgs/CompositeAction from the policy node
+Publishes
+  ``command``           hint_msgs/InputVector (``command_format: input_vector``) or
+                        std_msgs/Float64MultiArray for a ros2_control forward command controller
+                        (``command_format: float64_multi_array``, ordered by ``joint_names``)
+  ``controller_status`` hint_msgs/ControllerStatus at ``status_rate_hz``
+
+Commands are computed by :class:`hint_controller.executor.ChunkExecutor` in a dedicated thread
+paced by absolute deadlines on the monotonic clock (rclpy timers jitter by a millisecond and more
+under load; a deadline loop holds 1 kHz). Message callbacks run in the rclpy executor on the main
+thread and hand over immutable data, so the loop never waits for them.
+
+Safety: a malformed composite action (dimensions, names, non-finite values, stale stamp, oversize)
+is rejected with one log line, counted in the status, and the last valid chunk keeps executing.
+Every command is checked finite and within the model's limits before it is published; state
+older than ``state_timeout`` switches to the model's safe command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import rclpy
+from hint_msgs.conversions import MessageValidationError, composite_action_from_msg, vector_from_msg, vector_to_msg
+from hint_msgs.msg import CompositeAction as CompositeActionMsg
+from hint_msgs.msg import ControllerStatus, InputVector, StateVector
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+
+from hint_controller.composite_action import CompositeAction
+from hint_controller.dynamics import make_model
+from hint_controller.dynamics.base import DynamicsModel
+from hint_controller.executor import ChunkExecutor, ExecutorMode
+from hint_controller.names import name_indices
+
+# State and command are high-rate streams where only the newest sample matters: keep-last 1,
+# best effort, so a late sample is dropped instead of retransmitted behind newer ones.
+# Simulators and ros2_control's joint_state_broadcaster publish compatibly with best-effort
+# subscribers. Composite actions are rare and each one matters: reliable, a few deep.
+STREAM_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=4, reliability=ReliabilityPolicy.RELIABLE)
+# Status is for people and monitors that join late: reliable, latched.
+STATUS_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StateSample:
+    """The latest measured state in the model's coordinate order."""
+
+    values: np.ndarray
+    received: float  # monotonic time of arrival [s]
+
+
+class ControllerNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("hint_controller", **kwargs)
+        self._declare_parameters()
+        p = self._param
+        self.model: DynamicsModel = make_model(p("model"), period=p("model_period"), urdf_path=p("urdf_path") or None)
+        self.rate_hz = float(p("rate_hz"))
+        if not 1.0 <= self.rate_hz <= 5000.0:
+            raise ValueError(f"rate_hz must be in [1, 5000], got {self.rate_hz}")
+        self.state_timeout = float(p("state_timeout"))
+        self.max_chunk_age = float(p("max_chunk_age"))
+        self.max_knots = int(p("max_knots"))
+        safe_mode = p("safe_mode") or None
+        self.executor_core = ChunkExecutor(self.model, grace_period=float(p("grace_period")), safe_mode=safe_mode)
+        self._safe_mode = self.executor_core.safe_mode
+        self._lock = threading.Lock()
+        self._state: StateSample | None = None
+        self._state_index_cache: tuple[tuple[str, ...], list[int]] | None = None
+        self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
+        self._last_rejection = ""
+        self._last_status = None
+        self._rate_window = (time.monotonic(), 0)
+        self._measured_rate = 0.0
+
+        self._make_io()
+        self.create_timer(1.0 / float(p("status_rate_hz")), self._publish_status)
+        self._running = True
+        self._loop_thread = threading.Thread(target=self._control_loop, name="hint_control_loop", daemon=True)
+        self._loop_thread.start()
+        self.get_logger().info(
+            f"controlling {self.model.name} ({self.model.state_dim} states, {self.model.input_dim} inputs) "
+            f"at {self.rate_hz:g} Hz, safe mode {self._safe_mode.value}"
+        )
+
+    # -- parameters -----------------------------------------------------------------------
+    def _declare_parameters(self) -> None:
+        def declare(name, default, description):
+            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+
+        declare("model", "planar_quadrotor", "Dynamics model: planar_quadrotor, pusht_agent or manipulator.")
+        declare("model_period", 0.01, "Discretization period of the model [s] (must match the policy's).")
+        declare("urdf_path", "", "URDF of the manipulator model; empty = the shipped test arm.")
+        declare("rate_hz", 500.0, "Command rate [Hz]; sustains 1000.")
+        declare("status_rate_hz", 10.0, "Rate of controller_status [Hz].")
+        declare("grace_period", 0.2, "After the last knot, hold the final primitive controller this long [s], then go safe.")
+        declare("safe_mode", "", "Safe command: zero, hover, brake or gravity_compensation; empty = the model's default.")
+        declare("state_timeout", 0.05, "State older than this [s] switches to the safe command.")
+        declare("max_chunk_age", 0.5, "Reject a composite action whose last knot ended more than this long ago [s].")
+        declare("max_knots", 1024, "Reject composite actions with more knots than this.")
+        declare("state_source", "state_vector", "state_vector (hint_msgs/StateVector) or joint_state (sensor_msgs/JointState).")
+        declare("command_format", "input_vector", "input_vector (hint_msgs/InputVector) or float64_multi_array (ros2_control forward command controller).")
+        declare("command_interface", "effort", "ros2_control command interface (effort, velocity, position): the model's inputs are named '<joint>/<interface>'.")
+        self.declare_parameter(
+            "joint_names", Parameter.Type.STRING_ARRAY,
+            ParameterDescriptor(description="Joints in the forward command controller's order (float64_multi_array); empty = the model's input order."),
+        )
+
+    def _param(self, name: str):
+        return self.get_parameter(name).value
+
+    def _command_order(self) -> list[int]:
+        """Positions of the forward command controller's entries in the model's input vector."""
+        joints = self._param("joint_names") or []
+        if not joints:
+            return list(range(self.model.input_dim))
+        wanted = [f"{joint}/{self._param('command_interface')}" for joint in joints]
+        return name_indices(self.model.input_names, wanted)
+
+    # -- topics -----------------------------------------------------------------------------
+    def _make_io(self) -> None:
+        if self._param("state_source") == "joint_state":
+            self.create_subscription(JointState, "state", self._on_joint_state, STREAM_QOS)
+        elif self._param("state_source") == "state_vector":
+            self.create_subscription(StateVector, "state", self._on_state_vector, STREAM_QOS)
+        else:
+            raise ValueError(f"state_source must be state_vector or joint_state, got {self._param('state_source')!r}")
+        self.create_subscription(CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS)
+        command_format = self._param("command_format")
+        if command_format == "input_vector":
+            self._command_publisher = self.create_publisher(InputVector, "command", STREAM_QOS)
+            self._make_command = self._input_vector
+        elif command_format == "float64_multi_array":
+            self._command_publisher = self.create_publisher(Float64MultiArray, "command", STREAM_QOS)
+            self._make_command = self._float64_multi_array
+            self._command_indices = self._command_order()
+        else:
+            raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
+        self._status_publisher = self.create_publisher(ControllerStatus, "controller_status", STATUS_QOS)
+
+    def _on_state_vector(self, msg: StateVector) -> None:
+        try:
+            values = vector_from_msg(msg, self.model.state_names)
+        except MessageValidationError as error:
+            self.get_logger().warning(f"state rejected: {error}", throttle_duration_sec=1.0)
+            return
+        self._state = StateSample(values, time.monotonic())
+
+    def _on_joint_state(self, msg: JointState) -> None:
+        names = tuple(f"{joint}/{field}" for field in ("position", "velocity") for joint in msg.name)
+        values = np.concatenate([np.asarray(msg.position, float), np.asarray(msg.velocity, float)])
+        if len(values) != len(names):
+            self.get_logger().warning("joint_state without a velocity per joint rejected", throttle_duration_sec=1.0)
+            return
+        if self._state_index_cache is None or self._state_index_cache[0] != names:
+            try:
+                self._state_index_cache = (names, name_indices(names, self.model.state_names))
+            except KeyError as error:
+                self.get_logger().warning(f"joint_state rejected: {error}", throttle_duration_sec=1.0)
+                return
+        values = values[self._state_index_cache[1]]
+        if not np.all(np.isfinite(values)):
+            self.get_logger().warning("joint_state with non-finite values rejected", throttle_duration_sec=1.0)
+            return
+        self._state = StateSample(values, time.monotonic())
+
+    def _on_composite_action(self, msg: CompositeActionMsg) -> None:
+        try:
+            # names are matched (in any order) against the model by the executor
+            arrays = composite_action_from_msg(
+                msg,
+                max_length=self.max_knots,
+                now=self._now(),
+                max_age=self.max_chunk_age,
+            )
+            action = CompositeAction(
+                x_ref=arrays.x_ref, u_ff=arrays.u_ff, gains=arrays.gains, period=arrays.knot_period,
+                start_time=arrays.start_time, state_names=arrays.state_names, input_names=arrays.input_names,
+                sequence=arrays.sequence, sigma=arrays.sigma, interpolation=arrays.interpolation,
+            )
+            with self._lock:
+                self.executor_core.submit(action)
+        except (MessageValidationError, ValueError) as error:
+            self._counters["rejected"] += 1
+            self._last_rejection = f"chunk {msg.sequence}: {error}"
+            self.get_logger().error(f"composite action rejected, keeping the last valid one: {self._last_rejection}")
+            return
+        self._counters["accepted"] += 1
+
+    # -- control loop -----------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _control_loop(self) -> None:
+        period = 1.0 / self.rate_hz
+        next_deadline = time.monotonic()
+        while self._running and rclpy.ok(context=self.context):
+            self._tick()
+            next_deadline += period
+            delay = next_deadline - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -10 * period:  # fell far behind (suspended?): do not burst to catch up
+                next_deadline = time.monotonic()
+
+    def _tick(self) -> None:
+        sample = self._state
+        if sample is None:
+            return  # nothing measured yet: publish nothing (status says WAITING)
+        now = self._now()
+        if time.monotonic() - sample.received > self.state_timeout:
+            u = self.model.safe_input(sample.values, self._safe_mode)
+            status = (ExecutorMode.SAFE, 0, 0, float("nan"), f"state older than {self.state_timeout} s")
+        else:
+            with self._lock:
+                u, executor_status = self.executor_core.command(now, sample.values)
+            status = (
+                executor_status.mode, executor_status.active_sequence, executor_status.knot_index,
+                executor_status.tracking_error, executor_status.reason,
+            )
+        if not (np.all(np.isfinite(u)) and np.all(u >= self.model.input_lower) and np.all(u <= self.model.input_upper)):
+            u = self.model.safe_input(sample.values, self._safe_mode)
+            status = (ExecutorMode.FAULT, 0, 0, float("nan"), "computed command was non-finite or out of limits")
+        self._command_publisher.publish(self._make_command(u, now))
+        self._last_status = status
+        self._counters["commands"] += 1
+
+    def _input_vector(self, u: np.ndarray, now: float) -> InputVector:
+        return vector_to_msg(InputVector, self.model.input_names, u, stamp=now)
+
+    def _float64_multi_array(self, u: np.ndarray, now: float) -> Float64MultiArray:
+        return Float64MultiArray(data=u[self._command_indices].tolist())
+
+    # -- status -----------------------------------------------------------------------------
+    def _publish_status(self) -> None:
+        start, count = self._rate_window
+        now_mono = time.monotonic()
+        commands = self._counters["commands"]
+        rate = (commands - count) / max(now_mono - start, 1e-9)
+        self._rate_window = (now_mono, commands)
+        msg = ControllerStatus()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        if self._last_status is None:
+            mode, sequence, knot, error, reason = ExecutorMode.WAITING, 0, 0, float("nan"), "no state received yet"
+        else:
+            mode, sequence, knot, error, reason = self._last_status
+        msg.mode, msg.reason = int(mode), reason
+        msg.active_sequence, msg.knot_index, msg.tracking_error = int(sequence), int(knot), float(error)
+        msg.commands_published = commands
+        msg.chunks_accepted, msg.chunks_rejected = self._counters["accepted"], self._counters["rejected"]
+        msg.last_rejection = self._last_rejection
+        msg.command_rate_hz = rate
+        self._status_publisher.publish(msg)
+
+    def destroy_node(self) -> None:
+        self._running = False
+        if self._loop_thread.is_alive():
+            self._loop_thread.join(timeout=1.0)
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = ControllerNode()
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Shared numerics of the dynamics models: fast evaluation of Drake symbolic expressions and
+the explicit fourth-order Runge-Kutta (RK4) discretization with its exact Jacobians.
+
+Every function here is batched: a leading axis of any size runs over a trajectory, so the
+synthesis oracle linearizes T steps with a handful of numpy calls instead of T Python calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import sympy
+from pydrake.symbolic import Expression, Variable, to_sympy
+
+#: f(X, U) -> Xdot, batched over leading axes: (..., n), (..., m) -> (..., n)
+BatchedDynamics = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: (X, U) -> (df/dx (..., n, n), df/du (..., n, m))
+BatchedJacobians = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def lambdify_drake(expressions: np.ndarray, variables: Sequence[Variable]) -> Callable[[np.ndarray], np.ndarray]:
+    """Compile an array of Drake symbolic expressions into a batched numpy function.
+
+    The returned function maps values of `variables`, shape (..., len(variables)), to the
+    expressions evaluated elementwise, shape (..., *expressions.shape). Constant entries are
+    broadcast. Conversion goes through SymPy's code printer with common-subexpression
+    elimination, so evaluating a whole trajectory costs one pass of vectorized numpy calls.
+    """
+    expressions = np.asarray(expressions, dtype=object)
+    memo: dict = {}
+    symbols = [to_sympy(v, memo=memo) for v in variables]
+    flat = [to_sympy(e if isinstance(e, Expression) else Expression(e), memo=memo) for e in expressions.ravel()]
+    compiled = sympy.lambdify([symbols], flat, modules="numpy", cse=True)
+    shape = expressions.shape
+
+    def evaluate(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        columns = [values[..., i] for i in range(values.shape[-1])]
+        entries = compiled(columns)
+        batch = values.shape[:-1]
+        out = np.empty((*batch, len(entries)))
+        for i, entry in enumerate(entries):
+            out[..., i] = entry  # broadcasts constants
+        return out.reshape(*batch, *shape)
+
+    return evaluate
+
+
+def rk4_step(f: BatchedDynamics, x: np.ndarray, u: np.ndarray, h: float) -> np.ndarray:
+    """One classical RK4 step of xdot = f(x, u) over h with u held constant (zero-order hold)."""
+    k1 = f(x, u)
+    k2 = f(x + 0.5 * h * k1, u)
+    k3 = f(x + 0.5 * h * k2, u)
+    k4 = f(x + h * k3, u)
+    return x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+
+
+def rk4_jacobians(
+    f: BatchedDynamics, f_jac: BatchedJacobians, x: np.ndarray, u: np.ndarray, h: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Jacobians (A, B) of :func:`rk4_step` at (x, u), by the chain rule through the stages.
+
+    With z = (x, u), stage s evaluates k_s = f(x + c_s h k_{s-1}, u), so
+    dk_s/dz = f_x(stage point) (E + c_s h dk_{s-1}/dz) + [0, f_u(stage point)] with E = [I, 0].
+    Batched: x (..., n), u (..., m) -> A (..., n, n), B (..., n, m).
+    """
+    x = np.asarray(x, dtype=float)
+    u = np.asarray(u, dtype=float)
+    n = x.shape[-1]
+    m = u.shape[-1]
+    batch = x.shape[:-1]
+    select_x = np.zeros((n, n + m))
+    select_x[:, :n] = np.eye(n)
+
+    def stage(point: np.ndarray, previous_k: np.ndarray | None, previous_dk: np.ndarray | None, c: float):
+        stage_x = point if previous_k is None else x + c * h * previous_k
+        fx, fu = f_jac(stage_x, u)
+        d_point = select_x if previous_dk is None else select_x + (c * h) * previous_dk
+        dk = fx @ d_point
+        dk[..., n:] += fu
+        return f(stage_x, u), np.broadcast_to(dk, (*batch, n, n + m)).copy()
+
+    k1, dk1 = stage(x, None, None, 0.0)
+    k2, dk2 = stage(x, k1, dk1, 0.5)
+    k3, dk3 = stage(x, k2, dk2, 0.5)
+    _, dk4 = stage(x, k3, dk3, 1.0)
+    jac = (h / 6.0) * (dk1 + 2.0 * dk2 + 2.0 * dk3 + dk4)
+    jac[..., :n] += np.eye(n)
+    return jac[..., :n], jac[..., n:]

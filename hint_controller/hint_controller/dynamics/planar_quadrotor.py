@@ -1,0 +1,156 @@
+"""Planar quadrotor (Underactuated's Quadrotor2D): continuous dynamics from Drake symbolic
+expressions, discretized by RK4 with the input held over the period (zero-order hold).
+
+State (x, z, theta, xdot, zdot, thetadot): position [m], pitch [rad], their rates.
+Inputs (thrust_left, thrust_right) [N], the two rotor forces along the body's z axis:
+
+    xddot     = -sin(theta) (u_l + u_r) / m
+    zddot     =  cos(theta) (u_l + u_r) / m - g
+    thetaddot =  L (u_l - u_r) / I
+
+Discretization: one classical RK4 step of the period with u constant; `jacobians` are the exact
+derivatives of that RK4 step (chain rule through the four stages using Drake's symbolic
+Jacobians of the continuous dynamics, compiled to numpy), not a finite-difference estimate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydrake.symbolic import Jacobian, MakeVectorVariable, cos, sin
+from pydrake.systems.primitives import SymbolicVectorSystem
+
+from hint_controller.dynamics.base import DynamicsModel, SafeMode
+from hint_controller.dynamics.integration import lambdify_drake, rk4_jacobians, rk4_step
+
+
+class PlanarQuadrotor(DynamicsModel):
+    """Planar quadrotor with two thrust inputs; safe mode HOVER (m g / 2 per rotor)."""
+
+    name = "planar_quadrotor"
+    state_names = ("x", "z", "theta", "xdot", "zdot", "thetadot")
+    input_names = ("thrust_left", "thrust_right")
+
+    def __init__(
+        self,
+        period: float = 0.01,
+        arm_length: float = 0.25,
+        mass: float = 0.486,
+        inertia: float = 0.00383,
+        gravity: float = 9.81,
+        max_thrust_to_weight: float = 2.5,
+    ) -> None:
+        """`max_thrust_to_weight`: both rotors together can lift this many times the weight."""
+        self.period = float(period)
+        self.arm_length = arm_length
+        self.mass = mass
+        self.inertia = inertia
+        self.gravity = gravity
+        self.hover_thrust = mass * gravity / 2.0
+        self.input_lower = np.zeros(2)
+        self.input_upper = np.full(2, max_thrust_to_weight * self.hover_thrust)
+        x = MakeVectorVariable(6, "x")
+        u = MakeVectorVariable(2, "u")
+        xdot = self._symbolic_dynamics(x, u)
+        variables = list(x) + list(u)
+        self._f = lambdify_drake(xdot, variables)
+        self._fx = lambdify_drake(Jacobian(xdot, x), variables)
+        self._fu = lambdify_drake(Jacobian(xdot, u), variables)
+
+    def drake_system(self, discrete: bool = True) -> SymbolicVectorSystem:
+        """This model as a Drake system: the RK4 step as a discrete update every `period`
+        (discrete=True, identical to :meth:`step`) or the continuous dynamics."""
+        x = MakeVectorVariable(6, "x")
+        u = MakeVectorVariable(2, "u")
+        if not discrete:
+            return SymbolicVectorSystem(state=x, input=u, dynamics=self._symbolic_dynamics(x, u), output=x)
+        h = self.period
+        with np.errstate(invalid="ignore"):  # numpy's float checks misfire on object arrays
+            k1 = self._symbolic_dynamics(x, u)
+            k2 = self._symbolic_dynamics(x + 0.5 * h * k1, u)
+            k3 = self._symbolic_dynamics(x + 0.5 * h * k2, u)
+            k4 = self._symbolic_dynamics(x + h * k3, u)
+            update = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        return SymbolicVectorSystem(state=x, input=u, dynamics=update, output=x, time_period=h)
+
+    def _symbolic_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        theta = x[2]
+        total = u[0] + u[1]
+        return np.array(
+            [
+                x[3],
+                x[4],
+                x[5],
+                -sin(theta) * total / self.mass,
+                cos(theta) * total / self.mass - self.gravity,
+                self.arm_length * (u[0] - u[1]) / self.inertia,
+            ]
+        )
+
+    # batched helpers: (..., n), (..., m)
+    def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return self._f(_stack(x, u))
+
+    def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = _stack(x, u)
+        return self._fx(z), self._fu(z)
+
+    def continuous_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return self._batched_f(np.asarray(x, float), np.asarray(u, float))
+
+    def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return rk4_step(self._batched_f, np.asarray(x, float), np.asarray(u, float), self.period)
+
+    def jacobians(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rk4_jacobians(self._batched_f, self._batched_jac, np.asarray(x, float), np.asarray(u, float), self.period)
+
+    def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inputs = np.asarray(inputs, dtype=float)
+        states = np.asarray(states, dtype=float)[: len(inputs)]
+        return rk4_jacobians(self._batched_f, self._batched_jac, states, inputs, self.period)
+
+    def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
+        if SafeMode(mode) is SafeMode.HOVER:
+            return self.clamp(np.full(2, self.hover_thrust))
+        return super().safe_input(x, mode)
+
+
+def _stack(x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(x, u) side by side on the last axis, broadcasting their leading axes."""
+    batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+    return np.concatenate([np.broadcast_to(x, (*batch, x.shape[-1])), np.broadcast_to(u, (*batch, u.shape[-1]))], axis=-1)
+
+
+def hover_to_point_trajectory(
+    model: PlanarQuadrotor,
+    steps: int,
+    target: tuple[float, float] = (1.0, 0.5),
+    move_time: float = 2.0,
+    start: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A dynamically feasible maneuver (states (steps+1, 6), inputs (steps, 2)) for tests and benchmarks.
+
+    The quadrotor starts hovering at `start` (default the origin) and an infinite-horizon
+    discrete LQR about hover (Drake's DiscreteTimeLinearQuadraticRegulator) tracks a minimum-jerk
+    set point that moves to start + `target` in `move_time` seconds and then holds. The recorded
+    states and inputs come from `model.step`, so they are exactly feasible.
+    """
+    from pydrake.systems.controllers import DiscreteTimeLinearQuadraticRegulator
+
+    hover = np.full(2, model.hover_thrust)
+    origin = np.zeros(6) if start is None else np.asarray(start, dtype=float)
+    a, b = model.jacobians(origin, hover)
+    gain, _ = DiscreteTimeLinearQuadraticRegulator(a, b, np.diag([10.0, 10.0, 10.0, 1.0, 1.0, 1.0]), np.diag([1.0, 1.0]))
+    offset = np.asarray(target, dtype=float)
+    states = np.empty((steps + 1, 6))
+    inputs = np.empty((steps, 2))
+    states[0] = origin
+    for t in range(steps):
+        s = min(t * model.period / move_time, 1.0)
+        progress = 10 * s**3 - 15 * s**4 + 6 * s**5
+        rate = (30 * s**2 - 60 * s**3 + 30 * s**4) / move_time if s < 1.0 else 0.0
+        setpoint = origin.copy()
+        setpoint[:2] += progress * offset
+        setpoint[3:5] += rate * offset
+        inputs[t] = model.clamp(hover - gain @ (states[t] - setpoint))
+        states[t + 1] = model.step(states[t], inputs[t])
+    return states, inputs

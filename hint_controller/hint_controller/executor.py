@@ -1,0 +1,224 @@
+"""The chunk executor: turns composite actions into high-rate inputs, without ROS.
+
+At time t the active composite action is the queued one with the latest ``start_time <= t``;
+its knot k = floor((t - start_time) / period) applies
+
+    u = u_ff[k] + gains[k] (x - x_ref(t)),   clamped to the model's input limits,
+
+with x_ref(t) = x_ref[k] (ZERO_ORDER_HOLD) or the line from x_ref[k] to x_ref[k+1] (LINEAR; the
+last knot has no successor and holds x_ref[-1]). Ticks up to KNOT_TOLERANCE periods early count as
+on the knot boundary (floating-point knot times). For ``grace_period`` seconds after the last
+knot's interval the final primitive controller keeps running (HOLDING); before the first chunk,
+after the grace period, or when the state is not finite the model's safe input is commanded.
+Modes match hint_msgs/ControllerStatus. The output is always finite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.dynamics.base import DynamicsModel, SafeMode
+from hint_controller.names import name_indices
+
+#: times within this fraction of a knot period before a knot boundary count as on it, so that
+#: ticks at exactly the knot times (t = start + k period in floating point) select knot k
+KNOT_TOLERANCE = 1e-6
+#: preferred safe modes, first supported one is the default
+_SAFE_MODE_PREFERENCE = (SafeMode.HOVER, SafeMode.GRAVITY_COMPENSATION, SafeMode.BRAKE, SafeMode.ZERO)
+
+
+class ExecutorMode(enum.IntEnum):
+    """Values match hint_msgs/msg/ControllerStatus MODE_*."""
+
+    WAITING = 0
+    TRACKING = 1
+    HOLDING = 2
+    SAFE = 3
+    FAULT = 4
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExecutorStatus:
+    """What the executor did on one tick."""
+
+    mode: ExecutorMode
+    reason: str = ""
+    active_sequence: int = 0
+    knot_index: int = 0
+    tracking_error: float = 0.0
+
+
+@dataclasses.dataclass(slots=True)
+class _PreparedChunk:
+    """A validated chunk reordered into the model's coordinates, with per-knot reference slopes."""
+
+    action: CompositeAction
+    x_ref: np.ndarray
+    x_slope: np.ndarray  # (length, n): (x_ref[k+1] - x_ref[k]) / period, zero for the last knot (or ZOH)
+    u_ff: np.ndarray
+    gains: np.ndarray
+    start_time: float
+    period: float
+    length: int
+    end_time: float
+    sequence: int
+    activation_time: float  # start_time less the knot tolerance
+
+
+def default_safe_mode(model: DynamicsModel) -> SafeMode:
+    """The first of HOVER, GRAVITY_COMPENSATION, BRAKE, ZERO that `model` supports."""
+    probe = np.zeros(model.state_dim)
+    for mode in _SAFE_MODE_PREFERENCE:
+        try:
+            model.safe_input(probe, mode)
+        except ValueError:
+            continue
+        return mode
+    raise ValueError(f"model {model.name!r} supports no safe mode")
+
+
+class ChunkExecutor:
+    """Executes queued :class:`CompositeAction` s against a :class:`DynamicsModel`'s names and limits."""
+
+    def __init__(
+        self,
+        model: DynamicsModel,
+        grace_period: float = 0.1,
+        safe_mode: SafeMode | str | None = None,
+        state_names: Sequence[str] | None = None,
+    ) -> None:
+        """`state_names`: names of the state vectors passed to :meth:`command` (default: the
+        model's); the model's coordinates are selected from them by name."""
+        if not (grace_period >= 0 and math.isfinite(grace_period)):
+            raise ValueError(f"grace_period must be finite and >= 0, got {grace_period}")
+        self.model = model
+        self.grace_period = float(grace_period)
+        self.safe_mode = SafeMode(safe_mode) if safe_mode is not None else default_safe_mode(model)
+        model.safe_input(np.zeros(model.state_dim), self.safe_mode)  # raises if unsupported
+        self.state_names = tuple(state_names) if state_names is not None else tuple(model.state_names)
+        selection = name_indices(self.state_names, model.state_names)
+        self._selection = None if selection == list(range(len(self.state_names))) else np.asarray(selection)
+        self._lower = np.asarray(model.input_lower, dtype=float)
+        self._upper = np.asarray(model.input_upper, dtype=float)
+        self._fallback = np.clip(np.zeros(model.input_dim), self._lower, self._upper)
+        self._queue: list[_PreparedChunk] = []
+        self._active: _PreparedChunk | None = None
+        self._error = np.empty(model.state_dim)
+        self.commands = 0
+        self.chunks_accepted = 0
+        self.chunks_rejected = 0
+        self.last_rejection = ""
+
+    # ------------------------------------------------------------------ chunks
+    def submit(self, action: CompositeAction) -> None:
+        """Queue `action`; it takes over from the active chunk at its start_time.
+
+        Raises ValueError (and counts a rejection) when its names do not match the model or it
+        starts before the active chunk. A queued chunk with the same start_time is replaced.
+        """
+        try:
+            chunk = self._prepare(action)
+        except ValueError as error:
+            self.chunks_rejected += 1
+            self.last_rejection = str(error)
+            raise
+        self._queue = [c for c in self._queue if c.start_time != chunk.start_time]
+        self._queue.append(chunk)
+        self._queue.sort(key=lambda c: c.start_time)
+        self.chunks_accepted += 1
+
+    def _prepare(self, action: CompositeAction) -> _PreparedChunk:
+        model = self.model
+        if set(action.state_names) != set(model.state_names) or len(action.state_names) != model.state_dim:
+            raise ValueError(f"chunk {action.sequence}: state names {list(action.state_names)} do not match model {model.name!r} {list(model.state_names)}")
+        if set(action.input_names) != set(model.input_names) or len(action.input_names) != model.input_dim:
+            raise ValueError(f"chunk {action.sequence}: input names {list(action.input_names)} do not match model {model.name!r} {list(model.input_names)}")
+        if self._active is not None and action.start_time < self._active.start_time:
+            raise ValueError(f"chunk {action.sequence} starts at {action.start_time} before the active chunk {self._active.sequence} ({self._active.start_time})")
+        state_order = name_indices(action.state_names, model.state_names)
+        input_order = name_indices(action.input_names, model.input_names)
+        x_ref = np.ascontiguousarray(action.x_ref[:, state_order])
+        u_ff = np.ascontiguousarray(action.u_ff[:, input_order])
+        gains = np.ascontiguousarray(action.gains[:, input_order][:, :, state_order])
+        x_slope = np.zeros_like(x_ref)
+        if action.interpolation is Interpolation.LINEAR and action.length > 1:
+            x_slope[:-1] = np.diff(x_ref, axis=0) / action.period
+        return _PreparedChunk(
+            action=action,
+            x_ref=x_ref,
+            x_slope=x_slope,
+            u_ff=u_ff,
+            gains=gains,
+            start_time=float(action.start_time),
+            period=float(action.period),
+            length=action.length,
+            end_time=float(action.end_time),
+            sequence=int(action.sequence),
+            activation_time=float(action.start_time) - KNOT_TOLERANCE * float(action.period),
+        )
+
+    def reset(self) -> None:
+        """Forget every chunk (e.g. at an episode reset); counters are kept."""
+        self._queue.clear()
+        self._active = None
+
+    @property
+    def active(self) -> CompositeAction | None:
+        """The chunk executed on the latest tick (None before the first one starts)."""
+        return self._active.action if self._active is not None else None
+
+    # ------------------------------------------------------------------ ticks
+    def command(self, t: float, x: np.ndarray) -> tuple[np.ndarray, ExecutorStatus]:
+        """The input to apply at time t given the measured state x (full or model state)."""
+        self.commands += 1
+        queue = self._queue
+        while queue and queue[0].activation_time <= t:
+            self._active = queue.pop(0)
+        chunk = self._active
+        if self._selection is not None:
+            x = x[self._selection]
+        if not np.isfinite(x).all():
+            return self._safe(x, ExecutorMode.SAFE, "non-finite state", chunk)
+        if chunk is None:
+            return self._safe(x, ExecutorMode.WAITING, "no chunk started yet", None)
+        elapsed = t - chunk.start_time
+        knot = int(elapsed / chunk.period + KNOT_TOLERANCE)
+        if knot < chunk.length:
+            mode = ExecutorMode.TRACKING
+            offset = elapsed - knot * chunk.period
+            if offset < 0.0:
+                offset = 0.0
+        elif t < chunk.end_time + self.grace_period:
+            mode = ExecutorMode.HOLDING
+            knot = chunk.length - 1
+            offset = 0.0
+        else:
+            return self._safe(x, ExecutorMode.SAFE, "grace period after the last knot is over", chunk)
+        error = self._error
+        np.subtract(x, chunk.x_ref[knot], out=error)
+        if offset:
+            error -= offset * chunk.x_slope[knot]
+        u = chunk.gains[knot] @ error
+        u += chunk.u_ff[knot]
+        np.minimum(u, self._upper, out=u)
+        np.maximum(u, self._lower, out=u)
+        tracking_error = math.sqrt(error @ error)
+        if not math.isfinite(tracking_error) or not np.isfinite(u).all():
+            return self._safe(x, ExecutorMode.FAULT, "non-finite command", chunk)
+        return u, ExecutorStatus(mode, "", chunk.sequence, knot, tracking_error)
+
+    def _safe(self, x: np.ndarray, mode: ExecutorMode, reason: str, chunk: _PreparedChunk | None) -> tuple[np.ndarray, ExecutorStatus]:
+        try:
+            u = np.asarray(self.model.safe_input(x, self.safe_mode), dtype=float)
+        except (ValueError, FloatingPointError):
+            u = self._fallback.copy()
+        if not np.isfinite(u).all():
+            u = self._fallback.copy()
+        sequence = chunk.sequence if chunk is not None else 0
+        return u, ExecutorStatus(mode, reason, sequence, 0, math.nan if mode is not ExecutorMode.WAITING else 0.0)

@@ -1,0 +1,163 @@
+"""The controller node in its own process, driven over DDS."""
+
+import math
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+RATE_HZ = 200.0
+
+
+@pytest.fixture
+def quadrotor():
+    from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
+
+    return PlanarQuadrotor(period=0.01)
+
+
+@pytest.fixture
+def rig(ros, spawn, quadrotor):
+    """A controller node process plus a test node that feeds it state and chunks."""
+    from hint_msgs.msg import CompositeAction, ControllerStatus, InputVector, StateVector
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    process = spawn(
+        "-m", "hint_controller.controller_node", "--ros-args",
+        "-p", "model:=planar_quadrotor", "-p", f"rate_hz:={RATE_HZ}", "-p", "state_timeout:=0.5",
+        "-p", "grace_period:=0.2",
+    )
+    node = ros.node("controller_test_driver")
+    rig = type("Rig", (), {})()
+    rig.process, rig.node, rig.model = process, node, quadrotor
+    rig.commands, rig.statuses = [], []
+    best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    rig.state_pub = node.create_publisher(StateVector, "state", best_effort)
+    rig.chunk_pub = node.create_publisher(CompositeAction, "composite_action", QoSProfile(depth=4, reliability=ReliabilityPolicy.RELIABLE))
+    node.create_subscription(InputVector, "command", rig.commands.append, QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
+    node.create_subscription(
+        ControllerStatus, "controller_status", rig.statuses.append,
+        QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL),
+    )
+    rig.x = np.array([0.1, 1.0, 0.05, 0.0, 0.0, 0.0])
+
+    def publish_state():  # built by hand: the tests also send states that conversions would refuse
+        msg = StateVector(names=list(quadrotor.state_names), values=rig.x.tolist())
+        msg.header.stamp = node.get_clock().now().to_msg()
+        rig.state_pub.publish(msg)
+
+    node.create_timer(0.01, publish_state)
+    assert ros.spin_until(lambda: rig.chunk_pub.get_subscription_count() > 0 and len(rig.commands) > 5, 30), (
+        "controller node did not come up: " + (process.stdout.read() if process.poll() is not None else "still running")
+    )
+    return rig
+
+
+def now(node) -> float:
+    return node.get_clock().now().nanoseconds * 1e-9
+
+
+def hover_chunk(model, start_time: float, length: int = 100, sequence: int = 1):
+    """A hover chunk at (0, 1) with LQR-like gains: a valid composite action."""
+    from hint_controller.composite_action import CompositeAction
+
+    rng = np.random.default_rng(sequence)
+    x_ref = np.tile([0.0, 1.0, 0.0, 0.0, 0.0, 0.0], (length, 1)) + rng.normal(scale=0.01, size=(length, 6))
+    u_ff = np.full((length, 2), model.hover_thrust)
+    gains = rng.normal(scale=0.5, size=(length, 2, 6))
+    return CompositeAction(x_ref, u_ff, gains, period=0.02, start_time=start_time,
+                           state_names=model.state_names, input_names=model.input_names, sequence=sequence)
+
+
+def to_msg(action):
+    from hint_msgs.conversions import composite_action_to_msg
+
+    return composite_action_to_msg(
+        action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
+        state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
+    )
+
+
+def assert_commands_safe(commands, model):
+    values = np.array([c.values for c in commands])
+    assert values.size and np.all(np.isfinite(values))
+    assert np.all(values >= model.input_lower - 1e-12) and np.all(values <= model.input_upper + 1e-12)
+
+
+def test_node_publishes_the_executors_commands_for_a_chunk(ros, rig):
+    from hint_controller.executor import ChunkExecutor
+
+    action = hover_chunk(rig.model, start_time=now(rig.node) + 0.2)
+    rig.chunk_pub.publish(to_msg(action))
+    ros.spin_for(1.0)
+    reference = ChunkExecutor(rig.model, grace_period=0.2)
+    reference.submit(action)
+    tracked = [c for c in rig.commands if action.start_time <= c.header.stamp.sec + c.header.stamp.nanosec * 1e-9 < action.end_time]
+    assert len(tracked) > 0.5 * RATE_HZ * 0.8, f"only {len(tracked)} commands while tracking"
+    for command in tracked:
+        t = command.header.stamp.sec + command.header.stamp.nanosec * 1e-9
+        expected, status = reference.command(t, rig.x)
+        assert list(command.names) == list(rig.model.input_names)
+        # the stamp carries t to the nanosecond; float64 seconds since the epoch resolve ~0.2 us
+        np.testing.assert_allclose(command.values, expected, rtol=0, atol=1e-6)
+    assert rig.statuses[-1].chunks_accepted == 1
+    assert rig.statuses[-1].mode == 1  # TRACKING
+    assert_commands_safe(rig.commands, rig.model)
+
+
+def corrupt(kind: str, msg, node):
+    if kind == "dimensions":
+        msg.length = msg.length - 1
+    elif kind == "names":
+        msg.state_names = ["a", "b", "c", "d", "e", "f"]
+    elif kind == "nan":
+        msg.gains = [math.nan] + list(msg.gains)[1:]
+    elif kind == "inf":
+        msg.u_ff = list(msg.u_ff)[:-1] + [math.inf]
+    elif kind == "stale":
+        from hint_msgs.conversions import seconds_to_stamp
+
+        msg.header.stamp = seconds_to_stamp(now(node) - 100.0)
+    elif kind == "oversize":
+        msg.length, msg.x_ref, msg.u_ff, msg.gains = 5000, [0.0] * 5000 * 6, [0.0] * 5000 * 2, [0.0] * 5000 * 12
+    return msg
+
+
+@pytest.mark.parametrize("kind", ["dimensions", "names", "nan", "inf", "stale", "oversize"])
+def test_malformed_chunk_is_rejected_and_the_last_valid_one_keeps_running(ros, rig, kind):
+    valid = hover_chunk(rig.model, start_time=now(rig.node) + 0.1, length=150, sequence=1)
+    rig.chunk_pub.publish(to_msg(valid))
+    ros.spin_for(0.5)
+    bad = hover_chunk(rig.model, start_time=now(rig.node) + 0.05, length=50, sequence=2)
+    rig.chunk_pub.publish(corrupt(kind, to_msg(bad), rig.node))
+    ros.spin_until(lambda: rig.statuses and rig.statuses[-1].chunks_rejected >= 1, 5)
+    rig.commands.clear()
+    ros.spin_for(0.6)
+    status = rig.statuses[-1]
+    assert rig.process.poll() is None, "controller node died"
+    assert (status.chunks_accepted, status.chunks_rejected) == (1, 1)
+    assert status.last_rejection.startswith("chunk 2")
+    assert status.active_sequence == 1 and status.mode == 1
+    assert len(rig.commands) > 0.3 * RATE_HZ
+    assert_commands_safe(rig.commands, rig.model)
+
+
+def test_non_finite_state_and_stale_state_give_safe_commands(ros, rig):
+    rig.chunk_pub.publish(to_msg(hover_chunk(rig.model, start_time=now(rig.node), length=200)))
+    rig.x = np.array([0.0, 1.0, math.nan, 0.0, 0.0, 0.0])  # rejected at the node: the last good state ages out
+    ros.spin_for(1.2)
+    assert rig.process.poll() is None
+    assert rig.statuses[-1].mode == 3 and "older" in rig.statuses[-1].reason  # SAFE
+    hover = rig.model.safe_input(rig.x, "hover")
+    np.testing.assert_allclose(rig.commands[-1].values, hover)
+    assert_commands_safe(rig.commands, rig.model)
+
+
+def test_commands_stop_changing_to_safe_after_the_grace_period(ros, rig):
+    action = hover_chunk(rig.model, start_time=now(rig.node), length=10)  # 0.2 s
+    rig.chunk_pub.publish(to_msg(action))
+    ros.spin_for(1.0)  # 0.2 s chunk + 0.2 s grace, then safe
+    assert rig.statuses[-1].mode == 3
+    np.testing.assert_allclose(rig.commands[-1].values, rig.model.safe_input(rig.x, "hover"))
+    assert_commands_safe(rig.commands, rig.model)

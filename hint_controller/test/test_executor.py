@@ -1,0 +1,161 @@
+"""ChunkExecutor: knot selection, interpolation, take-over, grace period, safety."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
+from hint_controller.dynamics.pusht_agent import PushTAgent
+from hint_controller.executor import ChunkExecutor, ExecutorMode
+from hint_controller.tvlqr import chunk_controllers, primitive_controllers
+
+STATE_NAMES = PushTAgent.state_names
+INPUT_NAMES = PushTAgent.input_names
+
+
+def _chunk(start_time=1.0, length=3, sequence=1, interpolation=Interpolation.LINEAR, gain=-2.0):
+    x_ref = np.arange(length * 4, dtype=float).reshape(length, 4)
+    u_ff = np.arange(length * 2, dtype=float).reshape(length, 2) + 10.0
+    gains = np.zeros((length, 2, 4))
+    gains[:, 0, 0] = gains[:, 1, 1] = gain
+    return CompositeAction(x_ref, u_ff, gains, 0.1, start_time, STATE_NAMES, INPUT_NAMES, sequence, 0.0, interpolation)
+
+
+@pytest.fixture
+def executor():
+    return ChunkExecutor(PushTAgent(), grace_period=0.2)
+
+
+def test_waits_with_the_safe_input_before_the_first_chunk_starts(executor):
+    x = np.array([0.0, 0.0, 1.0, -1.0])
+    u, status = executor.command(0.0, x)
+    assert status.mode is ExecutorMode.WAITING and status.active_sequence == 0
+    np.testing.assert_allclose(u, [-20.0, 20.0])  # PushT defaults to BRAKE
+    executor.submit(_chunk(start_time=1.0))
+    _, status = executor.command(0.99, x)
+    assert status.mode is ExecutorMode.WAITING
+
+
+@pytest.mark.parametrize("interpolation", [Interpolation.LINEAR, Interpolation.ZERO_ORDER_HOLD])
+def test_tracking_applies_the_knot_controller_with_interpolated_reference(executor, interpolation):
+    chunk = _chunk(interpolation=interpolation)
+    executor.submit(chunk)
+    x = np.array([5.0, 6.0, 7.0, 8.0])
+    t = 1.0 + 0.1 * 1 + 0.025  # knot 1, a quarter into its interval
+    u, status = executor.command(t, x)
+    fraction = 0.25 if interpolation is Interpolation.LINEAR else 0.0
+    x_ref = chunk.x_ref[1] + fraction * (chunk.x_ref[2] - chunk.x_ref[1])
+    np.testing.assert_allclose(u, chunk.u_ff[1] + chunk.gains[1] @ (x - x_ref))
+    assert status.mode is ExecutorMode.TRACKING and status.knot_index == 1 and status.active_sequence == 1
+    assert status.tracking_error == pytest.approx(np.linalg.norm(x - x_ref))
+
+
+def test_last_knot_holds_its_reference_then_grace_then_safe(executor):
+    chunk = _chunk()
+    executor.submit(chunk)
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    expected = chunk.u_ff[2] + chunk.gains[2] @ (x - chunk.x_ref[2])
+    u, status = executor.command(1.25, x)  # inside the last knot: no successor, reference held
+    assert status.mode is ExecutorMode.TRACKING and status.knot_index == 2
+    np.testing.assert_allclose(u, expected)
+    u, status = executor.command(1.45, x)  # past the end (1.3), within the 0.2 s grace period
+    assert status.mode is ExecutorMode.HOLDING and status.knot_index == 2
+    np.testing.assert_allclose(u, expected)
+    u, status = executor.command(1.51, x)
+    assert status.mode is ExecutorMode.SAFE
+    np.testing.assert_allclose(u, [-60.0, -80.0])
+
+
+def test_newer_chunk_takes_over_at_its_start_time(executor):
+    executor.submit(_chunk(start_time=1.0, length=10, sequence=1))
+    executor.submit(_chunk(start_time=1.5, length=3, sequence=2, gain=0.0))
+    x = np.zeros(4)
+    assert executor.command(1.45, x)[1].active_sequence == 1
+    u, status = executor.command(1.5, x)
+    assert status.active_sequence == 2 and status.knot_index == 0
+    np.testing.assert_allclose(u, [10.0, 11.0])
+    with pytest.raises(ValueError, match="before the active chunk"):
+        executor.submit(_chunk(start_time=1.2, sequence=3))
+    assert executor.chunks_accepted == 2 and executor.chunks_rejected == 1
+
+
+def test_ticks_at_floating_point_knot_times_select_that_knot():
+    executor = ChunkExecutor(PushTAgent())
+    executor.submit(_chunk(start_time=0.8, length=10))
+    # (0.8 + 0.7) - 0.8 = 0.7 and 0.7 / 0.1 = 6.999999999999999 in floating point
+    _, status = executor.command(0.8 + 7 * 0.1, np.zeros(4))
+    assert status.knot_index == 7
+
+
+def test_late_chunk_starts_at_the_knot_of_the_current_time(executor):
+    executor.submit(_chunk(start_time=1.0, length=5))
+    _, status = executor.command(1.32, np.zeros(4))
+    assert status.knot_index == 3
+
+
+def test_rejects_chunks_for_another_robot_and_reorders_permuted_names(executor):
+    quadrotor = PlanarQuadrotor()
+    alien = CompositeAction(np.zeros((2, 6)), np.zeros((2, 2)), np.zeros((2, 2, 6)), 0.1, 0.0, quadrotor.state_names, quadrotor.input_names)
+    with pytest.raises(ValueError, match="state names"):
+        executor.submit(alien)
+    assert executor.chunks_rejected == 1 and "state names" in executor.last_rejection
+    chunk = _chunk()
+    order = [2, 0, 3, 1]
+    permuted = dataclasses.replace(
+        chunk,
+        x_ref=chunk.x_ref[:, order],
+        gains=chunk.gains[:, ::-1][:, :, order],
+        u_ff=chunk.u_ff[:, ::-1],
+        state_names=tuple(STATE_NAMES[i] for i in order),
+        input_names=INPUT_NAMES[::-1],
+    )
+    reference = ChunkExecutor(PushTAgent())
+    reference.submit(chunk)
+    executor.submit(permuted)
+    x = np.array([3.0, 1.0, 4.0, 1.0])
+    np.testing.assert_allclose(executor.command(1.15, x)[0], reference.command(1.15, x)[0])
+
+
+def test_selects_model_states_from_a_full_state_by_name():
+    full_names = ("block_x", "agent_x", "agent_y", "block_y", "agent_vx", "agent_vy", "block_theta")
+    executor = ChunkExecutor(PushTAgent(), state_names=full_names)
+    chunk = _chunk()
+    executor.submit(chunk)
+    agent = np.array([5.0, 6.0, 7.0, 8.0])
+    full = np.array([100.0, 5.0, 6.0, 200.0, 7.0, 8.0, 0.5])
+    u, _ = executor.command(1.0, full)
+    np.testing.assert_allclose(u, chunk.u_ff[0] + chunk.gains[0] @ (agent - chunk.x_ref[0]))
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_non_finite_state_gives_a_finite_safe_command_and_outputs_are_clamped():
+    quadrotor = PlanarQuadrotor()
+    executor = ChunkExecutor(quadrotor)
+    states, inputs = hover_to_point_trajectory(quadrotor, 20)
+    (chunk,) = chunk_controllers(quadrotor, *primitive_controllers(quadrotor, states, inputs), knot_period=0.01, chunk_length=20)
+    executor.submit(chunk)
+    u, status = executor.command(0.05, np.array([np.nan, 0, 0, 0, 0, 0]))
+    assert status.mode is ExecutorMode.SAFE and "non-finite" in status.reason
+    np.testing.assert_allclose(u, quadrotor.safe_input(np.zeros(6), "hover"))
+    u, status = executor.command(0.05, np.array([0.0, -1e6, 0, 0, 0, 0]))  # far below: full thrust, clamped
+    assert status.mode is ExecutorMode.TRACKING
+    np.testing.assert_allclose(u, quadrotor.input_upper)
+    u, _ = executor.command(0.05, np.array([0.0, 1e308, 0, 0, 1e308, 0]))
+    assert np.all(np.isfinite(u))
+
+
+def test_executing_tvlqr_chunks_tracks_a_maneuver_from_a_perturbed_start():
+    quadrotor = PlanarQuadrotor()
+    states, inputs = hover_to_point_trajectory(quadrotor, 400)
+    chunks = chunk_controllers(quadrotor, *primitive_controllers(quadrotor, states, inputs, stride=5), knot_period=0.05, chunk_length=16)
+    executor = ChunkExecutor(quadrotor, grace_period=0.05)
+    for chunk in chunks:
+        executor.submit(chunk)
+    x = states[0] + np.array([0.2, -0.2, 0.1, 0.0, 0.0, 0.0])
+    for step in range(400):
+        u, status = executor.command(step * quadrotor.period, x)
+        x = quadrotor.step(x, u)
+    assert status.mode is ExecutorMode.TRACKING and status.active_sequence == 5
+    assert np.linalg.norm(x - states[-1]) < 0.05
