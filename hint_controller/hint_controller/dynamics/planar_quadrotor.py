@@ -50,7 +50,7 @@ class PlanarQuadrotor(DynamicsModel):
         self.input_upper = np.full(2, max_thrust_to_weight * self.hover_thrust)
         x = MakeVectorVariable(6, "x")
         u = MakeVectorVariable(2, "u")
-        xdot = self._symbolic_dynamics(x, u)
+        xdot = self.symbolic_dynamics(x, u)
         variables = list(x) + list(u)
         self._f = lambdify_drake(xdot, variables)
         self._fx = lambdify_drake(Jacobian(xdot, x), variables)
@@ -62,17 +62,17 @@ class PlanarQuadrotor(DynamicsModel):
         x = MakeVectorVariable(6, "x")
         u = MakeVectorVariable(2, "u")
         if not discrete:
-            return SymbolicVectorSystem(state=x, input=u, dynamics=self._symbolic_dynamics(x, u), output=x)
+            return SymbolicVectorSystem(state=x, input=u, dynamics=self.symbolic_dynamics(x, u), output=x)
         h = self.period
         with np.errstate(invalid="ignore"):  # numpy's float checks misfire on object arrays
-            k1 = self._symbolic_dynamics(x, u)
-            k2 = self._symbolic_dynamics(x + 0.5 * h * k1, u)
-            k3 = self._symbolic_dynamics(x + 0.5 * h * k2, u)
-            k4 = self._symbolic_dynamics(x + h * k3, u)
+            k1 = self.symbolic_dynamics(x, u)
+            k2 = self.symbolic_dynamics(x + 0.5 * h * k1, u)
+            k3 = self.symbolic_dynamics(x + 0.5 * h * k2, u)
+            k4 = self.symbolic_dynamics(x + h * k3, u)
             update = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         return SymbolicVectorSystem(state=x, input=u, dynamics=update, output=x, time_period=h)
 
-    def _symbolic_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def symbolic_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         theta = x[2]
         total = u[0] + u[1]
         return np.array(

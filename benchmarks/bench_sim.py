@@ -1,0 +1,60 @@
+"""Simulator step cost and expert demonstrator quality and throughput.
+
+Figures:
+    sim.pusht.step_us              one 0.01 s PushT physics step (replaying an expert demo, contacts
+                                   and coverage included)
+    sim.quadrotor.step_us          one 0.01 s planar-quadrotor step (replaying an expert demo)
+    expert.pusht.score             mean max reward over seeds 0-49 (Chi et al.'s PushT score)
+    expert.pusht.success_rate      coverage > 0.95 reached, seeds 0-49
+    expert.pusht.demos_per_min     successful demos per wall-clock minute, 2 worker processes
+    expert.quadrotor.success_rate  goal reached without collision, starts 0-49
+    expert.quadrotor.left_fraction successful demos passing above ("left of") the obstacle
+    expert.quadrotor.demos_per_min successful demos per wall-clock minute, 2 worker processes
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from hint_policy.experts.generate import collect, make_env, make_episode_runner
+
+SEEDS = 50
+WORKERS = 2
+
+
+def _step_us(env_name: str, seed: int) -> float:
+    demo = make_episode_runner(env_name)(seed)
+    env = make_env(env_name)
+    env.reset(seed)
+    start = time.perf_counter()
+    for u in demo.inputs:
+        env.step(u)
+    return (time.perf_counter() - start) / demo.horizon * 1e6
+
+
+def run(report) -> None:
+    report("sim.pusht.step_us", _step_us("pusht", 0), "us", "PushTEnv.step, replay of the expert's seed-0 demo")
+    report("sim.quadrotor.step_us", _step_us("quadrotor", 0), "us", "PlanarQuadrotorObstacleEnv.step, expert demo replay")
+
+    start = time.perf_counter()
+    _, tried = collect("pusht", SEEDS, 0, WORKERS, keep_failures=True, progress=False)
+    elapsed = time.perf_counter() - start
+    successes = sum(d.success for d in tried)
+    report("expert.pusht.score", np.mean([d.extra["score"] for d in tried]), "", f"mean max reward, seeds 0-{SEEDS - 1}")
+    report("expert.pusht.success_rate", successes / len(tried), "", f"coverage > 0.95, seeds 0-{SEEDS - 1}")
+    report("expert.pusht.demos_per_min", successes / elapsed * 60, "1/min", f"{WORKERS} worker processes, incl. start-up")
+
+    start = time.perf_counter()
+    _, tried = collect("quadrotor", SEEDS, 0, WORKERS, keep_failures=True, progress=False)
+    elapsed = time.perf_counter() - start
+    successful = [d for d in tried if d.success]
+    report("expert.quadrotor.success_rate", len(successful) / len(tried), "", f"dircol + TVLQR, starts 0-{SEEDS - 1}")
+    report(
+        "expert.quadrotor.left_fraction",
+        np.mean([d.extra["passes_left"] for d in successful]) if successful else float("nan"),
+        "",
+        "successful demos passing above the obstacle (target 0.5)",
+    )
+    report("expert.quadrotor.demos_per_min", len(successful) / elapsed * 60, "1/min", f"{WORKERS} worker processes, incl. start-up")

@@ -1,0 +1,179 @@
+"""Quadrotor expert: Drake direct collocation past the obstacle, executed with TVLQR tracking.
+
+For each start the expert draws a homotopy class ("left" = above the obstacle, "right" = below,
+see :mod:`hint_policy.envs.quadrotor`) and a goal point inside the goal box, then solves a
+direct-collocation trajectory optimization (``pydrake.planning.DirectCollocation`` on the
+planar quadrotor's Drake symbolic dynamics, solved by SNOPT):
+
+    minimize   sum_k h (u_k - u_hover)' R (u_k - u_hover) + time_weight * T
+    subject to collocation dynamics, x(0) = start (hover), x(T) = goal at rest,
+               thrust limits, |pitch| <= max_pitch, workspace bounds,
+               clearance to the obstacle disc at every knot,
+               at the middle knot: x = obstacle x and z above (left) / below (right) the obstacle.
+
+The optimal trajectory is sampled at the physics period, extended by a hover at the goal, and
+tracked in the environment by TVLQR (:func:`hint_controller.tvlqr.synthesize_gains`,
+u = u_ref + K (x - x_ref), clamped), so the demo's inputs are those actually applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from pydrake.planning import DirectCollocation
+from pydrake.solvers import Solve
+from pydrake.symbolic import MakeVectorVariable
+from pydrake.systems.primitives import SymbolicVectorSystem
+from pydrake.trajectories import PiecewisePolynomial
+
+from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
+from hint_policy.demos import Demo
+from hint_policy.envs.quadrotor import PlanarQuadrotorObstacleEnv, passes_left
+
+
+@dataclasses.dataclass
+class QuadrotorExpertConfig:
+    knots: int = 31
+    min_time_step: float = 0.03
+    max_time_step: float = 0.25
+    input_weight: float = 1.0  # R on (u - u_hover), N^-2
+    time_weight: float = 2.0  # cost per second of flight
+    max_pitch: float = 1.0  # rad
+    obstacle_margin: float = 0.12  # m beyond vehicle radius + obstacle radius, at knots
+    bound_margin: float = 0.1  # m beyond the vehicle radius to ground / ceiling / walls
+    pass_clearance: float = 0.05  # m: how far beyond the obstacle the middle knot must pass
+    goal_spread: tuple[float, float] = (0.15, 0.2)  # half size of the box goal points are drawn from
+    guess_duration: float = 3.0  # s, initial guess
+    hold_time: float = 1.5  # s of hover appended to the reference for tracking
+    left_probability: float = 0.5
+    tvlqr: TVLQRConfig = dataclasses.field(default_factory=TVLQRConfig)
+
+
+@dataclasses.dataclass
+class PlannedTrajectory:
+    states: np.ndarray  # (T+1, 6) at the physics period
+    inputs: np.ndarray  # (T, 2)
+    duration: float
+    solver: str
+    success: bool
+
+
+class QuadrotorExpert:
+    """Trajectory optimization + TVLQR tracking; see the module docstring."""
+
+    def __init__(self, env: PlanarQuadrotorObstacleEnv, config: QuadrotorExpertConfig | None = None) -> None:
+        self.env = env
+        self.config = config or QuadrotorExpertConfig()
+        model = env.model
+        x = MakeVectorVariable(6, "x")
+        u = MakeVectorVariable(2, "u")
+        dynamics = model.symbolic_dynamics(x, u)  # the model's own Drake expressions
+        self.system = SymbolicVectorSystem(state=x, input=u, dynamics=dynamics)
+        self.context = self.system.CreateDefaultContext()
+
+    # ------------------------------------------------------------------ planning
+    def plan(self, start: np.ndarray, goal: np.ndarray, left: bool) -> PlannedTrajectory:
+        """Optimal trajectory from `start` (hover) to `goal` (x, z) passing left (above) or right."""
+        cfg, task, model = self.config, self.env.config, self.env.model
+        dircol = DirectCollocation(self.system, self.context, cfg.knots, cfg.min_time_step, cfg.max_time_step)
+        prog = dircol.prog()
+        dircol.AddEqualTimeIntervalsConstraints()
+        hover = np.full(2, model.hover_thrust)
+        goal_state = np.array([goal[0], goal[1], 0.0, 0.0, 0.0, 0.0])
+        prog.AddBoundingBoxConstraint(start, start, dircol.initial_state())
+        prog.AddBoundingBoxConstraint(goal_state, goal_state, dircol.final_state())
+        keep = task.vehicle_radius + cfg.bound_margin
+        lower = np.array([task.x_limits[0] + keep, task.z_limits[0] + keep, -cfg.max_pitch, -np.inf, -np.inf, -np.inf])
+        upper = np.array([task.x_limits[1] - keep, task.z_limits[1] - keep, cfg.max_pitch, np.inf, np.inf, np.inf])
+        cx, cz = task.obstacle_center
+        clearance = task.obstacle_radius + task.vehicle_radius + cfg.obstacle_margin
+        for k in range(cfg.knots):
+            prog.AddBoundingBoxConstraint(model.input_lower, model.input_upper, dircol.input(k))
+            prog.AddBoundingBoxConstraint(lower, upper, dircol.state(k))
+            state = dircol.state(k)
+            prog.AddConstraint((state[0] - cx) ** 2 + (state[1] - cz) ** 2 >= clearance**2)
+        middle = dircol.state(cfg.knots // 2)
+        prog.AddBoundingBoxConstraint(cx, cx, middle[0])
+        passing = task.obstacle_radius + task.vehicle_radius + cfg.pass_clearance
+        if left:
+            prog.AddBoundingBoxConstraint(cz + passing, np.inf, middle[1])
+        else:
+            prog.AddBoundingBoxConstraint(-np.inf, cz - passing, middle[1])
+        thrust = dircol.input()
+        dircol.AddRunningCost(cfg.input_weight * sum((thrust[i] - hover[i]) ** 2 for i in range(2)))
+        dircol.AddFinalCost(cfg.time_weight * dircol.time()[0])
+        dircol.SetInitialTrajectory(*self._initial_guess(start, goal_state, hover, left, clearance))
+        result = Solve(prog)
+        solver = result.get_solver_id().name()
+        if not result.is_success():
+            return PlannedTrajectory(np.empty((0, 6)), np.empty((0, 2)), 0.0, solver, False)
+        state_trajectory = dircol.ReconstructStateTrajectory(result)
+        input_trajectory = dircol.ReconstructInputTrajectory(result)
+        duration = state_trajectory.end_time()
+        dt = self.env.physics_period
+        times = np.arange(int(np.floor(duration / dt)) + 1) * dt
+        states = np.array([state_trajectory.value(t).ravel() for t in times])
+        inputs = np.array([input_trajectory.value(t).ravel() for t in times[:-1]])
+        hold = int(round(cfg.hold_time / dt))
+        states = np.vstack([states, np.repeat(goal_state[None], hold, axis=0)])
+        inputs = np.vstack([inputs, np.repeat(hover[None], hold, axis=0)])
+        return PlannedTrajectory(states, inputs, float(duration), solver, True)
+
+    def _initial_guess(
+        self, start: np.ndarray, goal_state: np.ndarray, hover: np.ndarray, left: bool, clearance: float
+    ) -> tuple[PiecewisePolynomial, PiecewisePolynomial]:
+        cx, cz = self.env.config.obstacle_center
+        side = 1.0 if left else -1.0
+        via = np.array([cx, cz + side * (clearance + 0.1), 0.0, 0.0, 0.0, 0.0])
+        times = [0.0, 0.5 * self.config.guess_duration, self.config.guess_duration]
+        states = np.column_stack([start, via, goal_state])
+        inputs = np.column_stack([hover, hover, hover])
+        return (
+            PiecewisePolynomial.FirstOrderHold(times, inputs),
+            PiecewisePolynomial.FirstOrderHold(times, states),
+        )
+
+    # ------------------------------------------------------------------ execution
+    def run_episode(self, seed: int) -> Demo:
+        """Reset the env to `seed`, plan (homotopy and goal point drawn from `seed`), track, record."""
+        env, cfg = self.env, self.config
+        rng = np.random.default_rng([seed, 7])
+        left = bool(rng.random() < cfg.left_probability)
+        task = env.config
+        goal = np.asarray(task.goal_center) + rng.uniform(-1.0, 1.0, 2) * np.asarray(cfg.goal_spread)
+        state = env.reset(seed)
+        plan = self.plan(state, goal, left)
+        states, inputs = [state], []
+        success = False
+        if plan.success:
+            q, r, qf = cfg.tvlqr.matrices(env.model)
+            gains = synthesize_gains(env.model, plan.states, plan.inputs, q, r, qf).gains
+            for t in range(min(len(plan.inputs), env.max_steps)):
+                u = env.model.clamp(plan.inputs[t] + gains[t] @ (state - plan.states[t]))
+                state, info = env.step(u)
+                states.append(state)
+                inputs.append(u)
+                if info.done:
+                    success = info.success
+                    break
+        states_array = np.array(states)
+        return Demo(
+            states=states_array,
+            inputs=np.array(inputs).reshape(-1, 2),
+            period=env.physics_period,
+            state_names=env.state_names,
+            input_names=env.input_names,
+            env=env.name,
+            seed=int(seed),
+            success=bool(success),
+            source="expert",
+            extra={
+                "homotopy": "left" if left else "right",
+                "passes_left": passes_left(states_array, task) if len(states_array) > 1 else left,
+                "goal": [float(goal[0]), float(goal[1])],
+                "plan_success": plan.success,
+                "plan_duration": plan.duration,
+                "solver": plan.solver,
+            },
+        )
