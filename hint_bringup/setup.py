@@ -13,6 +13,7 @@ setup(
         ("share/" + package_name, ["package.xml"]),
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/config", glob("config/*.yaml")),
+        ("share/" + package_name + "/checkpoints", glob("checkpoints/*.pt")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -21,6 +22,11 @@ setup(
     description="Launch files, config, simulator and recorder nodes, launch-free runner, bag conversion.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": [],
+        "console_scripts": [
+            "sim_node = hint_bringup.sim_node:main",
+            "recorder_node = hint_bringup.recorder_node:main",
+            "bag_to_dataset = hint_bringup.bag_to_dataset:main",
+            "run = hint_bringup.run:main",
+        ],
     },
 )

@@ -44,6 +44,7 @@ from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor, ExecutorMode
 from hint_controller.names import name_indices
+from hint_controller.node_main import run_node
 
 # State and command are high-rate streams where only the newest sample matters: keep-last 1,
 # best effort, so a late sample is dropped instead of retransmitted behind newer ones.
@@ -277,17 +278,7 @@ class ControllerNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ControllerNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(ControllerNode, args, name="hint_controller")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,178 @@
+"""Record hint episodes into a rosbag2 bag (MCAP) without rosbag2, using `rosbags`.
+
+    python -m hint_bringup.recorder_node --ros-args -p operator:=teleop -p output_dir:=bags \
+        [-p bag_name:=my_session] [-p max_episodes:=50] [-p use_sim_time:=true]
+
+Records the topics state, applied_input, command, composite_action and episode_event (parameter
+`topics`) into ``<output_dir>/<bag_name>/`` (default name ``<operator>_<environment>_<date-time>``);
+see :mod:`hint_bringup.bags` for the layout and the metadata stored in the bag's custom_data
+(operator, environment, the finished episodes). Convert with
+``python -m hint_bringup.bag_to_dataset <output_dir> --out data/x.npz``.
+
+Like ``ros2 bag record``, it subscribes to a topic once a publisher of it is discovered and takes
+the publishers' QoS: RELIABLE when every publisher offers it (so no state is lost), otherwise
+BEST_EFFORT; TRANSIENT_LOCAL when every publisher offers it. Messages arrive as raw CDR bytes
+(no deserialization) and are stamped with the node clock's receive time (sim time with
+use_sim_time). The bag is closed (metadata.yaml written) on SIGINT / SIGTERM or after
+`max_episodes` finished episodes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+
+from hint_bringup.bags import DEFAULT_TOPICS, EVENT_NAMES, EVENT_START, EVENT_TYPE, BagWriter
+
+PARAMETERS: dict[str, tuple[Any, str]] = {
+    "operator": ("expert", "who acts in the recorded episodes: expert, teleop, policy (the demos' source)"),
+    "environment": ("", "environment name for the metadata; '' = taken from the first episode event"),
+    "output_dir": ("bags", "folder in which the bag directory is created"),
+    "bag_name": ("", "bag directory name; '' = <operator>_<environment>_<date-time>"),
+    "topics": (list(DEFAULT_TOPICS), "topics to record (relative names resolve in the node's namespace)"),
+    "storage": ("mcap", "rosbag2 storage: mcap or sqlite3"),
+    "queue_depth": (1000, "subscription queue depth per topic"),
+    "max_episodes": (0, "close the bag and exit after this many finished episodes; 0 = until interrupted"),
+}
+
+
+def message_class(type_name: str) -> type:
+    """The rclpy message class of "pkg/msg/Name"."""
+    package, _, name = type_name.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
+
+
+class RecorderNode(Node):
+    """Writes the subscribed topics' raw messages into a :class:`hint_bringup.bags.BagWriter`."""
+
+    def __init__(self, **node_kwargs: Any) -> None:
+        super().__init__("recorder", **node_kwargs)
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
+        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        self.operator = str(p["operator"])
+        self.environment = str(p["environment"])
+        self.queue_depth = int(p["queue_depth"])
+        self.max_episodes = int(p["max_episodes"])
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = p["bag_name"] or f"{self.operator}_{self.environment or 'hint'}_{stamp}"
+        self.bag = BagWriter(Path(p["output_dir"]) / name, storage=str(p["storage"]))
+        self.pending = {self.resolve_topic_name(t): t for t in p["topics"]}
+        self.episodes: list[dict[str, Any]] = []
+        self.finished = False
+        self._subscriptions_by_topic: dict[str, Any] = {}
+        self._discovery_timer = self.create_timer(0.2, self._discover)
+        self._discover()
+        self.get_logger().info(f"recording {sorted(self.pending)} into {self.bag.path} (operator {self.operator})")
+
+    # ------------------------------------------------------------------ subscriptions
+    def _discover(self) -> None:
+        """Subscribe to each pending topic once a publisher of it is known, with matching QoS."""
+        for topic in list(self.pending):
+            publishers = self.get_publishers_info_by_topic(topic)
+            if not publishers:
+                continue
+            type_name = publishers[0].topic_type
+            try:
+                self.bag.add_topic(topic, type_name)
+                msg_class = message_class(type_name)
+            except (KeyError, ImportError, AttributeError, ValueError) as error:
+                self.get_logger().error(f"not recording {topic} ({type_name}): {error}")
+                del self.pending[topic]
+                continue
+            offered = [info.qos_profile for info in publishers]
+            qos = QoSProfile(
+                history=HistoryPolicy.KEEP_LAST,
+                depth=self.queue_depth,
+                reliability=ReliabilityPolicy.RELIABLE
+                if all(q.reliability == ReliabilityPolicy.RELIABLE for q in offered)
+                else ReliabilityPolicy.BEST_EFFORT,
+                durability=DurabilityPolicy.TRANSIENT_LOCAL
+                if all(q.durability == DurabilityPolicy.TRANSIENT_LOCAL for q in offered)
+                else DurabilityPolicy.VOLATILE,
+            )
+            callback = (lambda data, t=topic: self._on_message(t, data))
+            if type_name == EVENT_TYPE:
+                callback = (lambda data, t=topic: self._on_event(t, data))
+            self._subscriptions_by_topic[topic] = self.create_subscription(msg_class, topic, callback, qos, raw=True)
+            del self.pending[topic]
+            self.get_logger().info(
+                f"recording {topic} ({type_name}, {qos.reliability.name.lower()}, {qos.durability.name.lower()})"
+            )
+
+    # ------------------------------------------------------------------ messages
+    def _on_message(self, topic: str, data: bytes) -> None:
+        if not self.finished:
+            self.bag.write_raw(topic, self.get_clock().now().nanoseconds, data)
+
+    def _on_event(self, topic: str, data: bytes) -> None:
+        if self.finished:
+            return
+        self._on_message(topic, data)
+        event = self.bag.store.deserialize_cdr(data, EVENT_TYPE)
+        if not self.environment and event.environment:
+            self.environment = event.environment
+        if event.event == EVENT_START:
+            return
+        self.episodes.append(
+            {"episode_index": int(event.episode_index), "seed": int(event.seed),
+             "event": EVENT_NAMES.get(int(event.event), str(event.event)), "score": float(event.score)}
+        )
+        self.get_logger().info(
+            f"episode {event.episode_index} (seed {event.seed}) {self.episodes[-1]['event']}, "
+            f"score {event.score:.3f}; {len(self.episodes)} recorded"
+        )
+        if self.max_episodes and len(self.episodes) >= self.max_episodes:
+            self.finished = True
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> Path:
+        """Write the metadata and close the bag (idempotent)."""
+        if self.bag is None:
+            return Path()
+        self.bag.set_custom("operator", self.operator)
+        self.bag.set_custom("environment", self.environment)
+        self.bag.set_custom("episodes", self.episodes)
+        self.bag.set_custom("recorder", "hint_bringup.recorder_node")
+        path = self.bag.close()
+        counts = ", ".join(f"{t} {n}" for t, n in self.bag.message_counts.items())
+        self.get_logger().info(f"closed {path}: {len(self.episodes)} finished episode(s); messages: {counts or 'none'}")
+        self.bag = None
+        return path
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    # Own SIGINT/SIGTERM handling: a signal only sets a flag, so no write is cut in half, and the
+    # bag is always closed (metadata.yaml written) before exiting.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop_requested: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: stop_requested.append(number))
+    node = None
+    try:
+        node = RecorderNode()
+        while rclpy.ok() and not node.finished and not stop_requested:
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

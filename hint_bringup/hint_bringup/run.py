@@ -1,0 +1,150 @@
+"""Start a hint graph without ROS 2 launch (pip-only machines have no launch or ros2cli).
+
+    python -m hint_bringup.run pusht_sim                       # Ctrl-C stops every node
+    python -m hint_bringup.run pusht_sim checkpoint:=my.pt sigma:=0.1 record:=true
+    python -m hint_bringup.run --list
+
+Same nodes, parameter file and launch arguments as ``ros2 launch hint_bringup <graph>.launch.py``
+(both are built from :mod:`hint_bringup.graphs`); each node runs in its own process. With
+record:=true the rosbags-based recorder node writes an MCAP bag (``ros2 bag`` is not needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from hint_bringup.graphs import COMMON_ARGUMENTS, GRAPHS, RECORD_TOPICS, Graph, graph
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessSpec:
+    """One process of a graph: the node it runs and its command line."""
+
+    node: str
+    command: tuple[str, ...]
+
+
+def _parameter_argument(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ",".join(str(v) for v in value) + "]"
+    else:
+        text = str(value)
+    return f"{name}:={text}"
+
+
+def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
+    """The command line of every node of `g` for the given launch arguments."""
+    unknown = set(arguments) - set(COMMON_ARGUMENTS) - set(g.arguments)
+    if unknown:
+        raise ValueError(f"unknown arguments {sorted(unknown)} for {g.name}; known: "
+                         f"{sorted(set(COMMON_ARGUMENTS) | set(g.arguments))}")
+    overrides = g.overrides(arguments)
+    namespace = arguments.get("namespace", "").strip("/")
+    specs = []
+    for node in g.nodes:
+        command = [sys.executable, "-m", node.module, "--ros-args", "-r", f"__node:={node.name}"]
+        if namespace:
+            command += ["-r", f"__ns:=/{namespace}"]
+        for source, target in node.remappings:
+            command += ["-r", f"{source}:={target}"]
+        command += ["--params-file", str(g.config_path())]
+        for name, value in overrides[node.name].items():
+            command += ["-p", _parameter_argument(name, value)]
+        specs.append(ProcessSpec(node.name, tuple(command)))
+    if str(arguments.get("record", COMMON_ARGUMENTS["record"][0])).lower() == "true":
+        command = [sys.executable, "-m", "hint_bringup.recorder_node", "--ros-args", "-r", "__node:=recorder"]
+        if namespace:
+            command += ["-r", f"__ns:=/{namespace}"]
+        command += ["-p", _parameter_argument("topics", RECORD_TOPICS),
+                    "-p", _parameter_argument("output_dir", arguments.get("bag_dir", COMMON_ARGUMENTS["bag_dir"][0])),
+                    "-p", _parameter_argument("operator", "policy"),
+                    "-p", _parameter_argument("use_sim_time", overrides[g.nodes[0].name]["use_sim_time"])]
+        specs.append(ProcessSpec("recorder", tuple(command)))
+    return specs
+
+
+class GraphProcesses:
+    """The processes of a running graph; stop() interrupts them, then kills what lingers."""
+
+    def __init__(self, specs: Sequence[ProcessSpec], quiet: bool = False) -> None:
+        output = subprocess.DEVNULL if quiet else None
+        self.processes = {spec.node: subprocess.Popen(spec.command, stdout=output, stderr=output) for spec in specs}
+
+    def exited(self) -> dict[str, int]:
+        return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def parse_arguments(items: Sequence[str]) -> dict[str, str]:
+    """ROS launch style name:=value pairs."""
+    result = {}
+    for item in items:
+        name, separator, value = item.partition(":=")
+        if not separator or not name:
+            raise ValueError(f"arguments look like name:=value, got {item!r}")
+        result[name] = value
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("graph", nargs="?", help=f"one of {', '.join(sorted(GRAPHS))}")
+    parser.add_argument("arguments", nargs="*", help="launch arguments name:=value")
+    parser.add_argument("--list", action="store_true", help="list graphs and their arguments")
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
+    parser.add_argument("--print", action="store_true", help="print the command lines and exit")
+    args = parser.parse_args(argv)
+    if args.list or not args.graph:
+        for name, g in sorted(GRAPHS.items()):
+            print(f"{name}: nodes {[n.name for n in g.nodes]}, config {g.config_file}")
+            for arg, (default, description) in {**COMMON_ARGUMENTS, **{k: v[:2] for k, v in g.arguments.items()}}.items():
+                print(f"    {arg}:={default!r:<10} {description}")
+        return 0
+    try:
+        specs = process_specs(graph(args.graph), parse_arguments(args.arguments))
+    except (KeyError, ValueError) as error:
+        parser.error(str(error))
+    if args.print:
+        for spec in specs:
+            print(" ".join(spec.command))
+        return 0
+    running = GraphProcesses(specs)
+    print(f"[run] {args.graph}: started {', '.join(running.processes)}; Ctrl-C stops", flush=True)
+    start = time.monotonic()
+    try:
+        while not running.exited():
+            if args.duration and time.monotonic() - start > args.duration:
+                break
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        exited = running.exited()
+        running.stop()
+    for name, code in exited.items():
+        print(f"[run] {name} exited early with code {code}", file=sys.stderr)
+    return 1 if any(code != 0 for code in exited.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

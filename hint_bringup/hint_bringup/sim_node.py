@@ -1,0 +1,459 @@
+"""One rclpy simulator node for every hint environment (hint_policy.envs.base.Env).
+
+    python -m hint_bringup.sim_node --ros-args -p environment:=pusht -p seed:=0 \
+        -p real_time_factor:=1.0 -p publish_clock:=true
+
+The ROS-free :class:`Simulation` owns the env, the simulated clock, the command hold with its
+timeout and the episode bookkeeping; :class:`SimNode` connects it to topics. Physics steps come
+from a steady wall-clock timer: with real_time_factor r > 0 the node runs the steps that are due
+(sim time = r x wall time since start, catching up at most `MAX_CATCH_UP_STEPS` per tick, after
+which it lets sim time fall behind and warns); with r = 0 it steps as fast as it can.
+
+Sim time starts at 0 and only moves forward, also across episodes: a reset takes one physics
+period, so the last state of an episode and the first of the next never share a stamp.
+
+Topics (relative names, so a namespace applies)::
+
+    state          hint_msgs/StateVector   full env state at every physics step, stamped with sim time
+    applied_input  hint_msgs/InputVector   input applied during the step that starts at its stamp
+                                           (the command, or the model's safe input when stale)
+    episode_event  hint_msgs/EpisodeEvent  START / SUCCESS / COLLISION / TIMEOUT / STOP
+    image          sensor_msgs/Image       rgb8 render at image_rate_hz of sim time (only when subscribed)
+    coverage       std_msgs/Float64        envs with a coverage score (PushT): the step reward
+                                           clip(coverage / 0.95, 0, 1)
+    /clock         rosgraph_msgs/Clock     sim time (publish_clock), for nodes with use_sim_time
+    command        hint_msgs/InputVector   (subscribed) the low-level input, matched by names
+    reset          hint_msgs/srv/ResetEpisode (service)
+
+QoS, chosen so that every consumer can pick what it needs:
+
+* state, applied_input: RELIABLE, KEEP_LAST 100 (1 s at 100 Hz), VOLATILE. A reliable writer
+  matches both kinds of reader: the controller reads BEST_EFFORT depth 1 (always the newest
+  state, never a retransmission that delays it) and a recorder reads RELIABLE with a deep queue
+  (every state; the writer keeps 1 s of history to repair short hiccups).
+* command (subscription): BEST_EFFORT, KEEP_LAST 1. Only the newest command matters (it is
+  held until the next); a best-effort reader matches reliable and best-effort writers alike
+  (hint_controller publishes best effort). Losing one command holds the previous one for one
+  more step, which is what the controller's zero-order hold means anyway.
+* episode_event: RELIABLE, TRANSIENT_LOCAL, KEEP_LAST 20: events are rare and must not be
+  lost; a node that starts late (recorder, evaluator) still gets the recent ones.
+* image: RELIABLE KEEP_LAST 2 (matches viewers of either reliability; old frames are dropped).
+* /clock: RELIABLE KEEP_LAST 1 (matches rclpy's best-effort /clock reader and reliable ones).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+import rclpy.duration
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from hint_controller.dynamics.base import SafeMode
+from hint_controller.executor import default_safe_mode
+from hint_policy.envs.base import Env, StepInfo
+
+# hint_msgs/EpisodeEvent constants (the ROS-free core must not import the messages)
+EVENT_START, EVENT_SUCCESS, EVENT_COLLISION, EVENT_TIMEOUT, EVENT_STOP = 0, 1, 2, 3, 4
+NS = 1_000_000_000
+#: most physics steps one timer tick runs to catch up with real time
+MAX_CATCH_UP_STEPS = 10
+
+#: environment name -> "module:Class"; also accepted: any "module:Class" naming an Env subclass
+ENVIRONMENTS = {
+    "pusht": "hint_policy.envs.pusht:PushTEnv",
+    "quadrotor": "hint_policy.envs.quadrotor:PlanarQuadrotorObstacleEnv",
+}
+
+
+def make_env(name: str, **kwargs: Any) -> Env:
+    """An Env by name ("pusht", "quadrotor", ...) or by "module:Class".
+
+    Uses hint_policy.envs.make_env when that registry exists, else :data:`ENVIRONMENTS`.
+    """
+    if ":" not in name:
+        try:
+            from hint_policy.envs import make_env as registry_make_env  # type: ignore[attr-defined]
+        except ImportError:
+            registry_make_env = None
+        if registry_make_env is not None:
+            return registry_make_env(name, **kwargs)
+        if name not in ENVIRONMENTS:
+            raise ValueError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)} or 'module:Class'")
+        name = ENVIRONMENTS[name]
+    module_name, _, class_name = name.partition(":")
+    env_class = getattr(importlib.import_module(module_name), class_name)
+    env = env_class(**kwargs)
+    if not isinstance(env, Env):
+        raise TypeError(f"{name} is not a hint_policy.envs.base.Env")
+    return env
+
+
+@dataclasses.dataclass(frozen=True)
+class SimEvent:
+    """An episode event, ROS-free (the node turns it into hint_msgs/EpisodeEvent)."""
+
+    event: int
+    time_ns: int
+    seed: int
+    episode_index: int
+    score: float = 0.0
+    detail: str = ""
+
+
+@dataclasses.dataclass
+class StepResult:
+    """One physics step: the input applied from `start_ns`, the state reached at `time_ns`."""
+
+    start_ns: int
+    applied_input: np.ndarray
+    used_safe_input: bool
+    time_ns: int
+    state: np.ndarray
+    info: StepInfo
+    events: list[SimEvent]
+
+
+class Simulation:
+    """An Env with a simulated clock, a held command with timeout and episode events (no ROS)."""
+
+    def __init__(
+        self, env: Env, *, command_timeout: float = 0.1, safe_mode: str | None = None, auto_reset: bool = True
+    ) -> None:
+        if not (command_timeout > 0 and math.isfinite(command_timeout)):
+            raise ValueError(f"command_timeout must be finite and > 0, got {command_timeout}")
+        self.env = env
+        self.period_ns = round(env.physics_period * NS)
+        self.command_timeout_ns = round(command_timeout * NS)
+        self.safe_mode = SafeMode(safe_mode) if safe_mode else default_safe_mode(env.model)
+        env.model.safe_input(np.zeros(env.model.state_dim), self.safe_mode)  # raises if unsupported
+        missing = set(env.model.input_names) ^ set(env.input_names)
+        if missing:
+            raise ValueError(f"{env.name}: model inputs {env.model.input_names} differ from env inputs {env.input_names}")
+        self._model_order = [env.model.input_names.index(name) for name in env.input_names]
+        self.auto_reset = auto_reset
+        self.time_ns = 0
+        self.seed = -1
+        self.episode_index = -1
+        self.running = False
+        self.state: np.ndarray | None = None
+        self.max_reward = 0.0
+        self._command: np.ndarray | None = None
+        self._command_received_ns = 0
+        self._stepped_since_reset = False
+
+    @property
+    def time(self) -> float:
+        return self.time_ns / NS
+
+    def reset(self, seed: int) -> list[SimEvent]:
+        """Start episode `seed` (a STOP ends a running one); returns the events to publish."""
+        events = []
+        if self.running:
+            events.append(self._end_event(EVENT_STOP, "reset"))
+        if self.episode_index >= 0:
+            self.time_ns += self.period_ns  # a reset takes one period: stamps stay unique
+        self.state = np.asarray(self.env.reset(int(seed)), dtype=float)
+        self.seed = int(seed)
+        self.episode_index += 1
+        self.running = True
+        self.max_reward = 0.0
+        self._command = None  # commands meant for the previous episode do not carry over
+        events.append(SimEvent(EVENT_START, self.time_ns, self.seed, self.episode_index))
+        return events
+
+    def stop(self, detail: str = "stopped") -> list[SimEvent]:
+        """End the running episode with STOP (e.g. at shutdown)."""
+        return [self._end_event(EVENT_STOP, detail)] if self.running else []
+
+    def set_command(self, names: Sequence[str], values: Sequence[float]) -> str | None:
+        """Hold a new command; returns why it was rejected (then the old one stays), else None."""
+        names = list(names)
+        values = np.asarray(values, dtype=float)
+        if len(names) != len(values):
+            return f"{len(names)} names for {len(values)} values"
+        if len(set(names)) != len(names) or set(names) != set(self.env.input_names):
+            return f"input names {names} do not match {list(self.env.input_names)}"
+        ordered = values[[names.index(name) for name in self.env.input_names]]
+        if not np.all(np.isfinite(ordered)):
+            return f"non-finite input values {ordered.tolist()}"
+        self._command = ordered
+        self._command_received_ns = self.time_ns
+        return None
+
+    def current_input(self) -> tuple[np.ndarray, bool]:
+        """The input for the next step (env input order) and whether it is the safe input."""
+        assert self.state is not None
+        fresh = self._command is not None and self.time_ns - self._command_received_ns <= self.command_timeout_ns
+        if fresh:
+            u_model = np.asarray(self._command)[np.argsort(self._model_order)]
+        else:
+            u_model = self.env.model.safe_input(self.env.controlled_state(self.state), self.safe_mode)
+        # Commands are applied as received (limits are the controller's job, physics the env's).
+        return np.asarray(u_model, dtype=float)[self._model_order], not fresh
+
+    def step(self) -> StepResult | None:
+        """One physics step of the running episode (None when no episode runs: time still advances)."""
+        if not self.running:
+            self.time_ns += self.period_ns
+            return None
+        start_ns = self.time_ns
+        u, safe = self.current_input()
+        state, info = self.env.step(u)
+        self.state = np.asarray(state, dtype=float)
+        self.time_ns += self.period_ns
+        self.max_reward = max(self.max_reward, float(info.reward))
+        events = []
+        if info.done:
+            kind = EVENT_COLLISION if info.collision else EVENT_SUCCESS if info.success else EVENT_TIMEOUT
+            events.append(self._end_event(kind, ""))
+            if self.auto_reset:
+                events += self.reset(self.seed + 1)
+        return StepResult(start_ns, u, safe, start_ns + self.period_ns, state, info, events)
+
+    def _end_event(self, kind: int, detail: str) -> SimEvent:
+        """Score: 1 on SUCCESS, 0 on COLLISION, else the episode's best reward (PushT: max coverage reward)."""
+        self.running = False
+        score = {EVENT_SUCCESS: 1.0, EVENT_COLLISION: 0.0}.get(kind, self.max_reward)
+        return SimEvent(kind, self.time_ns, self.seed, self.episode_index, score, detail)
+
+
+# ============================================================================ ROS node
+STATE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE)
+COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+EVENT_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=20, reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2, reliability=ReliabilityPolicy.RELIABLE)
+CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
+
+PARAMETERS: dict[str, tuple[Any, str]] = {
+    "environment": ("pusht", "environment: 'pusht', 'quadrotor' (later 'arm') or 'module:Class' of an Env"),
+    "seed": (0, "seed of the first episode (next episodes: seed + 1, ...)"),
+    "real_time_factor": (1.0, "sim seconds per wall second; 0 = as fast as possible"),
+    "publish_clock": (True, "publish /clock with the sim time (for nodes with use_sim_time)"),
+    "image_rate_hz": (10.0, "rate of rgb8 renders on 'image' in sim time; 0 = none (renders only when subscribed)"),
+    "auto_reset": (True, "start the next episode (seed + 1) when one ends; else idle until 'reset' is called"),
+    "command_timeout": (0.1, "sim seconds a command is held; older -> the model's safe input"),
+    "safe_mode": ("", "safe input when the command is stale: '' = the model's default (hover, brake, zero ...)"),
+}
+
+
+class SimNode(Node):
+    """Publishes a :class:`Simulation`'s state and events; steps it from a steady wall timer."""
+
+    def __init__(self, **node_kwargs: Any) -> None:
+        super().__init__("sim", **node_kwargs)
+        from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
+        from hint_msgs.srv import ResetEpisode
+        from rosgraph_msgs.msg import Clock as ClockMsg
+        from sensor_msgs.msg import Image
+        from std_msgs.msg import Float64
+
+        self._msg = {"EpisodeEvent": EpisodeEvent, "InputVector": InputVector, "StateVector": StateVector,
+                     "Clock": ClockMsg, "Image": Image, "Float64": Float64}
+        for name, (default, description) in PARAMETERS.items():
+            descriptor = ParameterDescriptor(description=description, read_only=name == "environment")
+            if name in ("real_time_factor", "image_rate_hz", "command_timeout"):
+                descriptor.floating_point_range = [FloatingPointRange(from_value=0.0, to_value=1e6)]
+            self.declare_parameter(name, default, descriptor)
+        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        self.environment = str(p["environment"])
+        env = make_env(self.environment)
+        self.sim = Simulation(env, command_timeout=float(p["command_timeout"]), safe_mode=p["safe_mode"] or None,
+                              auto_reset=bool(p["auto_reset"]))
+        self.real_time_factor = float(p["real_time_factor"])
+        self.publish_clock = bool(p["publish_clock"])
+        image_rate = float(p["image_rate_hz"])
+        self.image_stride = max(1, round(1.0 / (image_rate * env.physics_period))) if image_rate > 0 else 0
+        self.has_coverage = callable(getattr(env, "coverage", None))
+
+        self.state_pub = self.create_publisher(StateVector, "state", STATE_QOS)
+        self.applied_pub = self.create_publisher(InputVector, "applied_input", STATE_QOS)
+        self.event_pub = self.create_publisher(EpisodeEvent, "episode_event", EVENT_QOS)
+        self.image_pub = self.create_publisher(Image, "image", IMAGE_QOS) if self.image_stride else None
+        self.coverage_pub = self.create_publisher(Float64, "coverage", STATE_QOS) if self.has_coverage else None
+        self.clock_pub = self.create_publisher(ClockMsg, "/clock", CLOCK_QOS) if self.publish_clock else None
+        self.create_subscription(InputVector, "command", self._on_command, COMMAND_QOS)
+        self.create_service(ResetEpisode, "reset", self._on_reset)
+
+        self._publish_events(self.sim.reset(int(p["seed"])))
+        self._publish_state()
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._wall_start = time.monotonic()
+        self._steps_at_start = 0
+        self._steps = 0
+        self._behind_warned = False
+        period = env.physics_period / self.real_time_factor if self.real_time_factor > 0 else 0.0
+        self.timer = self.create_timer(period, self._on_timer, clock=steady)
+        self.get_logger().info(
+            f"simulating {self.environment} ({type(env).__name__}) at {1 / env.physics_period:g} Hz, "
+            f"real_time_factor {self.real_time_factor:g}, seed {self.sim.seed}, safe mode {self.sim.safe_mode.value}"
+        )
+
+    # ------------------------------------------------------------------ stepping
+    def _on_timer(self) -> None:
+        for _ in range(self._steps_due()):
+            self._step()
+
+    def _steps_due(self) -> int:
+        if self.real_time_factor <= 0:
+            return 1
+        target = self._steps_at_start + int(
+            (time.monotonic() - self._wall_start) * self.real_time_factor / self.sim.env.physics_period
+        )
+        due = target - self._steps
+        if due > MAX_CATCH_UP_STEPS:
+            if not self._behind_warned:
+                self.get_logger().warning(
+                    f"cannot keep real_time_factor {self.real_time_factor:g}: sim time falls behind "
+                    "(lower real_time_factor or image_rate_hz)"
+                )
+                self._behind_warned = True
+            self._wall_start, self._steps_at_start = time.monotonic(), self._steps + MAX_CATCH_UP_STEPS
+            due = MAX_CATCH_UP_STEPS
+        return max(0, due)
+
+    def _step(self) -> None:
+        self._steps += 1
+        result = self.sim.step()
+        if result is None:
+            self._publish_clock()
+            return
+        InputVector = self._msg["InputVector"]
+        applied = InputVector()
+        applied.header.stamp = _stamp(result.start_ns)
+        applied.names = list(self.sim.env.input_names)
+        applied.values = result.applied_input.tolist()
+        self.applied_pub.publish(applied)
+        self._publish_clock()
+        self._publish_state(result.state, result.time_ns)
+        if self.coverage_pub is not None:
+            self.coverage_pub.publish(self._msg["Float64"](data=float(result.info.reward)))
+        self._publish_events(result.events)
+        if any(e.event == EVENT_START for e in result.events):
+            self._publish_state()  # first state of the next episode (auto_reset)
+
+    # ------------------------------------------------------------------ publishing
+    def _publish_clock(self) -> None:
+        if self.clock_pub is not None:
+            msg = self._msg["Clock"]()
+            msg.clock = _stamp(self.sim.time_ns)
+            self.clock_pub.publish(msg)
+
+    def _publish_state(self, state: np.ndarray | None = None, time_ns: int | None = None) -> None:
+        state = self.sim.state if state is None else state
+        time_ns = self.sim.time_ns if time_ns is None else time_ns
+        self.state_pub.publish(self._state_msg(state, time_ns))
+        if self.image_pub is not None and (time_ns // self.sim.period_ns) % self.image_stride == 0:
+            self._publish_image(time_ns)
+
+    def _state_msg(self, state: np.ndarray, time_ns: int):
+        msg = self._msg["StateVector"]()
+        msg.header.stamp = _stamp(time_ns)
+        msg.names = list(self.sim.env.state_names)
+        msg.values = np.asarray(state, dtype=float).tolist()
+        return msg
+
+    def _publish_image(self, time_ns: int) -> None:
+        if self.image_pub.get_subscription_count() == 0:
+            return
+        frame = np.ascontiguousarray(self.sim.env.render(), dtype=np.uint8)
+        msg = self._msg["Image"]()
+        msg.header.stamp = _stamp(time_ns)
+        msg.height, msg.width = int(frame.shape[0]), int(frame.shape[1])
+        msg.encoding = "rgb8"
+        msg.step = 3 * msg.width
+        msg.data = frame.tobytes()
+        self.image_pub.publish(msg)
+
+    def _publish_events(self, events: Sequence[SimEvent]) -> None:
+        for event in events:
+            msg = self._msg["EpisodeEvent"]()
+            msg.header.stamp = _stamp(event.time_ns)
+            msg.event = event.event
+            msg.environment = self.sim.env.name
+            msg.seed = event.seed
+            msg.episode_index = event.episode_index
+            msg.score = float(event.score)
+            msg.detail = event.detail
+            self.event_pub.publish(msg)
+            self.get_logger().info(
+                f"episode {event.episode_index} (seed {event.seed}): "
+                f"{['START', 'SUCCESS', 'COLLISION', 'TIMEOUT', 'STOP'][event.event]} at t={event.time_ns / NS:.2f} s"
+                + (f", score {event.score:.3f}" if event.event != EVENT_START else "")
+            )
+
+    def publish_stop(self) -> None:
+        """End the running episode with STOP (called at shutdown)."""
+        self._publish_events(self.sim.stop("simulator shut down"))
+
+    # ------------------------------------------------------------------ inputs
+    def _on_command(self, msg) -> None:
+        problem = self.sim.set_command(msg.names, msg.values)
+        if problem:
+            self.get_logger().warning(f"command rejected: {problem}", throttle_duration_sec=1.0)
+
+    def _on_reset(self, request, response):
+        seed = int(request.seed) if request.seed >= 0 else self.sim.seed + 1
+        try:
+            events = self.sim.reset(seed)
+        except Exception as error:  # an env that cannot start this seed must not kill the node
+            response.success, response.message, response.seed = False, f"reset failed: {error}", seed
+            self.get_logger().error(response.message)
+            return response
+        self._publish_events(events)
+        self._publish_state()
+        self._steps_at_start, self._wall_start = self._steps, time.monotonic()
+        response.success, response.seed = True, seed
+        response.initial_state = self._state_msg(self.sim.state, self.sim.time_ns)
+        return response
+
+
+def _stamp(time_ns: int):
+    from builtin_interfaces.msg import Time
+
+    return Time(sec=int(time_ns // NS), nanosec=int(time_ns % NS))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    # Own SIGINT/SIGTERM handling keeps the context alive long enough to publish the final STOP.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    node = None
+    try:
+        node = SimNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            if rclpy.ok():
+                node.publish_stop()
+                node.event_pub.wait_for_all_acked(rclpy.duration.Duration(seconds=0.5))
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,12 @@
+"""Bring up the quadrotor simulator, the hint policy and the high-rate controller.
+
+    ros2 launch hint_bringup quadrotor_sim.launch.py [checkpoint:=...] [sigma:=...] [record:=true] [seed:=0]
+
+Same graph as `python -m hint_bringup.run quadrotor_sim` (see hint_bringup/graphs.py, config/quadrotor_sim.yaml).
+"""
+
+from hint_bringup.launch_description import generate
+
+
+def generate_launch_description():
+    return generate("quadrotor_sim")
