@@ -1,6 +1,7 @@
 """The launch files and the launch-free runner describe the same nodes and parameters."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,10 @@ def runner_view(name: str, arguments: dict[str, str]) -> dict[str, dict]:
     for spec in process_specs(graph(name), arguments):
         command = list(spec.command)
         module = command[command.index("-m") + 1]
-        params_file = command[command.index("--params-file") + 1] if "--params-file" in command else None
-        overrides = {}
-        for i, item in enumerate(command):
-            if item == "-p":
-                key, _, value = command[i + 1].partition(":=")
-                overrides[key] = yaml.safe_load(value)
-        parameters = dict(graph(name).parameters().get(spec.node, {})) if params_file else {}
-        parameters.update(overrides)
-        view[spec.node] = {"module": module, "parameters": parameters}
+        remaps = dict(command[i + 1].split(":=", 1) for i, item in enumerate(command) if item == "-r")
+        node_name = remaps.get("__ns", "").rstrip("/") + "/" + remaps["__node"]
+        ros_arguments = [(item, command[i + 1]) for i, item in enumerate(command) if item in ("--params-file", "-p")]
+        view[spec.node] = {"module": module, "parameters": parameters_from_ros_arguments(ros_arguments, node_name)}
     return view
 
 
@@ -60,40 +56,117 @@ def test_record_true_adds_the_recorder_and_bad_arguments_are_refused():
         process_specs(graph("pusht_sim"), {"use_sim_time": "maybe"})
 
 
+def launch_view(name: str, arguments: dict[str, str]) -> dict[str, dict]:
+    """node name -> executable and parameters, as launch_ros resolves the launch file's Node actions.
+
+    Visits the launch description in a LaunchContext like LaunchService does (declared arguments
+    take their defaults, the OpaqueFunction yields the Node actions) but starts no process: each
+    Node only performs its substitutions, which writes its parameter files and extends its command.
+    """
+    from launch import LaunchContext
+    from launch.actions import ExecuteProcess
+    from launch.utilities import perform_substitutions
+    from launch_ros.actions import Node
+
+    module = _load_launch_file(name)
+    context = LaunchContext()
+    context.launch_configurations.update(arguments)
+    pending = list(module.generate_launch_description().entities)
+    nodes = []
+    while pending:
+        entity = pending.pop(0)
+        if isinstance(entity, ExecuteProcess):  # Node included: resolved below, never started
+            nodes.append(entity)
+        else:
+            pending[:0] = entity.visit(context) or []
+
+    assert all(isinstance(node, Node) for node in nodes), "the launch file starts a non-ROS process"
+    view = {}
+    for node in nodes:
+        node._perform_substitutions(context)
+        flags = [_text_of(item, context, perform_substitutions) for item in node.cmd]
+        ros_arguments = [(flag, _text_of(node.cmd[i + 1], context, perform_substitutions))
+                         for i, flag in enumerate(flags) if flag in ("--params-file", "-p")]
+        view[node.node_name.lstrip("/")] = {
+            "executable": node.node_executable,
+            "parameters": parameters_from_ros_arguments(ros_arguments, node.node_name),
+        }
+        for flag, argument in ros_arguments:  # launch_ros writes dict parameters to temporary files
+            if flag == "--params-file" and Path(argument).name.startswith("launch_params_"):
+                Path(argument).unlink()
+    return view
+
+
+def _load_launch_file(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_launch", LAUNCH_DIR / f"{name}.launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _text_of(item, context, perform_substitutions) -> str | None:
+    """The text of one command-line item made only of TextSubstitutions (else None)."""
+    from launch.substitutions import TextSubstitution
+
+    if all(isinstance(part, TextSubstitution) for part in item):
+        return perform_substitutions(context, list(item))
+    return None
+
+
+def parameters_from_ros_arguments(ros_arguments: list[tuple[str, str]], node_name: str) -> dict:
+    """The parameters a node named `node_name` (fully qualified) gets from --params-file / -p, in order."""
+    parameters = {}
+    for flag, argument in ros_arguments:
+        if flag == "-p":
+            key, _, value = argument.partition(":=")
+            parameters[key] = yaml.safe_load(value)
+            continue
+        with open(argument) as stream:
+            content = yaml.safe_load(stream) or {}
+        for key, section in content.items():
+            if _node_key_matches(key, node_name):
+                parameters.update(section.get("ros__parameters", {}))
+    return parameters
+
+
+def _node_key_matches(key: str, node_name: str) -> bool:
+    """rcl's rule for a parameter file's node key: '/' prefixed if missing, '*' and '**' wildcards."""
+    key = key if key.startswith("/") else "/" + key
+    pattern = re.escape(key).replace(r"/\*\*", "(/[^/]+)*").replace(r"\*", "[^/]*")
+    return re.fullmatch(pattern, node_name) is not None
+
+
 @pytest.mark.parametrize("name", sorted(GRAPHS))
 def test_launch_file_starts_the_runners_nodes_with_the_same_parameters(name):
     pytest.importorskip("launch", reason="ROS 2 launch is not installed")
     pytest.importorskip("launch_ros", reason="ROS 2 launch_ros is not installed")
-    from hint_bringup.launch_description import launch_arguments, node_actions
+    from hint_bringup.launch_description import launch_arguments
 
-    spec = importlib.util.spec_from_file_location("launch_file", LAUNCH_DIR / f"{name}.launch.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    description = module.generate_launch_description()
-    declared = {entity.name for entity in description.entities if hasattr(entity, "default_value")}
+    declared = {entity.name for entity in _load_launch_file(name).generate_launch_description().entities
+                if hasattr(entity, "default_value")}
     assert declared == set(launch_arguments(graph(name)))
 
-    values = {arg: default for arg, (default, _) in launch_arguments(graph(name)).items()}
-    values.update(use_sim_time="false", sigma="0.2")
-    actions = node_actions(graph(name), values)
-    runner = runner_view(name, {"use_sim_time": "false", "sigma": "0.2"})
-    nodes = {node.name: node for node in graph(name).nodes}
-    assert len(actions) == len(runner)
-    for action in actions:
-        # launch_ros Node keeps what it was given; compare with the runner's command line
-        node_name = action._Node__node_name
-        assert nodes[node_name].executable == action._Node__node_executable
-        parameters = {}
-        for entry in action._Node__parameters:
-            if isinstance(entry, dict):
-                parameters.update({k if isinstance(k, str) else "".join(s.text for s in k): v for k, v in entry.items()})
-            else:
-                parameters.update(graph(name).parameters()[node_name])
-        flattened = {k: (v if not isinstance(v, (list, tuple)) or not v or not hasattr(v[0], "text") else "".join(s.text for s in v))
-                     for k, v in parameters.items()}
-        assert yaml.safe_load(str(flattened)) == yaml.safe_load(str(runner[node_name]["parameters"]))
+    arguments = {"use_sim_time": "false", "sigma": "0.2"}
+    launched = launch_view(name, arguments)
+    runner = runner_view(name, arguments)
+    executables = {node.name: node.executable for node in graph(name).nodes}
+    assert set(launched) == set(runner) == set(executables)
+    for node_name, node in launched.items():
+        assert node["executable"] == executables[node_name]
+        assert node["parameters"] == runner[node_name]["parameters"], node_name
+        assert node["parameters"]["use_sim_time"] is False
+        assert node["parameters"] == {**graph(name).parameters()[node_name], **node["parameters"]}
 
 
 def test_common_arguments_are_documented():
     for name, (default, description) in COMMON_ARGUMENTS.items():
         assert description and isinstance(default, str)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_config_applies_under_a_namespace(name):
+    plain = runner_view(name, {})
+    namespaced = runner_view(name, {"namespace": "robot1"})
+    for node in graph(name).nodes:
+        assert namespaced[node.name]["parameters"] == plain[node.name]["parameters"]
+        assert graph(name).parameters()[node.name].items() <= namespaced[node.name]["parameters"].items()

@@ -59,10 +59,13 @@ class Graph:
         return share_directory() / "config" / self.config_file
 
     def parameters(self) -> dict[str, dict[str, Any]]:
-        """node name -> parameters from the YAML file."""
+        """node name -> parameters from the YAML file.
+
+        Sections are keyed ``/**/<node>`` so that they apply in any namespace.
+        """
         with open(self.config_path()) as stream:
             content = yaml.safe_load(stream) or {}
-        return {name: dict(section.get("ros__parameters", {})) for name, section in content.items()}
+        return {name.removeprefix("/**/"): dict(section.get("ros__parameters", {})) for name, section in content.items()}
 
     def overrides(self, arguments: dict[str, str]) -> dict[str, dict[str, Any]]:
         """node name -> parameter overrides implied by launch argument values (strings)."""

@@ -1,0 +1,137 @@
+"""Conditional DDPM over normalized composite actions: epsilon-prediction loss and samplers.
+
+Forward process: a^k = sqrt(alpha_bar_k) a^0 + sqrt(1 - alpha_bar_k) eps, eps ~ N(0, I).
+Training loss (eq. 4.1 of Block et al. 2023): E ||eps - eps_theta(a^k, k, o~)||^2 with k uniform,
+o~ the noised observation chunk.
+Samplers (both predict a^0 from eps_theta and, with ``clip_sample``, clip it to [-1, 1]):
+
+* DDPM (Ho et al. 2020): ancestral sampling through all K steps with the posterior variance
+  beta~_k = beta_k (1 - alpha_bar_{k-1}) / (1 - alpha_bar_k).
+* DDIM (Song et al. 2021): ``steps`` evenly spaced diffusion steps, deterministic for eta = 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from hint_policy.diffusion.schedule import NoiseSchedule
+
+
+class ConditionalDDPM:
+    """Loss and sampling for a denoiser eps_theta(a_noisy (B,L,D), k (B,), obs (B,To,Do))."""
+
+    def __init__(self, schedule: NoiseSchedule, action_shape: tuple[int, int], clip_sample: bool = True):
+        self.schedule = schedule
+        self.action_shape = tuple(action_shape)
+        self.clip_sample = clip_sample
+
+    @property
+    def num_steps(self) -> int:
+        return self.schedule.num_steps
+
+    def to(self, device: torch.device | str) -> ConditionalDDPM:
+        self.schedule.to(device)
+        return self
+
+    def add_noise(self, actions: torch.Tensor, noise: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        """a^k for clean `actions` (B, L, D), `noise` like it, diffusion step indices (B,)."""
+        alpha_bar = self.schedule.alpha_bars.to(actions.device)[steps].view(-1, 1, 1)
+        return alpha_bar.sqrt() * actions + (1 - alpha_bar).sqrt() * noise
+
+    def loss(
+        self,
+        denoiser: nn.Module,
+        actions: torch.Tensor,
+        obs: torch.Tensor,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+        steps: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Mean squared epsilon-prediction error (eq. 4.1) on one batch.
+
+        `noise` (like `actions`) and diffusion step indices `steps` (B,) are drawn from
+        `generator` unless given (the training loop draws them for the global batch so that
+        data-parallel processes reproduce the single-process batch exactly).
+        """
+        if noise is None:
+            noise = torch.randn(actions.shape, generator=generator)
+        if steps is None:
+            steps = torch.randint(0, self.num_steps, (actions.shape[0],), generator=generator)
+        noise, steps = noise.to(actions.device), steps.to(actions.device)
+        predicted = denoiser(self.add_noise(actions, noise, steps), steps, obs)
+        return torch.mean((predicted - noise) ** 2)
+
+    def _predict_clean(self, noisy: torch.Tensor, eps: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+        clean = (noisy - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+        return clean.clamp(-1.0, 1.0) if self.clip_sample else clean
+
+    @torch.no_grad()
+    def sample(
+        self,
+        denoiser: nn.Module,
+        obs: torch.Tensor,
+        sampler: str = "ddim",
+        steps: int | None = None,
+        generator: torch.Generator | None = None,
+        eta: float = 0.0,
+    ) -> torch.Tensor:
+        """Normalized composite actions (B, L, D) conditioned on normalized `obs` (B, To, Do)."""
+        if sampler == "ddpm":
+            if steps not in (None, self.num_steps):
+                raise ValueError(f"DDPM sampling runs all {self.num_steps} steps, got steps={steps}")
+            return self._sample_ddpm(denoiser, obs, generator)
+        if sampler == "ddim":
+            return self._sample_ddim(denoiser, obs, steps or 10, generator, eta)
+        raise ValueError(f"unknown sampler {sampler!r} (ddpm or ddim)")
+
+    def _initial(self, obs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        shape = (obs.shape[0],) + self.action_shape
+        return torch.randn(shape, generator=generator, device="cpu").to(obs.device)
+
+    def _sample_ddpm(self, denoiser: nn.Module, obs: torch.Tensor, generator) -> torch.Tensor:
+        s = self.schedule
+        x = self._initial(obs, generator)
+        batch = obs.shape[0]
+        for k in reversed(range(self.num_steps)):
+            step = torch.full((batch,), k, dtype=torch.long, device=obs.device)
+            eps = denoiser(x, step, obs)
+            alpha_bar, alpha_bar_prev = s.alpha_bars[k], s.alpha_bars_prev[k]
+            beta, alpha = s.betas[k], s.alphas[k]
+            clean = self._predict_clean(x, eps, alpha_bar)
+            mean = (alpha_bar_prev.sqrt() * beta / (1 - alpha_bar)) * clean + (
+                alpha.sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar)
+            ) * x
+            if k > 0:
+                variance = (beta * (1 - alpha_bar_prev) / (1 - alpha_bar)).clamp(min=1e-20)
+                noise = torch.randn(x.shape, generator=generator, device="cpu").to(x.device)
+                x = mean + variance.sqrt() * noise
+            else:
+                x = mean
+        return x
+
+    def ddim_timesteps(self, steps: int) -> list[int]:
+        """Diffusion step indices visited by DDIM, from noisiest to cleanest."""
+        if not 1 <= steps <= self.num_steps:
+            raise ValueError(f"DDIM steps must be in [1, {self.num_steps}], got {steps}")
+        grid = np.unique(np.round(np.linspace(0, self.num_steps - 1, steps)).astype(int))
+        return [int(k) for k in grid[::-1]]
+
+    def _sample_ddim(self, denoiser: nn.Module, obs: torch.Tensor, steps: int, generator, eta: float) -> torch.Tensor:
+        s = self.schedule
+        x = self._initial(obs, generator)
+        batch = obs.shape[0]
+        visited = self.ddim_timesteps(steps)
+        for i, k in enumerate(visited):
+            step = torch.full((batch,), k, dtype=torch.long, device=obs.device)
+            eps = denoiser(x, step, obs)
+            alpha_bar = s.alpha_bars[k]
+            alpha_bar_prev = s.alpha_bars[visited[i + 1]] if i + 1 < len(visited) else torch.ones_like(alpha_bar)
+            clean = self._predict_clean(x, eps, alpha_bar)
+            eps = (x - alpha_bar.sqrt() * clean) / (1 - alpha_bar).sqrt()  # consistent with clipping
+            sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
+            x = alpha_bar_prev.sqrt() * clean + (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps
+            if eta > 0 and i + 1 < len(visited):
+                x = x + sigma * torch.randn(x.shape, generator=generator, device="cpu").to(x.device)
+        return x

@@ -1,0 +1,250 @@
+"""Closed-loop evaluation of a HINT policy in hint's simulators (no ROS).
+
+    python -m hint_policy.evaluate --checkpoint outputs/train/checkpoints/latest.pt --env pusht \
+        --episodes 50 --first-seed 100000 [--sigma 0.1] [--sampler ddim --steps 10] \
+        [--exec-knots 8] [--batch 25] [--out results/eval.json] [--video results/episode0.mp4]
+
+Loop of one episode (physics step s, time s * physics_period):
+
+* every ``exec_knots`` knots (every ``exec_knots * control_stride`` physics steps, from s = 0) the
+  policy gets the last ``obs_steps`` knot observations - the full state at each knot and the
+  input applied in the physics step before it (zeros before the first step) - and returns a
+  composite action starting now, which replaces the previous one in the chunk executor;
+* every physics step the executor turns the active primitive controller and the measured state
+  into the input u = u_ff + K (x - x_ref(t)) (clamped), and the env advances one step.
+
+Episodes run in lockstep in batches (one policy call per batch and replanning time), ending at
+success, collision or ``env.max_steps``. Per episode: score = the maximum reward (PushT: clipped
+coverage / 0.95, gym-pusht's score), success, collision, length. The summary averages them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hint_controller.executor import ChunkExecutor
+from hint_controller.names import name_indices
+from hint_policy.config import HintConfig
+from hint_policy.envs.base import Env
+from hint_policy.inference import HintPolicy
+
+
+@dataclasses.dataclass
+class EpisodeResult:
+    seed: int
+    score: float  # max reward over the episode
+    success: bool
+    collision: bool
+    steps: int  # physics steps run
+    policy_calls: int
+
+
+@dataclasses.dataclass
+class EvalSummary:
+    episodes: list[EpisodeResult]
+    policy_seconds: float  # wall time inside the policy
+    total_seconds: float
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        runs = self.episodes
+        calls = sum(e.policy_calls for e in runs)
+        return {
+            "mean_score": float(np.mean([e.score for e in runs])),
+            "success_rate": float(np.mean([e.success for e in runs])),
+            "collision_rate": float(np.mean([e.collision for e in runs])),
+            "mean_steps": float(np.mean([e.steps for e in runs])),
+            "episodes": float(len(runs)),
+            "policy_ms_per_call": 1000 * self.policy_seconds / max(1, calls),
+            "seconds": self.total_seconds,
+        }
+
+
+def make_env(name: str) -> Env:
+    """A fresh simulator by name ("pusht", "quadrotor")."""
+    from hint_policy.experts.generate import make_env as make_named_env
+
+    return make_named_env(name)
+
+
+class _Episode:
+    """One env in a lockstep batch, with its executor and knot history."""
+
+    def __init__(self, env: Env, policy: HintPolicy, seed: int, state_order: list[int]) -> None:
+        self.env, self.seed, self.order = env, seed, state_order
+        self.executor = ChunkExecutor(env.model, state_names=env.state_names)
+        state = env.reset(seed)
+        self.state = state
+        self.history_states = [state[state_order]]
+        self.history_inputs = [np.zeros(len(policy.input_names))]
+        self.keep = policy.obs_steps
+        self.score, self.success, self.collision = 0.0, False, False
+        self.steps, self.calls, self.done = 0, 0, False
+
+    def observation(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.history_states[-self.keep :]), np.array(self.history_inputs[-self.keep :])
+
+    def physics_step(self, time_now: float, stride: int) -> None:
+        u, _ = self.executor.command(time_now, self.state)
+        self.state, info = self.env.step(u)
+        self.steps += 1
+        self.score = max(self.score, float(info.reward))
+        self.success |= bool(info.success)
+        self.collision |= bool(info.collision)
+        if self.steps % stride == 0:
+            self.history_states.append(self.state[self.order])
+            self.history_inputs.append(np.asarray(u, dtype=float))
+            del self.history_states[: -self.keep], self.history_inputs[: -self.keep]
+        self.done = info.done or self.steps >= self.env.max_steps
+
+    def result(self) -> EpisodeResult:
+        return EpisodeResult(self.seed, self.score, self.success, self.collision, self.steps, self.calls)
+
+
+def evaluate_policy(
+    policy: HintPolicy,
+    env_factory: Callable[[], Env],
+    seeds: Sequence[int],
+    exec_knots: int = 8,
+    batch: int = 25,
+    frame_callback: Callable[[np.ndarray], None] | None = None,
+    progress: bool = False,
+) -> EvalSummary:
+    """Run one episode per seed; `frame_callback` gets a frame of the first episode at each knot."""
+    if not 1 <= exec_knots <= policy.chunk_length:
+        raise ValueError(f"exec_knots must be in [1, {policy.chunk_length}], got {exec_knots}")
+    start = time.perf_counter()
+    envs = [env_factory() for _ in range(min(batch, len(seeds)))]
+    first = envs[0]
+    if first.control_stride != policy.control_stride or not math.isclose(
+        first.physics_period, policy.layout.physics_period
+    ):
+        raise ValueError(
+            f"env {first.name!r} runs knots every {first.control_stride} x {first.physics_period} s, the policy "
+            f"was trained for {policy.control_stride} x {policy.layout.physics_period} s"
+        )
+    order = name_indices(first.state_names, policy.obs_state_names)
+    results: list[EpisodeResult] = []
+    policy_seconds = 0.0
+    bar = _progress(len(seeds), progress)
+    for offset in range(0, len(seeds), len(envs)):
+        group = [_Episode(env, policy, seed, order) for env, seed in zip(envs, seeds[offset : offset + len(envs)])]
+        replan = exec_knots * first.control_stride
+        step = 0
+        while not all(e.done for e in group):
+            live = [e for e in group if not e.done]
+            now = step * first.physics_period
+            if step % replan == 0:
+                observations = [e.observation() for e in live]
+                tick = time.perf_counter()
+                actions = policy.act_batch([o[0] for o in observations], [o[1] for o in observations],
+                                           [now] * len(live))
+                policy_seconds += time.perf_counter() - tick
+                for episode, action in zip(live, actions):
+                    episode.executor.submit(action)
+                    episode.calls += 1
+            if frame_callback is not None and offset == 0 and not group[0].done and step % first.control_stride == 0:
+                frame_callback(group[0].env.render())
+            for episode in live:
+                episode.physics_step(now, first.control_stride)
+            step += 1
+        results.extend(e.result() for e in group)
+        bar.update(len(group))
+    bar.close()
+    return EvalSummary(results, policy_seconds, time.perf_counter() - start)
+
+
+def make_eval_fn(config: HintConfig) -> Callable[[HintPolicy, int], dict[str, float]]:
+    """The periodic evaluation train.py runs (config.eval): the summary metrics of evaluate_policy."""
+    settings = config.eval
+    if not settings.env:
+        raise ValueError("eval.every_steps > 0 needs eval.env (e.g. pusht)")
+    seeds = list(range(settings.first_seed, settings.first_seed + settings.episodes))
+
+    def evaluate(policy: HintPolicy, step: int) -> dict[str, float]:
+        policy.reset(seed=settings.first_seed + step)
+        summary = evaluate_policy(policy, lambda: make_env(settings.env), seeds, settings.exec_knots)
+        return summary.metrics
+
+    return evaluate
+
+
+def _progress(total: int, enabled: bool):
+    if enabled:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="eval", dynamic_ncols=True)
+
+    class _Silent:
+        def update(self, n: int) -> None: ...
+        def close(self) -> None: ...
+
+    return _Silent()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--env", help="simulator (pusht, quadrotor); default: eval.env of the checkpoint's config")
+    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--first-seed", type=int, default=100000)
+    parser.add_argument("--sigma", type=float, default=None, help="observation noise; default: the training sigma")
+    parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
+    parser.add_argument("--steps", type=int, default=10, help="DDIM steps")
+    parser.add_argument("--exec-knots", type=int, default=8, help="knots executed per composite action")
+    parser.add_argument("--batch", type=int, default=25, help="episodes run in lockstep")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the policy's noise")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (0 = torch's default); one avoids OpenMP contention "
+                             "with the simulator on small machines")
+    parser.add_argument("--out", type=Path, help="JSON file for the summary and per-episode results")
+    parser.add_argument("--video", type=Path, help="gif/mp4 of the first episode (one frame per knot)")
+    args = parser.parse_args(argv)
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    policy = HintPolicy.from_checkpoint(args.checkpoint, sigma=args.sigma, sampler=args.sampler,
+                                        steps=args.steps, device=args.device, seed=args.seed)
+    env_name = args.env or policy.config.eval.env
+    if not env_name:
+        parser.error("--env is required (the checkpoint's config has no eval.env)")
+    frames: list[np.ndarray] = []
+    seeds = list(range(args.first_seed, args.first_seed + args.episodes))
+    summary = evaluate_policy(policy, lambda: make_env(env_name), seeds, args.exec_knots, args.batch,
+                              frames.append if args.video else None, progress=True)
+    metrics = summary.metrics
+    print(json.dumps({"checkpoint": str(args.checkpoint), "env": env_name, "sigma": policy.sigma, **metrics}))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report: dict[str, Any] = {
+            "checkpoint": str(args.checkpoint), "env": env_name, "sigma": policy.sigma,
+            "sampler": policy.sampler, "sampler_steps": policy.steps, "exec_knots": args.exec_knots,
+            "metrics": metrics, "episodes": [dataclasses.asdict(e) for e in summary.episodes],
+        }
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.video and frames:
+        import imageio.v2 as imageio
+
+        args.video.parent.mkdir(parents=True, exist_ok=True)
+        fps = max(1, round(1 / policy.control_period))
+        if args.video.suffix == ".gif":
+            imageio.mimsave(args.video, frames, duration=1000 / fps, loop=0)
+        else:
+            imageio.mimsave(args.video, frames, fps=fps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Run a trained HINT policy: observation chunk in, composite action out (the replica policy).
+
+    policy = HintPolicy.from_checkpoint("outputs/train/checkpoints/latest.pt", sigma=None,
+                                        sampler="ddim", steps=10, device="cpu")
+    action = policy.act(obs_states, obs_inputs, start_time)   # -> CompositeAction
+
+Observations follow :mod:`hint_policy.dataset`: ``obs_states`` holds the most recent full states
+observed at knot times (oldest first, up to ``obs_steps`` rows; fewer at the start of an episode,
+then padded like the training data), ``obs_inputs`` the low-level input applied during the
+physics step before each of those states (zeros for the episode's first state). The observation
+is normalized, perturbed by N(0, sigma^2 I) (sigma = the training sigma unless given; sigma = 0
+is a plain diffusion policy), a composite action is sampled with the EMA weights and
+unnormalized. Knot k of the result applies from ``start_time + k * control_period``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_policy.config import HintConfig, config_from_dict
+from hint_policy.dataset import ChunkLayout, Normalizers, pad_observation, unpack_actions
+from hint_policy.train import build_diffusion, build_model, load_checkpoint
+
+
+class HintPolicy:
+    """A trained denoiser (EMA weights) with its normalizers, layout and sampler settings."""
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        config: HintConfig,
+        layout: ChunkLayout,
+        normalizers: Normalizers,
+        sigma: float | None = None,
+        sampler: str = "ddim",
+        steps: int = 10,
+        device: str | torch.device = "cpu",
+        seed: int | None = None,
+        interpolation: Interpolation = Interpolation.LINEAR,
+        source: str = "<memory>",
+    ) -> None:
+        if sampler not in ("ddpm", "ddim"):
+            raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}")
+        self.device = torch.device(device)
+        self.config = config
+        self.layout = layout
+        self.normalizers = normalizers
+        self.training_sigma = float(config.data.sigma)
+        self.sigma = self.training_sigma if sigma is None else float(sigma)
+        if self.sigma < 0:
+            raise ValueError(f"sigma must be >= 0, got {self.sigma}")
+        self.sampler = sampler
+        self.steps = config.diffusion.train_steps if sampler == "ddpm" else int(steps)
+        self.interpolation = Interpolation(interpolation)
+        self.source = source
+        self.denoiser = denoiser.to(self.device).eval()
+        self.diffusion = build_diffusion(config, layout).to(self.device)
+        if sampler == "ddim":
+            self.diffusion.ddim_timesteps(self.steps)  # validates the step count now
+        self.sequence = 0
+        self.generator = torch.Generator()
+        self.reset(seed)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike,
+        sigma: float | None = None,
+        sampler: str = "ddim",
+        steps: int = 10,
+        device: str | torch.device = "cpu",
+        seed: int | None = None,
+        interpolation: Interpolation = Interpolation.LINEAR,
+    ) -> HintPolicy:
+        """Load the EMA weights of a training checkpoint (FileNotFoundError / ValueError name the file)."""
+        payload = load_checkpoint(path)
+        return cls.from_payload(payload, sigma, sampler, steps, device, seed, interpolation, source=str(path))
+
+    @classmethod
+    def from_payload(
+        cls,
+        payload: dict[str, Any],
+        sigma: float | None = None,
+        sampler: str = "ddim",
+        steps: int = 10,
+        device: str | torch.device = "cpu",
+        seed: int | None = None,
+        interpolation: Interpolation = Interpolation.LINEAR,
+        source: str = "<memory>",
+    ) -> HintPolicy:
+        """Build from a checkpoint dict (what train.py saves)."""
+        try:
+            config = config_from_dict(HintConfig, payload["config"])
+            layout = ChunkLayout.from_dict(payload["layout"])
+            normalizers = Normalizers.from_state_dict(payload["normalizers"])
+            denoiser = build_model(config, layout)
+            denoiser.load_state_dict(payload["ema"]["model"])
+        except (KeyError, TypeError, RuntimeError, ValueError) as error:
+            raise ValueError(f"checkpoint {source} is incomplete or inconsistent: {error}") from error
+        return cls(denoiser, config, layout, normalizers, sigma, sampler, steps, device, seed, interpolation, source)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Restart the sequence numbers and (with `seed`) the random stream."""
+        self.sequence = 0
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(int(seed))
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def obs_state_names(self) -> tuple[str, ...]:
+        return self.layout.obs_state_names
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return self.layout.state_names
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.layout.input_names
+
+    @property
+    def obs_steps(self) -> int:
+        return self.layout.obs_steps
+
+    @property
+    def chunk_length(self) -> int:
+        return self.layout.chunk_length
+
+    @property
+    def control_period(self) -> float:
+        return self.layout.control_period
+
+    @property
+    def control_stride(self) -> int:
+        return self.layout.control_stride
+
+    # ------------------------------------------------------------------ acting
+
+    def observation(self, obs_states: np.ndarray, obs_inputs: np.ndarray) -> np.ndarray:
+        """The raw observation chunk (obs_steps, obs_dim) for the given history (padded)."""
+        states = np.atleast_2d(np.asarray(obs_states, dtype=float))
+        inputs = np.atleast_2d(np.asarray(obs_inputs, dtype=float))
+        n_full, m = len(self.obs_state_names), len(self.input_names)
+        if states.ndim != 2 or states.shape[1] != n_full:
+            raise ValueError(
+                f"obs_states must have shape (rows, {n_full}) for states {list(self.obs_state_names)}, "
+                f"got {states.shape}"
+            )
+        if inputs.ndim != 2 or inputs.shape[1] != m:
+            raise ValueError(
+                f"obs_inputs must have shape (rows, {m}) for inputs {list(self.input_names)}, got {inputs.shape}"
+            )
+        if len(states) != len(inputs) or len(states) == 0:
+            raise ValueError(f"obs_states and obs_inputs need the same number (>= 1) of rows, "
+                             f"got {len(states)} and {len(inputs)}")
+        if not (np.all(np.isfinite(states)) and np.all(np.isfinite(inputs))):
+            raise ValueError("observation contains non-finite values")
+        return pad_observation(np.hstack([states, inputs]), self.obs_steps, self.layout.obs_padding)
+
+    @torch.no_grad()
+    def sample_normalized(self, raw_obs: np.ndarray) -> np.ndarray:
+        """Normalized composite actions (B, L, D) for raw observation chunks (B, obs_steps, obs_dim)."""
+        obs = self.normalizers.obs.normalize(torch.as_tensor(raw_obs, dtype=torch.float32))
+        if self.sigma > 0:
+            obs = obs + self.sigma * torch.randn(obs.shape, generator=self.generator)
+        actions = self.diffusion.sample(
+            self.denoiser, obs.to(self.device), self.sampler, self.steps, self.generator
+        )
+        return actions.cpu().numpy()
+
+    def act(self, obs_states: np.ndarray, obs_inputs: np.ndarray, start_time: float) -> CompositeAction:
+        """One composite action for one observation history."""
+        return self.act_batch([obs_states], [obs_inputs], [start_time])[0]
+
+    def act_batch(self, obs_states: list, obs_inputs: list, start_times: list[float]) -> list[CompositeAction]:
+        """Composite actions for several histories at once (one denoiser pass per diffusion step)."""
+        raw = np.stack([self.observation(s, u) for s, u in zip(obs_states, obs_inputs, strict=True)])
+        normalized = self.sample_normalized(raw)
+        raw_actions = self.normalizers.action.unnormalize(normalized.astype(np.float64))
+        return [self._composite(action, float(t)) for action, t in zip(raw_actions, start_times, strict=True)]
+
+    def _composite(self, raw_action: np.ndarray, start_time: float) -> CompositeAction:
+        n, m = len(self.state_names), len(self.input_names)
+        x_ref, u_ff, gains = unpack_actions(raw_action, n, m, self.layout.action_content)
+        action = CompositeAction(
+            x_ref=x_ref, u_ff=u_ff, gains=gains, period=self.control_period, start_time=start_time,
+            state_names=self.state_names, input_names=self.input_names, sequence=self.sequence,
+            sigma=self.sigma, interpolation=self.interpolation,
+        )
+        self.sequence += 1
+        return action
+
+    def __repr__(self) -> str:
+        return (f"HintPolicy({self.source}, {self.config.model.denoiser}, sigma={self.sigma}, "
+                f"{self.sampler}x{self.steps}, obs {self.obs_steps}x{self.layout.obs_dim}, "
+                f"action {self.chunk_length}x{self.layout.action_dim})")

@@ -1,0 +1,155 @@
+"""The policy node: observation history in, composite actions out at chunk rate.
+
+Subscribes
+  ``state``          hint_msgs/StateVector, the full observed state (matched by name)
+  ``command``        hint_msgs/InputVector, the inputs the controller applies (observation inputs)
+  ``episode_event``  hint_msgs/EpisodeEvent; START clears the history
+Publishes
+  ``composite_action``  hint_msgs/CompositeAction
+
+Every knot period (on the ROS clock, so ``use_sim_time`` works) the newest state and the newest
+applied input are appended to the observation history. Once the history is non-empty and the
+current chunk has executed ``execute_knots`` knots, the history is handed to a worker thread that
+adds the observation noise, samples and publishes the next chunk, stamped with the time of the
+observation it was conditioned on: knot 0 of a chunk describes the moment of its observation,
+as in training. The controller switches to a chunk when it arrives and enters it at the knot
+matching the elapsed time, while the previous chunk still has ``chunk_length - execute_knots``
+knots of reference left: sampling happens while the current chunk executes, so the controller
+does not run out of reference as long as sampling takes less than that.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import numpy as np
+import rclpy
+import torch
+from hint_msgs.conversions import (
+    MessageValidationError,
+    composite_action_to_msg,
+    vector_from_msg,
+)
+from hint_msgs.msg import CompositeAction as CompositeActionMsg
+from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from hint_controller.node_main import run_node
+from hint_policy.inference import HintPolicy
+
+# Same choices as the controller node: newest-sample streams best effort, chunks reliable.
+STREAM_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=4, reliability=ReliabilityPolicy.RELIABLE)
+EVENT_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+
+
+class PolicyNode(Node):
+    def __init__(self, **kwargs) -> None:
+        super().__init__("hint_policy", **kwargs)
+        self._declare_parameters()
+        p = lambda name: self.get_parameter(name).value  # noqa: E731
+        # small denoisers run far faster on one thread when other processes share the cores
+        torch.set_num_threads(int(p("torch_threads")))
+        sigma = float(p("sigma"))
+        self.policy = HintPolicy.from_checkpoint(
+            p("checkpoint"), sigma=None if sigma < 0 else sigma, sampler=p("sampler"),
+            steps=int(p("sampling_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
+        )
+        self.execute_knots = int(p("execute_knots")) or max(1, self.policy.chunk_length // 2)
+        if not 1 <= self.execute_knots <= self.policy.chunk_length:
+            raise ValueError(f"execute_knots must be in [1, {self.policy.chunk_length}], got {self.execute_knots}")
+        self._history: collections.deque = collections.deque(maxlen=self.policy.obs_steps)
+        self._latest_state: np.ndarray | None = None
+        self._latest_input = np.zeros(len(self.policy.input_names))
+        self._last_chunk_time: float | None = None
+        self._busy = threading.Lock()
+        self.sample_latencies: list[float] = []
+
+        self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
+        self.create_subscription(InputVector, "command", self._on_command, STREAM_QOS)
+        self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
+        self._publisher = self.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
+        self.create_timer(self.policy.control_period, self._on_knot)
+        self.get_logger().info(f"{self.policy}; replanning every {self.execute_knots} knots")
+
+    def _declare_parameters(self) -> None:
+        def declare(name, default, description):
+            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+
+        declare("checkpoint", "", "Path of the trained policy checkpoint (.pt).")
+        declare("sigma", -1.0, "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy.")
+        declare("sampler", "ddim", "ddim or ddpm.")
+        declare("sampling_steps", 10, "Denoising steps of the DDIM sampler (DDPM uses the training steps).")
+        declare("device", "cpu", "torch device: cpu, cuda, cuda:1 ...")
+        declare("execute_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
+        declare("seed", -1, "Seed of the observation noise and sampler; -1 = random.")
+        declare("torch_threads", 1, "torch intra-op threads for sampling on the CPU.")
+
+    # -- inputs -----------------------------------------------------------------------------
+    def _on_state(self, msg: StateVector) -> None:
+        try:
+            self._latest_state = vector_from_msg(msg, self.policy.obs_state_names)
+        except MessageValidationError as error:
+            self.get_logger().error(
+                f"state does not match the model (needs {list(self.policy.obs_state_names)}): {error}",
+                throttle_duration_sec=2.0,
+            )
+
+    def _on_command(self, msg: InputVector) -> None:
+        try:
+            self._latest_input = vector_from_msg(msg, self.policy.input_names)
+        except MessageValidationError as error:
+            self.get_logger().error(f"command does not match the model: {error}", throttle_duration_sec=2.0)
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        if msg.event == EpisodeEvent.EVENT_START:
+            self._history.clear()
+            self._latest_state = None
+            self._latest_input = np.zeros(len(self.policy.input_names))
+            self._last_chunk_time = None
+
+    # -- planning ---------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _on_knot(self) -> None:
+        if self._latest_state is None:
+            return
+        now = self._now()
+        self._history.append((self._latest_state, self._latest_input))
+        due = self._last_chunk_time is None or now - self._last_chunk_time >= (self.execute_knots - 0.5) * self.policy.control_period
+        if due and self._busy.acquire(blocking=False):
+            states = np.array([s for s, _ in self._history])
+            inputs = np.array([u for _, u in self._history])
+            self._last_chunk_time = now
+            threading.Thread(target=self._plan, args=(states, inputs, now), daemon=True).start()
+
+    def _plan(self, states: np.ndarray, inputs: np.ndarray, observed_at: float) -> None:
+        try:
+            start = time.perf_counter()
+            action = self.policy.act(states, inputs, start_time=observed_at)
+            self.sample_latencies.append(time.perf_counter() - start)
+            self._publisher.publish(composite_action_to_msg(
+                action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
+                state_names=action.state_names, input_names=action.input_names, sequence=action.sequence + 1,
+                sigma=action.sigma, interpolation=int(action.interpolation),
+            ))
+        except Exception as error:  # noqa: BLE001 - a failed sample must not kill the node
+            self.get_logger().error(f"sampling a composite action failed: {error}")
+        finally:
+            self._busy.release()
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(PolicyNode, args, name="hint_policy")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,491 @@
+"""Train a HINT policy: noise-augmented conditional DDPM over composite actions (Algorithm 1).
+
+    python -m hint_policy.train --config cfg.yaml [--set train.steps=5000 data.sigma=0.1 ...]
+    python -m hint_policy.train --config cfg.yaml --resume          # continue <out_dir>/checkpoints/latest.pt
+    torchrun --nproc_per_node=2 -m hint_policy.train --config cfg.yaml   # DDP (gloo on CPU, nccl on CUDA)
+
+Outputs under ``train.out_dir``: ``config.yaml``, ``train_log.jsonl`` (loss, lr, evaluation
+metrics) and ``checkpoints/latest.pt`` (plus ``step_<n>.pt`` with ``train.keep_checkpoints``).
+Checkpoints are written atomically (temporary file + os.replace), hold only tensors and plain
+Python values (``torch.load(weights_only=True)`` works) and contain the config, the chunk layout
+(names, dims, periods), the normalizers, model and EMA weights, optimizer state and step.
+
+Determinism: the minibatch of global step s and its diffusion noise are functions of
+(train.seed, s) only, so a run resumed from a checkpoint continues exactly as the uninterrupted
+run would have (bitwise on CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import inspect
+import json
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from hint_controller.dynamics.base import DynamicsModel
+from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
+from hint_policy.dataset import (
+    ChunkLayout,
+    HintDataset,
+    Normalizers,
+    SynthesisFn,
+    build_chunks,
+    fit_normalizers,
+)
+from hint_policy.demos import Demo, load_demos
+from hint_policy.diffusion import EMA, ConditionalDDPM, NoiseSchedule, build_denoiser
+
+CHECKPOINT_FORMAT = "hint_policy_checkpoint"
+CHECKPOINT_VERSION = 1
+
+#: eval_fn(policy, step) -> metrics; called on rank 0 with the EMA weights (see hint_policy.evaluate)
+EvalFn = Callable[[Any, int], dict[str, float]]
+
+
+@dataclasses.dataclass
+class TrainResult:
+    checkpoint: Path | None
+    step: int
+    last_loss: float
+    losses: list[float]  # rank 0's loss at every step run in this call
+
+
+@dataclasses.dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    owns_group: bool = False  # this module initialized the process group
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+# --------------------------------------------------------------------------- setup helpers
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"train.device={name!r} but CUDA is not available")
+    return device
+
+
+def setup_distributed(device_name: str) -> DistInfo:
+    """Join the process group torchrun describes (WORLD_SIZE > 1); no-op for one process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistInfo()
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if dist.is_initialized():
+        return DistInfo(rank, world_size, local_rank, owns_group=False)
+    backend = "nccl" if resolve_device(device_name, local_rank).type == "cuda" else "gloo"
+    dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
+    return DistInfo(rank, world_size, local_rank, owns_group=True)
+
+
+def load_dynamics_model(name: str, period: float) -> DynamicsModel:
+    """hint_controller's model `name` (see MODEL_NAMES) or "module:callable", for `period`."""
+    from hint_controller.dynamics import MODEL_NAMES, make_model
+
+    if name in MODEL_NAMES:
+        return make_model(name, period=period)
+    if ":" not in name:
+        raise ValueError(f"set data.dynamics to one of {list(MODEL_NAMES)} or 'module:callable', got {name!r}")
+    module_name, attribute = name.split(":", 1)
+    factory = getattr(importlib.import_module(module_name), attribute)
+    takes_period = "period" in inspect.signature(factory).parameters
+    model = factory(period=period) if takes_period else factory()
+    if not math.isclose(model.period, period, rel_tol=1e-9):
+        raise ValueError(f"dynamics model period {model.period} differs from the demo period {period}")
+    return model
+
+
+def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> SynthesisFn | None:
+    """The synthesis oracle as a callable (states, inputs) -> gains; None for kind "none"."""
+    if kind == "none":
+        return None
+    from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
+
+    weights = {key: tuple(value) if value is not None else None for key, value in options.items()}
+    q, r, qf = TVLQRConfig(**weights).matrices(model)
+
+    def synthesize(states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return synthesize_gains(model, states, inputs, q, r, qf).gains
+
+    return synthesize
+
+
+def select_demos(demos: Sequence[Demo], config: HintConfig) -> list[Demo]:
+    selected = [d for d in demos if d.success or not config.data.only_successful]
+    if config.data.num_demos is not None:
+        if len(selected) < config.data.num_demos:
+            raise ValueError(f"asked for {config.data.num_demos} demos, only {len(selected)} available")
+        selected = selected[: config.data.num_demos]
+    if not selected:
+        raise ValueError("no demos left after filtering (data.only_successful / data.num_demos)")
+    return selected
+
+
+def read_demo_files(paths: Sequence[str]) -> list[Demo]:
+    if not paths:
+        raise ValueError("data.demos lists no demo files")
+    demos: list[Demo] = []
+    for path in paths:
+        demos.extend(load_demos(path))
+    return demos
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """torch.save `payload` to `path` atomically (temporary file in the same folder + os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a hint checkpoint with weights_only=True; clear errors naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises many kinds for corrupt files
+        raise ValueError(f"checkpoint {path} is corrupt or not a torch checkpoint: {error}") from error
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a hint_policy checkpoint")
+    if payload.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint version {payload.get('version')}, expected {CHECKPOINT_VERSION}")
+    return payload
+
+
+def build_model(config: HintConfig, layout: ChunkLayout) -> torch.nn.Module:
+    return build_denoiser(config.model, layout.action_dim, layout.chunk_length, layout.obs_steps, layout.obs_dim)
+
+
+def build_diffusion(config: HintConfig, layout: ChunkLayout) -> ConditionalDDPM:
+    schedule = NoiseSchedule(config.diffusion.train_steps, config.diffusion.beta_schedule)
+    return ConditionalDDPM(schedule, (layout.chunk_length, layout.action_dim), config.diffusion.clip_sample)
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def learning_rate_factor(step: int, warmup_steps: int, total_steps: int) -> float:
+    """Linear warm-up to 1 over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    span = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / span)
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def batch_indices(step: int, batch_size: int, num_items: int, seed: int) -> torch.Tensor:
+    """Global minibatch of `step`: consecutive slices of per-epoch permutations (stateless)."""
+    positions = torch.arange(step * batch_size, (step + 1) * batch_size)
+    epochs = positions // num_items
+    out = torch.empty(batch_size, dtype=torch.long)
+    for epoch in torch.unique(epochs).tolist():
+        generator = torch.Generator().manual_seed(_mix_seed(seed, 0, epoch))
+        permutation = torch.randperm(num_items, generator=generator)
+        mask = epochs == epoch
+        out[mask] = permutation[positions[mask] % num_items]
+    return out
+
+
+def _mix_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def prepare_data(
+    config: HintConfig,
+    demos: Sequence[Demo],
+    model: DynamicsModel,
+    synthesize: SynthesisFn | None,
+    normalizers: Normalizers | None = None,
+) -> tuple[HintDataset, ChunkLayout, Normalizers]:
+    """Chunks, normalizers (fitted unless given, e.g. from a checkpoint) and the noised dataset."""
+    chunks, layout = build_chunks(demos, model, synthesize, config.data)
+    normalizers = normalizers or fit_normalizers(chunks)
+    return HintDataset.from_config(chunks, normalizers, config.data), layout, normalizers
+
+
+def train(
+    config: HintConfig,
+    demos: Sequence[Demo] | None = None,
+    model: DynamicsModel | None = None,
+    synthesize: SynthesisFn | None | str = "config",
+    eval_fn: EvalFn | None = None,
+    resume: bool | str | os.PathLike = False,
+) -> TrainResult:
+    """Run (or continue) training as `config` says.
+
+    `demos` default to the files in ``data.demos``, `model` to ``data.dynamics``, `synthesize`
+    to the oracle named by ``data.synthesis`` ("config"); pass a callable or None to override.
+    `eval_fn(policy, step)` runs every ``eval.every_steps`` on rank 0; by default it comes from
+    :func:`hint_policy.evaluate.make_eval_fn` when evaluation is enabled. `resume` = True
+    continues from ``<out_dir>/checkpoints/latest.pt`` if it exists; a path must exist.
+    """
+    config.validate()
+    info = setup_distributed(config.train.device)
+    try:
+        return _train(config, info, demos, model, synthesize, eval_fn, resume)
+    finally:
+        if info.owns_group:
+            dist.destroy_process_group()
+
+
+def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) -> TrainResult:
+    tc = config.train
+    if tc.batch_size % info.world_size:
+        raise ValueError(f"train.batch_size {tc.batch_size} not divisible by {info.world_size} processes")
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
+    device = resolve_device(tc.device, info.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    out_dir = Path(tc.out_dir)
+    checkpoint_dir = out_dir / "checkpoints"
+    resume_path = _resume_path(resume, checkpoint_dir)
+    payload = load_checkpoint(resume_path) if resume_path else None
+
+    demos = select_demos(demos if demos is not None else read_demo_files(config.data.demos), config)
+    model = model or load_dynamics_model(config.data.dynamics, demos[0].period)
+    if isinstance(synthesize, str):
+        synthesize = make_synthesis(model, config.data.synthesis, config.data.synthesis_options)
+    saved_normalizers = Normalizers.from_state_dict(payload["normalizers"]) if payload else None
+    dataset, layout, normalizers = prepare_data(config, demos, model, synthesize, saved_normalizers)
+    if payload:
+        _check_resumable(payload, config, layout, resume_path)
+
+    torch.manual_seed(tc.seed)
+    denoiser = build_model(config, layout).to(device)
+    diffusion = build_diffusion(config, layout).to(device)
+    ema = EMA(denoiser, tc.ema_power, tc.ema_max_decay)
+    optimizer = torch.optim.AdamW(
+        denoiser.parameters(), lr=tc.lr, betas=tuple(tc.adam_betas), weight_decay=tc.weight_decay
+    )
+    step = 0
+    if payload:
+        denoiser.load_state_dict(payload["model"])
+        ema.load_state_dict(payload["ema"])
+        optimizer.load_state_dict(payload["optimizer"])
+        step = int(payload["step"])
+        torch.set_rng_state(payload["rng"]["torch"])
+    ema.model.to(device)
+    device_ids = [device.index] if device.type == "cuda" else None
+    trained = DistributedDataParallel(denoiser, device_ids=device_ids) if info.world_size > 1 else denoiser
+    if eval_fn is None and config.eval.every_steps > 0 and info.is_main:
+        eval_fn = importlib.import_module("hint_policy.evaluate").make_eval_fn(config)
+
+    def snapshot(loss: float) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": config_to_dict(config),
+            "layout": layout.to_dict(),
+            "normalizers": normalizers.state_dict(),
+            "model": denoiser.state_dict(),
+            "ema": ema.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "rng": {"torch": torch.get_rng_state()},
+            "metrics": {"loss": float(loss)},
+            "world_size": info.world_size,
+        }
+
+    def checkpoint(loss: float, keep: bool) -> Path | None:
+        if not info.is_main:
+            return None
+        state = snapshot(loss)
+        latest = save_checkpoint(checkpoint_dir / "latest.pt", state)
+        if keep:
+            save_checkpoint(checkpoint_dir / f"step_{step:08d}.pt", state)
+        return latest
+
+    log = _Logger(out_dir / "train_log.jsonl", enabled=info.is_main)
+    if info.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, out_dir / "config.yaml")
+        log.write({"event": "start", "step": step, "items": len(dataset), "samples": dataset.num_samples,
+                   "parameters": sum(p.numel() for p in denoiser.parameters()),
+                   "world_size": info.world_size, "device": str(device)})
+    per_rank = tc.batch_size // info.world_size
+    losses: list[float] = []
+    loss_value = float(payload["metrics"]["loss"]) if payload else math.nan
+    progress = _progress(tc, step, info.is_main)
+    latest: Path | None = resume_path if payload else None
+    previous_handler = _install_sigterm_handler()
+    try:
+        while step < tc.steps:
+            # the whole global batch is drawn identically on every rank, then sliced: any number
+            # of processes takes the same optimization step as one process would
+            generator = torch.Generator().manual_seed(_mix_seed(tc.seed, 1, step))
+            batch = dataset.get_batch(batch_indices(step, tc.batch_size, len(dataset), tc.seed), generator)
+            noise = torch.randn(batch["action"].shape, generator=generator)
+            diffusion_steps = torch.randint(0, diffusion.num_steps, (tc.batch_size,), generator=generator)
+            mine = slice(info.rank * per_rank, (info.rank + 1) * per_rank)
+            for group in optimizer.param_groups:
+                group["lr"] = tc.lr * learning_rate_factor(step, tc.warmup_steps, tc.steps)
+            loss = diffusion.loss(
+                trained, batch["action"][mine].to(device), batch["obs"][mine].to(device),
+                noise=noise[mine], steps=diffusion_steps[mine],
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if tc.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(denoiser.parameters(), tc.grad_clip)
+            optimizer.step()
+            ema.update(denoiser)
+            step += 1
+            loss_value = _global_mean(loss.detach(), info)
+            losses.append(loss_value)
+            progress.update(1)
+            if step % max(1, tc.log_every) == 0 or step == tc.steps:
+                progress.set_postfix(loss=f"{loss_value:.4f}")
+                log.write({"step": step, "loss": loss_value, "lr": optimizer.param_groups[0]["lr"]})
+            if tc.checkpoint_every > 0 and step % tc.checkpoint_every == 0 and step < tc.steps:
+                latest = checkpoint(loss_value, keep=tc.keep_checkpoints) or latest
+            if eval_fn is not None and config.eval.every_steps > 0 and step % config.eval.every_steps == 0:
+                if info.is_main:
+                    metrics = eval_fn(_policy_from_snapshot(snapshot(loss_value), config), step)
+                    log.write({"step": step, "event": "eval", **metrics})
+        latest = checkpoint(loss_value, keep=tc.keep_checkpoints) or latest
+    except KeyboardInterrupt:
+        if step > 0:
+            checkpoint(loss_value, keep=False)
+            log.write({"event": "interrupted", "step": step})
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+        progress.close()
+    return TrainResult(checkpoint=latest, step=step, last_loss=loss_value, losses=losses)
+
+
+def _global_mean(value: torch.Tensor, info: DistInfo) -> float:
+    """The loss averaged over processes (equal shares of the global batch)."""
+    if info.world_size > 1:
+        value = value.clone()
+        dist.all_reduce(value)
+        value /= info.world_size
+    return float(value)
+
+
+def _resume_path(resume: bool | str | os.PathLike, checkpoint_dir: Path) -> Path | None:
+    if resume is False or resume is None:
+        return None
+    if resume is True:
+        latest = checkpoint_dir / "latest.pt"
+        if not latest.is_file():
+            print(f"no checkpoint at {latest}; starting from scratch", file=sys.stderr)
+            return None
+        return latest
+    path = Path(resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint to resume from {path} does not exist")
+    return path
+
+
+def _check_resumable(payload: dict, config: HintConfig, layout: ChunkLayout, path: Path) -> None:
+    saved = config_from_dict(HintConfig, payload["config"])
+    if saved.model != config.model or saved.diffusion != config.diffusion:
+        raise ValueError(f"cannot resume from {path}: model or diffusion settings differ")
+    if ChunkLayout.from_dict(payload["layout"]) != layout:
+        raise ValueError(f"cannot resume from {path}: observation/action layout differs")
+
+
+def _policy_from_snapshot(payload: dict, config: HintConfig):
+    from hint_policy.inference import HintPolicy
+
+    return HintPolicy.from_payload(
+        payload, sigma=config.eval.sigma, sampler=config.eval.sampler, steps=config.eval.sampler_steps
+    )
+
+
+class _Logger:
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path, self.enabled, self.start = path, enabled, time.time()
+
+    def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as stream:
+            stream.write(json.dumps({"time": round(time.time() - self.start, 3), **record}) + "\n")
+
+
+class _NoProgress:
+    def update(self, n: int) -> None: ...
+    def set_postfix(self, **kwargs: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress(tc, step: int, is_main: bool):
+    if not (tc.progress and is_main):
+        return _NoProgress()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=tc.steps, initial=step, desc="train", dynamic_ncols=True)
+
+
+def _install_sigterm_handler():
+    """SIGTERM (torchrun, schedulers) interrupts like Ctrl-C so a checkpoint gets written."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return signal.getsignal(signal.SIGTERM)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, help="YAML config (defaults for everything not set)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, e.g. train.lr=3e-4")
+    parser.add_argument("--resume", nargs="?", const=True, default=False,
+                        help="continue from <out_dir>/checkpoints/latest.pt, or from the given checkpoint")
+    args = parser.parse_args(argv)
+    config = load_config(args.config, args.set)
+    try:
+        result = train(config, resume=args.resume)
+    except KeyboardInterrupt:
+        print("interrupted; resume with --resume", file=sys.stderr)
+        return 130
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"trained to step {result.step}, last loss {result.last_loss:.5f}, checkpoint {result.checkpoint}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

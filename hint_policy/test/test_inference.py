@@ -1,0 +1,138 @@
+"""HintPolicy: checkpoint loading, observation handling, composite actions, errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from hint_controller.composite_action import CompositeAction
+from hint_controller.dynamics.pusht_agent import PushTAgent, pd_acceleration
+from hint_policy.config import HintConfig, config_from_dict
+from hint_policy.demos import Demo
+from hint_policy.inference import HintPolicy
+from hint_policy.train import train
+
+FULL_STATES = ("agent_x", "agent_y", "agent_vx", "agent_vy", "block_x", "block_y", "block_theta")
+AGENT_STATES = FULL_STATES[:4]
+INPUTS = ("agent_ax", "agent_ay")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: a second OpenMP thread only contends (100x slower
+    under load), so these tests run single-threaded and restore the setting afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def pd_demos(count: int, horizon: int = 40) -> list[Demo]:
+    rng = np.random.default_rng(5)
+    model, demos = PushTAgent(), []
+    for _ in range(count):
+        block = rng.uniform(100, 400, size=2)
+        agent = np.concatenate([rng.uniform(50, 450, size=2), np.zeros(2)])
+        states, inputs = [np.concatenate([agent, block, [0.0]])], []
+        for _ in range(horizon):
+            inputs.append(pd_acceleration(agent, 512 - block))
+            agent = model.step(agent, inputs[-1])
+            states.append(np.concatenate([agent, block, [0.0]]))
+        demos.append(Demo(np.array(states), np.array(inputs), 0.01, FULL_STATES, INPUTS, env="pusht"))
+    return demos
+
+
+def train_tiny(out_dir, action_content: str = "primitives"):
+    config = config_from_dict(HintConfig, {
+        "data": {"dynamics": "pusht_agent", "control_stride": 5, "obs_steps": 2, "chunk_length": 4,
+                 "sigma": 0.05, "action_content": action_content},
+        "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
+        "diffusion": {"train_steps": 30},
+        "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},
+    })
+    demos = pd_demos(3)
+    return train(config, demos=demos).checkpoint, demos
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return train_tiny(tmp_path_factory.mktemp("policy"))
+
+
+def history(demo: Demo, rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    steps = [10, 15][-rows:]
+    return demo.states[steps], demo.inputs[[s - 1 for s in steps]]
+
+
+@pytest.mark.parametrize("sampler,steps", [("ddim", 5), ("ddpm", None)])
+def test_act_returns_a_composite_action_within_the_training_range(trained, sampler, steps):
+    path, demos = trained
+    policy = HintPolicy.from_checkpoint(path, sampler=sampler, steps=steps or 10, seed=0)
+    assert policy.sigma == pytest.approx(0.05) and policy.control_period == pytest.approx(0.05)
+    action = policy.act(*history(demos[0]), start_time=1.25)
+    assert isinstance(action, CompositeAction)
+    assert action.x_ref.shape == (4, 4) and action.u_ff.shape == (4, 2) and action.gains.shape == (4, 2, 4)
+    assert action.state_names == AGENT_STATES and action.input_names == INPUTS
+    assert action.period == pytest.approx(0.05) and action.start_time == 1.25 and action.sigma == 0.05
+    agent = np.concatenate([d.states[:, :4] for d in demos])
+    assert np.all(action.x_ref >= agent.min(0) - 1e-3) and np.all(action.x_ref <= agent.max(0) + 1e-3)
+    assert policy.act(*history(demos[0]), start_time=1.3).sequence == action.sequence + 1
+
+
+def test_short_history_is_padded_and_long_history_truncated(trained):
+    path, demos = trained
+    policy = HintPolicy.from_checkpoint(path)
+    first = policy.observation(demos[0].states[:1], np.zeros((1, 2)))
+    np.testing.assert_array_equal(first[0], np.zeros(9))
+    long = policy.observation(demos[0].states[:5], demos[0].inputs[:5])
+    np.testing.assert_array_equal(long[-1, :7], demos[0].states[4])
+    assert policy.act(demos[0].states[0], np.zeros(2), 0.0).length == 4
+
+
+def test_seed_and_sigma_control_the_randomness(trained):
+    path, demos = trained
+    obs = history(demos[1])
+    clean_a = HintPolicy.from_checkpoint(path, sigma=0.0, seed=3).act(*obs, 0.0)
+    clean_b = HintPolicy.from_checkpoint(path, sigma=0.0, seed=3).act(*obs, 0.0)
+    noisy = HintPolicy.from_checkpoint(path, sigma=0.5, seed=3).act(*obs, 0.0)
+    np.testing.assert_array_equal(clean_a.u_ff, clean_b.u_ff)
+    assert not np.allclose(clean_a.u_ff, noisy.u_ff)
+    assert noisy.sigma == 0.5
+
+
+def test_feedforward_policy_has_zero_gains(tmp_path):
+    path, demos = train_tiny(tmp_path, action_content="feedforward")
+    action = HintPolicy.from_checkpoint(path).act(*history(demos[0]), 0.0)
+    assert not action.gains.any() and not action.x_ref.any() and np.all(np.isfinite(action.u_ff))
+
+
+def test_observation_mismatches_are_reported(trained):
+    path, demos = trained
+    policy = HintPolicy.from_checkpoint(path)
+    with pytest.raises(ValueError, match="block_theta"):
+        policy.act(demos[0].states[:2, :4], demos[0].inputs[:2], 0.0)
+    with pytest.raises(ValueError, match="agent_ax"):
+        policy.act(demos[0].states[:2], demos[0].inputs[:2, :1], 0.0)
+    with pytest.raises(ValueError, match="same number"):
+        policy.act(demos[0].states[:2], demos[0].inputs[:1], 0.0)
+
+
+def test_missing_and_corrupt_checkpoints_name_the_file(tmp_path):
+    missing = tmp_path / "nothing.pt"
+    with pytest.raises(FileNotFoundError, match="nothing.pt"):
+        HintPolicy.from_checkpoint(missing)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        HintPolicy.from_checkpoint(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(ValueError, match="foreign.pt is not a hint_policy checkpoint"):
+        HintPolicy.from_checkpoint(foreign)
+
+
+def test_invalid_sampler_settings_are_rejected(trained):
+    path, _ = trained
+    with pytest.raises(ValueError, match="sampler"):
+        HintPolicy.from_checkpoint(path, sampler="euler")
+    with pytest.raises(ValueError, match="DDIM steps"):
+        HintPolicy.from_checkpoint(path, sampler="ddim", steps=500)

@@ -1,0 +1,105 @@
+"""Closed-loop evaluation (hint_policy.evaluate) in the PushT simulator."""
+
+import json
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from hint_controller.composite_action import CompositeAction
+from hint_controller.dynamics.pusht_agent import KD, KP, PushTAgent, pd_acceleration
+from hint_policy.config import HintConfig, config_from_dict
+from hint_policy.demos import Demo
+from hint_policy.envs.pusht import PUSHT_INPUT_NAMES, PUSHT_STATE_NAMES
+from hint_policy.evaluate import evaluate_policy, main, make_env
+from hint_policy.train import train
+
+AGENT = PUSHT_STATE_NAMES[:4]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: a second OpenMP thread only contends (100x slower
+    under load), so these tests run single-threaded and restore the setting afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+class PDPolicy:
+    """Stands in for HintPolicy: every chunk is gym-pusht's PD law toward a fixed target."""
+
+    def __init__(self, target, chunk_length=4, obs_steps=2):
+        self.target = np.asarray(target, dtype=float)
+        self.chunk_length, self.obs_steps, self.control_stride = chunk_length, obs_steps, 10
+        self.layout = types.SimpleNamespace(physics_period=0.01)
+        self.obs_state_names, self.input_names = PUSHT_STATE_NAMES, PUSHT_INPUT_NAMES
+        self.seen = []
+
+    def act_batch(self, states, inputs, times):
+        self.seen.append((states[0].copy(), inputs[0].copy(), times[0]))
+        gains = np.array([[-KP, 0, -KD, 0], [0, -KP, 0, -KD]])
+        return [CompositeAction(np.tile(np.r_[self.target, 0, 0], (self.chunk_length, 1)),
+                                np.zeros((self.chunk_length, 2)), np.tile(gains, (self.chunk_length, 1, 1)),
+                                0.1, t, AGENT, PUSHT_INPUT_NAMES) for t in times]
+
+
+def test_loop_executes_primitives_and_feeds_back_knot_observations():
+    policy = PDPolicy(target=(100.0, 400.0))
+    summary = evaluate_policy(policy, lambda: make_env("pusht"), [3], exec_knots=3)
+    episode = summary.episodes[0]
+    assert episode.steps == 3000 and not episode.success
+    assert episode.policy_calls == len(policy.seen) == 100  # 3000 steps / (3 knots x 10 steps)
+    first_states, first_inputs, first_time = policy.seen[0]
+    assert first_states.shape == (1, 7) and not first_inputs.any() and first_time == 0.0
+    states, inputs, time = policy.seen[1]
+    assert states.shape == (2, 7) and time == pytest.approx(0.3)
+    # the input reported with a knot state is the PD input of the physics step that led to it
+    u, dt = inputs[-1], 0.01
+    velocity_before = states[-1, 2:4] - u * dt
+    position_before = states[-1, :2] - states[-1, 2:4] * dt
+    np.testing.assert_allclose(u, pd_acceleration(np.r_[position_before, velocity_before], (100.0, 400.0)),
+                               rtol=1e-6, atol=1e-6)
+    assert np.abs(u).max() > 1.0
+    np.testing.assert_allclose(policy.seen[-1][0][-1, :4], (100.0, 400.0, 0, 0), atol=1e-3)
+    assert np.all(np.abs(policy.seen[-1][1][-1]) < 1e-2)
+    with pytest.raises(ValueError, match="exec_knots"):
+        evaluate_policy(policy, lambda: make_env("pusht"), [3], exec_knots=5)
+
+
+def pd_demos(count, horizon=200):
+    rng = np.random.default_rng(2)
+    model, demos = PushTAgent(), []
+    for _ in range(count):
+        agent = np.r_[rng.uniform(100, 400, 2), 0, 0]
+        block = np.r_[256.0, 300.0, 0.0]
+        states, inputs = [np.r_[agent, block]], []
+        for _ in range(horizon):
+            inputs.append(pd_acceleration(agent, (400.0, 100.0)))
+            agent = model.step(agent, inputs[-1])
+            states.append(np.r_[agent, block])
+        demos.append(Demo(np.array(states), np.array(inputs), 0.01, PUSHT_STATE_NAMES, PUSHT_INPUT_NAMES,
+                          env="pusht"))
+    return demos
+
+
+def test_training_hook_and_command_line_evaluate_a_trained_policy(tmp_path):
+    config = config_from_dict(HintConfig, {
+        "data": {"dynamics": "pusht_agent", "control_stride": 10, "obs_steps": 2, "chunk_length": 8},
+        "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
+        "diffusion": {"train_steps": 10},
+        "train": {"steps": 4, "batch_size": 16, "out_dir": str(tmp_path), "progress": False},
+        "eval": {"every_steps": 4, "env": "pusht", "episodes": 2, "exec_knots": 8, "sampler_steps": 2},
+    })
+    result = train(config, demos=pd_demos(3))
+    records = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    evals = [r for r in records if r.get("event") == "eval"]
+    assert len(evals) == 1 and evals[0]["episodes"] == 2.0 and 0 <= evals[0]["mean_score"] <= 1
+    out = tmp_path / "eval.json"
+    assert main(["--checkpoint", str(result.checkpoint), "--episodes", "2", "--steps", "2",
+                 "--out", str(out), "--sigma", "0.1"]) == 0
+    report = json.loads(out.read_text())
+    assert report["env"] == "pusht" and report["sigma"] == 0.1 and len(report["episodes"]) == 2
+    assert all(e["steps"] == 3000 or e["success"] for e in report["episodes"])

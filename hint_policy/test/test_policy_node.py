@@ -1,0 +1,90 @@
+"""The policy node in its own process, over DDS."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+from test_inference import AGENT_STATES, FULL_STATES, INPUTS, train_tiny  # noqa: E402  (same folder)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path, _ = train_tiny(tmp_path_factory.mktemp("policy_node"))
+    return path
+
+
+def start_policy(spawn, checkpoint, *extra):
+    return spawn("-m", "hint_policy.policy_node", "--ros-args", "-p", f"checkpoint:={checkpoint}",
+                 "-p", "execute_knots:=2", "-p", "seed:=3", *extra)
+
+
+def feeder(ros, names=FULL_STATES):
+    """A test node publishing a PushT-like state at 100 Hz and the applied input; collects chunks."""
+    from hint_msgs.conversions import vector_to_msg
+    from hint_msgs.msg import CompositeAction, InputVector, StateVector
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    node = ros.node("policy_test_feeder")
+    chunks = []
+    node.create_subscription(CompositeAction, "composite_action", chunks.append, QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+    state_pub = node.create_publisher(StateVector, "state", 10)
+    input_pub = node.create_publisher(InputVector, "command", 10)
+    state = np.array([200.0, 300.0, 0.0, 0.0, 250.0, 250.0, 0.3])[: len(names)]
+
+    def publish():
+        now = node.get_clock().now().nanoseconds * 1e-9
+        state_pub.publish(vector_to_msg(StateVector, names, state, stamp=now))
+        input_pub.publish(vector_to_msg(InputVector, INPUTS, np.array([10.0, -5.0]), stamp=now))
+
+    node.create_timer(0.01, publish)
+    return node, chunks, state_pub
+
+
+def test_policy_node_publishes_valid_composite_actions_at_chunk_rate(ros, spawn, checkpoint):
+    from hint_msgs.conversions import composite_action_from_msg
+
+    process = start_policy(spawn, checkpoint)
+    node, chunks, _ = feeder(ros)
+    assert ros.spin_until(lambda: len(chunks) >= 6, timeout=60), (
+        f"{len(chunks)} chunks; node output: {process.stdout.read() if process.poll() is not None else 'running'}"
+    )
+    parsed = [composite_action_from_msg(c, state_names=AGENT_STATES, input_names=INPUTS) for c in chunks]
+    assert all(p.x_ref.shape == (4, 4) and p.gains.shape == (4, 2, 4) for p in parsed)
+    assert all(p.knot_period == pytest.approx(0.05) and p.sigma == pytest.approx(0.05) for p in parsed)
+    sequences = [p.sequence for p in parsed]
+    assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences) and sequences[0] >= 1
+    starts = np.array([p.start_time for p in parsed])
+    gaps = np.diff(starts)
+    # execute_knots 2 x 0.05 s: a chunk every 0.1 s, each stamped when its observation was taken
+    assert np.all(gaps > 0) and np.median(gaps) == pytest.approx(0.1, abs=0.03)
+    now = node.get_clock().now().nanoseconds * 1e-9
+    assert abs(starts[-1] - now) < 1.0
+
+
+def test_state_that_does_not_match_the_model_is_reported_and_nothing_published(ros, spawn, checkpoint):
+    process = start_policy(spawn, checkpoint)
+    _, chunks, state_pub = feeder(ros, names=("x", "y", "z"))
+    assert ros.spin_until(lambda: state_pub.get_subscription_count() > 0, timeout=60)
+    ros.spin_for(2.0)
+    assert process.poll() is None and chunks == []
+    process.send_signal(2)
+    output = process.communicate(timeout=10)[0]
+    assert "does not match the model" in output and "agent_x" in output
+
+
+def test_missing_checkpoint_exits_with_a_clear_error(spawn, tmp_path):
+    missing = tmp_path / "nope.pt"
+    process = start_policy(spawn, missing)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 1
+    assert str(missing) in output
+
+
+def test_corrupt_checkpoint_exits_with_a_clear_error(spawn, tmp_path):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    process = start_policy(spawn, corrupt)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 1
+    assert str(corrupt) in output
