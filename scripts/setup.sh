@@ -43,7 +43,11 @@ check_prerequisites() {
 }
 
 system_ros_usable() {
-    [ "${HINT_FORCE_PIP_ROS:-0}" != 1 ] && [ -n "${ROS_DISTRO:-}" ] && "$PYTHON" -c 'import rclpy' 2>/dev/null
+    # a sourced ROS 2 whose rclpy imports, and not the one this project installed into its venv
+    [ "${HINT_FORCE_PIP_ROS:-0}" != 1 ] && [ -n "${ROS_DISTRO:-}" ] || return 1
+    local rclpy_path
+    rclpy_path="$("$PYTHON" -c 'import rclpy, os; print(os.path.realpath(rclpy.__file__))' 2>/dev/null)" || return 1
+    case "$rclpy_path" in "$(realpath "$VENV" 2>/dev/null || echo "$VENV")"/*) return 1 ;; esac
 }
 
 make_venv() {
