@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from hint_policy.experts.generate import collect, make_env, make_episode_runner
+from hint_policy.envs import make_env
+from hint_policy.experts.generate import collect, make_episode_runner
 
 SEEDS = 50
 WORKERS = 2

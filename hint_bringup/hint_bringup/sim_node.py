@@ -65,6 +65,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from hint_controller.dynamics.base import SafeMode
 from hint_controller.executor import default_safe_mode
+from hint_policy.envs import make_env as registry_make_env
 from hint_policy.envs.base import Env, StepInfo
 
 # hint_msgs/EpisodeEvent constants (the ROS-free core must not import the messages)
@@ -73,28 +74,11 @@ NS = 1_000_000_000
 #: most physics steps one timer tick runs to catch up with real time
 MAX_CATCH_UP_STEPS = 10
 
-#: environment name -> "module:Class"; also accepted: any "module:Class" naming an Env subclass
-ENVIRONMENTS = {
-    "pusht": "hint_policy.envs.pusht:PushTEnv",
-    "quadrotor": "hint_policy.envs.quadrotor:PlanarQuadrotorObstacleEnv",
-}
-
 
 def make_env(name: str, **kwargs: Any) -> Env:
-    """An Env by name ("pusht", "quadrotor", ...) or by "module:Class".
-
-    Uses hint_policy.envs.make_env when that registry exists, else :data:`ENVIRONMENTS`.
-    """
+    """An Env by registry name (one of :data:`hint_policy.envs.ENV_NAMES`) or by "module:Class"."""
     if ":" not in name:
-        try:
-            from hint_policy.envs import make_env as registry_make_env  # type: ignore[attr-defined]
-        except ImportError:
-            registry_make_env = None
-        if registry_make_env is not None:
-            return registry_make_env(name, **kwargs)
-        if name not in ENVIRONMENTS:
-            raise ValueError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)} or 'module:Class'")
-        name = ENVIRONMENTS[name]
+        return registry_make_env(name, **kwargs)
     module_name, _, class_name = name.partition(":")
     env_class = getattr(importlib.import_module(module_name), class_name)
     env = env_class(**kwargs)

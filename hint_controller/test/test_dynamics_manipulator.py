@@ -5,6 +5,7 @@ import pytest
 
 from hint_controller.dynamics.base import SafeMode
 from hint_controller.dynamics.manipulator import Manipulator
+from dynamics_test_utils import central_difference_jacobians
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,7 @@ def test_jacobians_match_central_differences_of_step(arm):
     rng = np.random.default_rng(2)
     x, u = rng.normal(size=6), rng.uniform(-3, 3, 3)
     a, b = arm.jacobians(x, u)
-    eps = 1e-6
-    a_fd = np.array([(arm.step(x + eps * e, u) - arm.step(x - eps * e, u)) / (2 * eps) for e in np.eye(6)]).T
-    b_fd = np.array([(arm.step(x, u + eps * e) - arm.step(x, u - eps * e)) / (2 * eps) for e in np.eye(3)]).T
+    a_fd, b_fd = central_difference_jacobians(arm, x, u)
     np.testing.assert_allclose(a, a_fd, atol=1e-7)
     np.testing.assert_allclose(b, b_fd, atol=1e-7)
 

@@ -6,6 +6,7 @@ from scipy.integrate import solve_ivp
 
 from hint_controller.dynamics.base import SafeMode
 from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
+from dynamics_test_utils import central_difference_jacobians
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +47,7 @@ def test_jacobians_match_central_differences_of_step(model):
     rng = np.random.default_rng(1)
     x, u = rng.normal(size=6), rng.uniform(1, 3, 2)
     a, b = model.jacobians(x, u)
-    eps = 1e-6
-    a_fd = np.array([(model.step(x + eps * e, u) - model.step(x - eps * e, u)) / (2 * eps) for e in np.eye(6)]).T
-    b_fd = np.array([(model.step(x, u + eps * e) - model.step(x, u - eps * e)) / (2 * eps) for e in np.eye(2)]).T
+    a_fd, b_fd = central_difference_jacobians(model, x, u)
     np.testing.assert_allclose(a, a_fd, atol=1e-8)
     np.testing.assert_allclose(b, b_fd, atol=1e-8)
 

@@ -36,6 +36,7 @@ import torch
 from hint_controller.executor import ChunkExecutor
 from hint_controller.names import name_indices
 from hint_policy.config import HintConfig
+from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
 from hint_policy.inference import HintPolicy
 
@@ -69,13 +70,6 @@ class EvalSummary:
             "policy_ms_per_call": 1000 * self.policy_seconds / max(1, calls),
             "seconds": self.total_seconds,
         }
-
-
-def make_env(name: str) -> Env:
-    """A fresh simulator by name ("pusht", "quadrotor")."""
-    from hint_policy.experts.generate import make_env as make_named_env
-
-    return make_named_env(name)
 
 
 class _Episode:

@@ -16,6 +16,7 @@ unnormalized. Knot k of the result applies from ``start_time + k * control_perio
 from __future__ import annotations
 
 import os
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -115,34 +116,14 @@ class HintPolicy:
             self.generator.manual_seed(int(seed))
 
     # ------------------------------------------------------------------ properties
-
-    @property
-    def obs_state_names(self) -> tuple[str, ...]:
-        return self.layout.obs_state_names
-
-    @property
-    def state_names(self) -> tuple[str, ...]:
-        return self.layout.state_names
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self.layout.input_names
-
-    @property
-    def obs_steps(self) -> int:
-        return self.layout.obs_steps
-
-    @property
-    def chunk_length(self) -> int:
-        return self.layout.chunk_length
-
-    @property
-    def control_period(self) -> float:
-        return self.layout.control_period
-
-    @property
-    def control_stride(self) -> int:
-        return self.layout.control_stride
+    # read-only views of the chunk layout: names, sizes and timing of observations and actions
+    obs_state_names = property(attrgetter("layout.obs_state_names"))
+    state_names = property(attrgetter("layout.state_names"))
+    input_names = property(attrgetter("layout.input_names"))
+    obs_steps = property(attrgetter("layout.obs_steps"))
+    chunk_length = property(attrgetter("layout.chunk_length"))
+    control_period = property(attrgetter("layout.control_period"))
+    control_stride = property(attrgetter("layout.control_stride"))
 
     # ------------------------------------------------------------------ acting
 

@@ -16,9 +16,8 @@ from hint_policy.dataset import (
 )
 from hint_policy.demos import Demo
 from hint_policy.normalizer import MinMaxNormalizer
+from policy_test_utils import FULL_STATES, INPUTS
 
-FULL_STATES = ("agent_x", "agent_y", "agent_vx", "agent_vy", "block_x", "block_y", "block_theta")
-INPUTS = ("agent_ax", "agent_ay")
 HORIZON = 23  # physics steps; with stride 5 the knots are steps 0, 5, 10, 15, 20
 
 

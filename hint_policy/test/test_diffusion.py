@@ -9,18 +9,9 @@ from torch import nn
 from hint_policy.config import ModelConfig
 from hint_policy.diffusion import EMA, ConditionalDDPM, NoiseSchedule, build_denoiser
 from hint_policy.diffusion.unet1d import UNet1DDenoiser
+from policy_test_utils import one_torch_thread  # noqa: F401  (autouse fixture)
 
 CHUNK, ACTION_DIM, OBS_STEPS, OBS_DIM = 8, 5, 2, 3
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: a second OpenMP thread only contends (100x slower
-    under load), so these tests run single-threaded and restore the setting afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_cosine_schedule_follows_the_squared_cosine():

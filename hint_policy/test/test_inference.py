@@ -5,52 +5,9 @@ import pytest
 import torch
 
 from hint_controller.composite_action import CompositeAction
-from hint_controller.dynamics.pusht_agent import PushTAgent, pd_acceleration
-from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.demos import Demo
 from hint_policy.inference import HintPolicy
-from hint_policy.train import train
-
-FULL_STATES = ("agent_x", "agent_y", "agent_vx", "agent_vy", "block_x", "block_y", "block_theta")
-AGENT_STATES = FULL_STATES[:4]
-INPUTS = ("agent_ax", "agent_ay")
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: a second OpenMP thread only contends (100x slower
-    under load), so these tests run single-threaded and restore the setting afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def pd_demos(count: int, horizon: int = 40) -> list[Demo]:
-    rng = np.random.default_rng(5)
-    model, demos = PushTAgent(), []
-    for _ in range(count):
-        block = rng.uniform(100, 400, size=2)
-        agent = np.concatenate([rng.uniform(50, 450, size=2), np.zeros(2)])
-        states, inputs = [np.concatenate([agent, block, [0.0]])], []
-        for _ in range(horizon):
-            inputs.append(pd_acceleration(agent, 512 - block))
-            agent = model.step(agent, inputs[-1])
-            states.append(np.concatenate([agent, block, [0.0]]))
-        demos.append(Demo(np.array(states), np.array(inputs), 0.01, FULL_STATES, INPUTS, env="pusht"))
-    return demos
-
-
-def train_tiny(out_dir, action_content: str = "primitives"):
-    config = config_from_dict(HintConfig, {
-        "data": {"dynamics": "pusht_agent", "control_stride": 5, "obs_steps": 2, "chunk_length": 4,
-                 "sigma": 0.05, "action_content": action_content},
-        "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
-        "diffusion": {"train_steps": 30},
-        "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},
-    })
-    demos = pd_demos(3)
-    return train(config, demos=demos).checkpoint, demos
+from policy_test_utils import AGENT_STATES, INPUTS, one_torch_thread, train_tiny  # noqa: F401  (autouse fixture)
 
 
 @pytest.fixture(scope="module")

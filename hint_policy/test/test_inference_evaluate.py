@@ -5,27 +5,17 @@ import types
 
 import numpy as np
 import pytest
-import torch
 
 from hint_controller.composite_action import CompositeAction
-from hint_controller.dynamics.pusht_agent import KD, KP, PushTAgent, pd_acceleration
+from hint_controller.dynamics.pusht_agent import KD, KP, pd_acceleration
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.demos import Demo
+from hint_policy.envs import make_env
 from hint_policy.envs.pusht import PUSHT_INPUT_NAMES, PUSHT_STATE_NAMES
-from hint_policy.evaluate import evaluate_policy, main, make_env
+from hint_policy.evaluate import evaluate_policy, main
 from hint_policy.train import train
+from policy_test_utils import one_torch_thread, pd_demo  # noqa: F401  (autouse fixture)
 
 AGENT = PUSHT_STATE_NAMES[:4]
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: a second OpenMP thread only contends (100x slower
-    under load), so these tests run single-threaded and restore the setting afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 class PDPolicy:
@@ -70,19 +60,10 @@ def test_loop_executes_primitives_and_feeds_back_knot_observations():
 
 
 def pd_demos(count, horizon=200):
+    """The agent driven from random starts to (400, 100) with the block resting at its start pose."""
     rng = np.random.default_rng(2)
-    model, demos = PushTAgent(), []
-    for _ in range(count):
-        agent = np.r_[rng.uniform(100, 400, 2), 0, 0]
-        block = np.r_[256.0, 300.0, 0.0]
-        states, inputs = [np.r_[agent, block]], []
-        for _ in range(horizon):
-            inputs.append(pd_acceleration(agent, (400.0, 100.0)))
-            agent = model.step(agent, inputs[-1])
-            states.append(np.r_[agent, block])
-        demos.append(Demo(np.array(states), np.array(inputs), 0.01, PUSHT_STATE_NAMES, PUSHT_INPUT_NAMES,
-                          env="pusht"))
-    return demos
+    block = np.array([256.0, 300.0, 0.0])
+    return [pd_demo(np.r_[rng.uniform(100, 400, 2), 0, 0], block, (400.0, 100.0), horizon) for _ in range(count)]
 
 
 def test_training_hook_and_command_line_evaluate_a_trained_policy(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 pytestmark = pytest.mark.ros
 
-from test_inference import AGENT_STATES, FULL_STATES, INPUTS, train_tiny  # noqa: E402  (same folder)
+from policy_test_utils import AGENT_STATES, FULL_STATES, INPUTS, train_tiny  # noqa: E402  (same folder)
 
 
 @pytest.fixture(scope="module")

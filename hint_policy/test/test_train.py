@@ -11,43 +11,12 @@ import pytest
 import torch
 import yaml
 
-from hint_controller.dynamics.pusht_agent import PushTAgent, pd_acceleration
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config
-from hint_policy.demos import Demo, save_demos
+from hint_policy.demos import save_demos
 from hint_policy.train import learning_rate_factor, load_checkpoint, main, train
+from policy_test_utils import one_torch_thread, pd_demos  # noqa: F401  (autouse fixture)
 
-FULL_STATES = ("agent_x", "agent_y", "agent_vx", "agent_vy", "block_x", "block_y", "block_theta")
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: a second OpenMP thread only contends (100x slower
-    under load), so these tests run single-threaded and restore the setting afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def pd_demos(count: int, horizon: int = 60, seed: int = 0) -> list[Demo]:
-    """The agent driven by gym-pusht's PD law to a target that depends on the block position."""
-    rng = np.random.default_rng(seed)
-    model = PushTAgent()
-    demos = []
-    for i in range(count):
-        block = rng.uniform(100, 400, size=2)
-        target = 512 - block
-        agent = np.concatenate([rng.uniform(50, 450, size=2), np.zeros(2)])
-        states, inputs = [np.concatenate([agent, block, [0.3]])], []
-        for _ in range(horizon):
-            u = pd_acceleration(agent, target)
-            agent = model.step(agent, u)
-            inputs.append(u)
-            states.append(np.concatenate([agent, block, [0.3]]))
-        demos.append(Demo(np.array(states), np.array(inputs), 0.01, FULL_STATES, ("agent_ax", "agent_ay"),
-                          env="pusht", seed=i))
-    return demos
 
 
 def tiny_config(out_dir: Path, **train_changes) -> HintConfig:

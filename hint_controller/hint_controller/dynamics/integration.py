@@ -1,5 +1,6 @@
 """Shared numerics of the dynamics models: fast evaluation of Drake symbolic expressions and
-the explicit fourth-order Runge-Kutta (RK4) discretization with its exact Jacobians.
+the explicit fourth-order Runge-Kutta (RK4) discretization with its exact Jacobians, and
+:class:`RK4Model`, the base of the models discretized that way.
 
 Every function here is batched: a leading axis of any size runs over a trajectory, so the
 synthesis oracle linearizes T steps with a handful of numpy calls instead of T Python calls.
@@ -7,11 +8,14 @@ synthesis oracle linearizes T steps with a handful of numpy calls instead of T P
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
 from pydrake.symbolic import Expression, Variable, to_sympy
+
+from hint_controller.dynamics.base import DynamicsModel
 
 #: f(X, U) -> Xdot, batched over leading axes: (..., n), (..., m) -> (..., n)
 BatchedDynamics = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -45,6 +49,12 @@ def lambdify_drake(expressions: np.ndarray, variables: Sequence[Variable]) -> Ca
         return out.reshape(*batch, *shape)
 
     return evaluate
+
+
+def broadcast_leading(x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x (..., n) and u (..., m) broadcast to the same leading axes."""
+    batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+    return np.broadcast_to(x, (*batch, x.shape[-1])), np.broadcast_to(u, (*batch, u.shape[-1]))
 
 
 def rk4_step(f: BatchedDynamics, x: np.ndarray, u: np.ndarray, h: float) -> np.ndarray:
@@ -88,3 +98,33 @@ def rk4_jacobians(
     jac = (h / 6.0) * (dk1 + 2.0 * dk2 + 2.0 * dk3 + dk4)
     jac[..., :n] += np.eye(n)
     return jac[..., :n], jac[..., n:]
+
+
+class RK4Model(DynamicsModel):
+    """A model discretized by one :func:`rk4_step` per period with the input held (zero-order
+    hold), with the exact Jacobians of that step from :func:`rk4_jacobians`.
+
+    Subclasses supply the batched continuous dynamics and their Jacobians.
+    """
+
+    @abc.abstractmethod
+    def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """xdot = f_c(x, u) for x (..., n), u (..., m) (a :data:`BatchedDynamics`)."""
+
+    @abc.abstractmethod
+    def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(df_c/dx (..., n, n), df_c/du (..., n, m)) (a :data:`BatchedJacobians`)."""
+
+    def continuous_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return self._batched_f(np.asarray(x, float), np.asarray(u, float))
+
+    def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return rk4_step(self._batched_f, np.asarray(x, float), np.asarray(u, float), self.period)
+
+    def jacobians(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return rk4_jacobians(self._batched_f, self._batched_jac, np.asarray(x, float), np.asarray(u, float), self.period)
+
+    def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inputs = np.asarray(inputs, dtype=float)
+        states = np.asarray(states, dtype=float)[: len(inputs)]
+        return self.jacobians(states, inputs)

@@ -26,8 +26,8 @@ from pydrake.multibody.parsing import Parser
 from pydrake.multibody.plant import MultibodyPlant
 from pydrake.symbolic import Jacobian, MakeVectorVariable
 
-from hint_controller.dynamics.base import DynamicsModel, SafeMode
-from hint_controller.dynamics.integration import lambdify_drake, rk4_jacobians, rk4_step
+from hint_controller.dynamics.base import SafeMode
+from hint_controller.dynamics.integration import RK4Model, broadcast_leading, lambdify_drake
 
 #: the arm shipped with hint_controller
 DEFAULT_URDF = Path(__file__).resolve().parent.parent / "models" / "arm3.urdf"
@@ -42,7 +42,7 @@ def load_plant(urdf_path: str | Path, base_link: str) -> MultibodyPlant:
     return plant
 
 
-class Manipulator(DynamicsModel):
+class Manipulator(RK4Model):
     """Fully actuated fixed-base arm; safe modes ZERO and GRAVITY_COMPENSATION."""
 
     name = "manipulator"
@@ -109,12 +109,12 @@ class Manipulator(DynamicsModel):
         return np.linalg.solve(mass, forces[..., None])[..., 0], mass
 
     def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        x, u = _broadcast(x, u)
+        x, u = broadcast_leading(x, u)
         qdd, _ = self._accelerations(x, u)
         return np.concatenate([x[..., self._nq :], qdd], axis=-1)
 
     def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x, u = _broadcast(x, u)
+        x, u = broadcast_leading(x, u)
         nq = self._nq
         batch = x.shape[:-1]
         qdd, mass = self._accelerations(x, u)
@@ -129,20 +129,6 @@ class Manipulator(DynamicsModel):
         fu[..., nq:, :] = solved[..., 2 * nq :]
         return fx, fu
 
-    def continuous_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self._batched_f(np.asarray(x, float), np.asarray(u, float))
-
-    def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return rk4_step(self._batched_f, np.asarray(x, float), np.asarray(u, float), self.period)
-
-    def jacobians(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rk4_jacobians(self._batched_f, self._batched_jac, np.asarray(x, float), np.asarray(u, float), self.period)
-
-    def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inputs = np.asarray(inputs, dtype=float)
-        states = np.asarray(states, dtype=float)[: len(inputs)]
-        return rk4_jacobians(self._batched_f, self._batched_jac, states, inputs, self.period)
-
     def gravity_compensation(self, x: np.ndarray) -> np.ndarray:
         """Efforts that cancel gravity at x's joint positions (unclamped): B u = -tau_g(q)."""
         return self._actuation_pinv @ -self._gravity(np.asarray(x, float)[: self._nq])
@@ -152,8 +138,3 @@ class Manipulator(DynamicsModel):
             u = self.gravity_compensation(x)
             return self.clamp(u) if np.all(np.isfinite(u)) else super().safe_input(x, SafeMode.ZERO)
         return super().safe_input(x, mode)
-
-
-def _broadcast(x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
-    return np.broadcast_to(x, (*batch, x.shape[-1])), np.broadcast_to(u, (*batch, u.shape[-1]))

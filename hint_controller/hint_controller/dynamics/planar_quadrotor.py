@@ -19,11 +19,11 @@ import numpy as np
 from pydrake.symbolic import Jacobian, MakeVectorVariable, cos, sin
 from pydrake.systems.primitives import SymbolicVectorSystem
 
-from hint_controller.dynamics.base import DynamicsModel, SafeMode
-from hint_controller.dynamics.integration import lambdify_drake, rk4_jacobians, rk4_step
+from hint_controller.dynamics.base import SafeMode
+from hint_controller.dynamics.integration import RK4Model, broadcast_leading, lambdify_drake
 
 
-class PlanarQuadrotor(DynamicsModel):
+class PlanarQuadrotor(RK4Model):
     """Planar quadrotor with two thrust inputs; safe mode HOVER (m g / 2 per rotor)."""
 
     name = "planar_quadrotor"
@@ -94,20 +94,6 @@ class PlanarQuadrotor(DynamicsModel):
         z = _stack(x, u)
         return self._fx(z), self._fu(z)
 
-    def continuous_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self._batched_f(np.asarray(x, float), np.asarray(u, float))
-
-    def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return rk4_step(self._batched_f, np.asarray(x, float), np.asarray(u, float), self.period)
-
-    def jacobians(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rk4_jacobians(self._batched_f, self._batched_jac, np.asarray(x, float), np.asarray(u, float), self.period)
-
-    def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inputs = np.asarray(inputs, dtype=float)
-        states = np.asarray(states, dtype=float)[: len(inputs)]
-        return rk4_jacobians(self._batched_f, self._batched_jac, states, inputs, self.period)
-
     def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
         if SafeMode(mode) is SafeMode.HOVER:
             return self.clamp(np.full(2, self.hover_thrust))
@@ -116,8 +102,7 @@ class PlanarQuadrotor(DynamicsModel):
 
 def _stack(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     """(x, u) side by side on the last axis, broadcasting their leading axes."""
-    batch = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
-    return np.concatenate([np.broadcast_to(x, (*batch, x.shape[-1])), np.broadcast_to(u, (*batch, u.shape[-1]))], axis=-1)
+    return np.concatenate(broadcast_leading(x, u), axis=-1)
 
 
 def hover_to_point_trajectory(

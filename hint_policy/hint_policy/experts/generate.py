@@ -24,23 +24,9 @@ import numpy as np
 from tqdm import tqdm
 
 from hint_policy.demos import Demo, save_demos
-from hint_policy.envs.base import Env
-
-ENV_NAMES = ("pusht", "quadrotor")
+from hint_policy.envs import ENV_NAMES, make_env
 
 _episode: Callable[[int], Demo] | None = None  # per worker process
-
-
-def make_env(env_name: str) -> Env:
-    if env_name == "pusht":
-        from hint_policy.envs.pusht import PushTEnv
-
-        return PushTEnv()
-    if env_name == "quadrotor":
-        from hint_policy.envs.quadrotor import PlanarQuadrotorObstacleEnv
-
-        return PlanarQuadrotorObstacleEnv()
-    raise ValueError(f"unknown env {env_name!r}, expected one of {ENV_NAMES}")
 
 
 def make_episode_runner(env_name: str) -> Callable[[int], Demo]:

@@ -39,6 +39,7 @@ from shapely.prepared import prep
 
 from hint_policy.demos import Demo
 from hint_policy.envs.pusht import AGENT_RADIUS, GOAL_POSE, KD, KP, PHYSICS_PERIOD, PushTEnv
+from hint_policy.experts import expert_demo
 
 #: the T's outline in the block's body frame (gym-pusht's add_tee with scale 30), with edge names
 T_OUTLINE = np.array(
@@ -166,23 +167,12 @@ class PushTExpert:
                 success = info.success
                 if info.done:
                     break
-        return Demo(
-            states=np.array(states),
-            inputs=np.array(inputs).reshape(-1, 2),
-            period=env.physics_period,
-            state_names=env.state_names,
-            input_names=env.input_names,
-            env=env.name,
-            seed=int(seed),
-            success=bool(success),
-            source="expert",
-            extra={
-                "strategy": strategy,
-                "first_contact_edge": first_edge or "",
-                "target_angle": float(target_angle),
-                "score": float(env.max_reward),
-            },
-        )
+        return expert_demo(env, seed, states, inputs, success, extra={
+            "strategy": strategy,
+            "first_contact_edge": first_edge or "",
+            "target_angle": float(target_angle),
+            "score": float(env.max_reward),
+        })
 
     def _choose_target_angle(self, theta: float, rng: np.random.Generator) -> tuple[float, str]:
         error = wrap_angle(theta - GOAL_POSE[2])

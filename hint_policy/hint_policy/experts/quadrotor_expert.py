@@ -30,6 +30,7 @@ from pydrake.trajectories import PiecewisePolynomial
 from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
 from hint_policy.demos import Demo
 from hint_policy.envs.quadrotor import PlanarQuadrotorObstacleEnv, passes_left
+from hint_policy.experts import expert_demo
 
 
 @dataclasses.dataclass
@@ -158,22 +159,11 @@ class QuadrotorExpert:
                     success = info.success
                     break
         states_array = np.array(states)
-        return Demo(
-            states=states_array,
-            inputs=np.array(inputs).reshape(-1, 2),
-            period=env.physics_period,
-            state_names=env.state_names,
-            input_names=env.input_names,
-            env=env.name,
-            seed=int(seed),
-            success=bool(success),
-            source="expert",
-            extra={
-                "homotopy": "left" if left else "right",
-                "passes_left": passes_left(states_array, task) if len(states_array) > 1 else left,
-                "goal": [float(goal[0]), float(goal[1])],
-                "plan_success": plan.success,
-                "plan_duration": plan.duration,
-                "solver": plan.solver,
-            },
-        )
+        return expert_demo(env, seed, states_array, inputs, success, extra={
+            "homotopy": "left" if left else "right",
+            "passes_left": passes_left(states_array, task) if len(states_array) > 1 else left,
+            "goal": [float(goal[0]), float(goal[1])],
+            "plan_success": plan.success,
+            "plan_duration": plan.duration,
+            "solver": plan.solver,
+        })
