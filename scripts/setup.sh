@@ -101,7 +101,9 @@ fix_rosidl_python_paths() {
 
 build_workspace() {
     local stamp="$ROOT/build/.hint-sources.sha256" want
-    want="$(git ls-files -co --exclude-standard -- "${PACKAGES[@]}" colcon.meta 2>/dev/null | sort | xargs sha256sum 2>/dev/null | sha256sum | cut -d' ' -f1)"
+    local sources
+    mapfile -t sources < <(git ls-files -co --exclude-standard -- "${PACKAGES[@]}" colcon.meta 2>/dev/null | sort)
+    want="$(hash_of "${sources[@]}")"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT/install/setup.bash" ]; then
         say "workspace build up to date (install/)"
         return

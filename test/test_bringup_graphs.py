@@ -54,6 +54,8 @@ def test_record_true_adds_the_recorder_and_bad_arguments_are_refused():
         parse_arguments(["checkpoint=x"])
     with pytest.raises(ValueError, match="true or false"):
         process_specs(graph("pusht_sim"), {"use_sim_time": "maybe"})
+    with pytest.raises(ValueError, match="true or false"):
+        process_specs(graph("pusht_sim"), {"record": "yes please"})
 
 
 def launch_view(name: str, arguments: dict[str, str]) -> dict[str, dict]:

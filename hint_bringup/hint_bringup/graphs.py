@@ -73,7 +73,7 @@ class Graph:
         values.update({name: spec[0] for name, spec in self.arguments.items()})
         values.update(arguments)
         result: dict[str, dict[str, Any]] = {node.name: {} for node in self.nodes}
-        use_sim_time = _as_bool(values["use_sim_time"])
+        use_sim_time = as_bool(values["use_sim_time"])
         for node in self.nodes:
             result[node.name]["use_sim_time"] = use_sim_time
         if "policy" in result:
@@ -84,7 +84,8 @@ class Graph:
         return result
 
 
-def _as_bool(text: str) -> bool:
+def as_bool(text: str) -> bool:
+    """A launch argument's true / false (YAML spelling); anything else is an error."""
     value = yaml.safe_load(str(text))
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {text!r}")

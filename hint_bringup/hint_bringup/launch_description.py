@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hint_bringup.graphs import COMMON_ARGUMENTS, RECORD_TOPICS, Graph, graph
+from hint_bringup.graphs import COMMON_ARGUMENTS, RECORD_TOPICS, Graph, as_bool, graph
 
 
 def launch_arguments(g: Graph) -> dict[str, tuple[str, str]]:
@@ -32,7 +32,7 @@ def node_actions(g: Graph, values: dict[str, str]) -> list[Any]:
         )
         for node in g.nodes
     ]
-    if str(values.get("record", "false")).lower() == "true":
+    if as_bool(values.get("record", "false")):
         bag = Path(values.get("bag_dir") or "bags") / f"{g.name}_recording"
         actions.append(ExecuteProcess(cmd=["ros2", "bag", "record", "-s", "mcap", "-o", str(bag), *RECORD_TOPICS], output="screen"))
     return actions

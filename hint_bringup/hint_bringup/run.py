@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from hint_bringup.graphs import COMMON_ARGUMENTS, GRAPHS, RECORD_TOPICS, Graph, graph
+from hint_bringup.graphs import COMMON_ARGUMENTS, GRAPHS, RECORD_TOPICS, Graph, as_bool, graph
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +41,27 @@ def _parameter_argument(name: str, value: Any) -> str:
     return f"{name}:={text}"
 
 
+def node_command(
+    module: str,
+    node_name: str,
+    namespace: str,
+    parameters: dict[str, Any],
+    params_file: str | None = None,
+    remappings: Sequence[tuple[str, str]] = (),
+) -> tuple[str, ...]:
+    """`python -m module --ros-args ...` naming, placing and parametrizing one node."""
+    command = [sys.executable, "-m", module, "--ros-args", "-r", f"__node:={node_name}"]
+    if namespace:
+        command += ["-r", f"__ns:=/{namespace}"]
+    for source, target in remappings:
+        command += ["-r", f"{source}:={target}"]
+    if params_file:
+        command += ["--params-file", params_file]
+    for name, value in parameters.items():
+        command += ["-p", _parameter_argument(name, value)]
+    return tuple(command)
+
+
 def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
     """The command line of every node of `g` for the given launch arguments."""
     unknown = set(arguments) - set(COMMON_ARGUMENTS) - set(g.arguments)
@@ -49,26 +70,20 @@ def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
                          f"{sorted(set(COMMON_ARGUMENTS) | set(g.arguments))}")
     overrides = g.overrides(arguments)
     namespace = arguments.get("namespace", "").strip("/")
-    specs = []
-    for node in g.nodes:
-        command = [sys.executable, "-m", node.module, "--ros-args", "-r", f"__node:={node.name}"]
-        if namespace:
-            command += ["-r", f"__ns:=/{namespace}"]
-        for source, target in node.remappings:
-            command += ["-r", f"{source}:={target}"]
-        command += ["--params-file", str(g.config_path())]
-        for name, value in overrides[node.name].items():
-            command += ["-p", _parameter_argument(name, value)]
-        specs.append(ProcessSpec(node.name, tuple(command)))
-    if str(arguments.get("record", COMMON_ARGUMENTS["record"][0])).lower() == "true":
-        command = [sys.executable, "-m", "hint_bringup.recorder_node", "--ros-args", "-r", "__node:=recorder"]
-        if namespace:
-            command += ["-r", f"__ns:=/{namespace}"]
-        command += ["-p", _parameter_argument("topics", RECORD_TOPICS),
-                    "-p", _parameter_argument("output_dir", arguments.get("bag_dir", COMMON_ARGUMENTS["bag_dir"][0])),
-                    "-p", _parameter_argument("operator", "policy"),
-                    "-p", _parameter_argument("use_sim_time", overrides[g.nodes[0].name]["use_sim_time"])]
-        specs.append(ProcessSpec("recorder", tuple(command)))
+    specs = [
+        ProcessSpec(node.name, node_command(node.module, node.name, namespace, overrides[node.name],
+                                            str(g.config_path()), node.remappings))
+        for node in g.nodes
+    ]
+    if as_bool(arguments.get("record", COMMON_ARGUMENTS["record"][0])):
+        recorder_parameters = {
+            "topics": RECORD_TOPICS,
+            "output_dir": arguments.get("bag_dir", COMMON_ARGUMENTS["bag_dir"][0]),
+            "operator": "policy",
+            "use_sim_time": overrides[g.nodes[0].name]["use_sim_time"],
+        }
+        specs.append(ProcessSpec("recorder", node_command("hint_bringup.recorder_node", "recorder", namespace,
+                                                          recorder_parameters)))
     return specs
 
 
