@@ -86,6 +86,8 @@ class DiffusionConfig:
     #: defaults for evaluation and inference: "ddpm" (all train_steps) or "ddim"
     sampler: str = "ddim"
     sampler_steps: int = 10
+    #: noise of each DDIM step, 0 (deterministic) to 1 (ancestral); see hint_policy.diffusion.ddpm
+    ddim_eta: float = 1.0
 
 
 @dataclasses.dataclass
@@ -190,8 +192,23 @@ def config_from_dict(cls: type, values: dict[str, Any] | None, where: str = "") 
             if not isinstance(value, dict):
                 raise TypeError(f"config section {where + name} must be a mapping")
             value = config_from_dict(field_type, value, where=f"{where}{name}.")
-        kwargs[name] = value
+        kwargs[name] = _coerce_number(value, field_type, where + name)
     return cls(**kwargs)
+
+
+def _coerce_number(value: Any, field_type: Any, name: str) -> Any:
+    """Floats written as YAML 1.1 leaves them (``1e-3`` is a string there) or as ints become floats."""
+    if field_type is float and isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            raise TypeError(f"config key {name} must be a number, got {value!r}") from None
+    if field_type is int and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise TypeError(f"config key {name} must be an integer, got {value!r}") from None
+    return value
 
 
 def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -192,7 +192,9 @@ def build_model(config: HintConfig, layout: ChunkLayout) -> torch.nn.Module:
 
 def build_diffusion(config: HintConfig, layout: ChunkLayout) -> ConditionalDDPM:
     schedule = NoiseSchedule(config.diffusion.train_steps, config.diffusion.beta_schedule)
-    return ConditionalDDPM(schedule, (layout.chunk_length, layout.action_dim), config.diffusion.clip_sample)
+    return ConditionalDDPM(
+        schedule, (layout.chunk_length, layout.action_dim), config.diffusion.clip_sample, config.diffusion.ddim_eta
+    )
 
 
 # --------------------------------------------------------------------------- the loop

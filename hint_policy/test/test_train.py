@@ -154,6 +154,11 @@ def test_config_yaml_roundtrip_and_validation(tmp_path):
         load_config(tmp_path / "c.yaml", ["data.action_content=gains"])
     with pytest.raises(FileNotFoundError, match="missing.yaml"):
         load_config(tmp_path / "missing.yaml")
+    # YAML 1.1 reads 1e-3 as a string: numbers are coerced to the field's type, words rejected
+    overridden = load_config(tmp_path / "c.yaml", ["train.lr=1e-3", "train.steps=7", "data.sigma=0"])
+    assert overridden.train.lr == 1e-3 and isinstance(overridden.data.sigma, float)
+    with pytest.raises(TypeError, match="train.lr must be a number"):
+        load_config(tmp_path / "c.yaml", ["train.lr=fast"])
 
 
 def test_synthesis_options_reach_the_tvlqr_oracle():

@@ -7,7 +7,11 @@ Samplers (both predict a^0 from eps_theta and, with ``clip_sample``, clip it to 
 
 * DDPM (Ho et al. 2020): ancestral sampling through all K steps with the posterior variance
   beta~_k = beta_k (1 - alpha_bar_{k-1}) / (1 - alpha_bar_k).
-* DDIM (Song et al. 2021): ``steps`` evenly spaced diffusion steps, deterministic for eta = 0.
+* DDIM (Song et al. 2021): ``steps`` evenly spaced diffusion steps; ``eta`` scales the noise
+  injected at each step (eta = 1: ancestral sampling on the sub-sequence, eta = 0: deterministic).
+  The default is eta = 1: measured on the quadrotor and PushT models, deterministic DDIM-10 from
+  the cosine schedule's last step (alpha_bar ~ 2e-7) lands far from the data (normalized action
+  MSE to the demo chunk 0.24 against 0.044 for eta = 1 and 0.045 for DDPM-100).
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ from hint_policy.diffusion.schedule import NoiseSchedule
 class ConditionalDDPM:
     """Loss and sampling for a denoiser eps_theta(a_noisy (B,L,D), k (B,), obs (B,To,Do))."""
 
-    def __init__(self, schedule: NoiseSchedule, action_shape: tuple[int, int], clip_sample: bool = True):
+    def __init__(
+        self, schedule: NoiseSchedule, action_shape: tuple[int, int], clip_sample: bool = True, ddim_eta: float = 1.0
+    ):
+        if not 0.0 <= ddim_eta <= 1.0:
+            raise ValueError(f"ddim_eta must be in [0, 1], got {ddim_eta}")
         self.schedule = schedule
         self.action_shape = tuple(action_shape)
         self.clip_sample = clip_sample
+        self.ddim_eta = float(ddim_eta)
 
     @property
     def num_steps(self) -> int:
@@ -75,15 +84,17 @@ class ConditionalDDPM:
         sampler: str = "ddim",
         steps: int | None = None,
         generator: torch.Generator | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
     ) -> torch.Tensor:
-        """Normalized composite actions (B, L, D) conditioned on normalized `obs` (B, To, Do)."""
+        """Normalized composite actions (B, L, D) conditioned on normalized `obs` (B, To, Do).
+
+        `eta` (DDIM only) defaults to the ``ddim_eta`` given at construction."""
         if sampler == "ddpm":
             if steps not in (None, self.num_steps):
                 raise ValueError(f"DDPM sampling runs all {self.num_steps} steps, got steps={steps}")
             return self._sample_ddpm(denoiser, obs, generator)
         if sampler == "ddim":
-            return self._sample_ddim(denoiser, obs, steps or 10, generator, eta)
+            return self._sample_ddim(denoiser, obs, steps or 10, generator, self.ddim_eta if eta is None else eta)
         raise ValueError(f"unknown sampler {sampler!r} (ddpm or ddim)")
 
     def _initial(self, obs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
