@@ -100,18 +100,23 @@ fix_rosidl_python_paths() {
 }
 
 build_workspace() {
+    # --symlink-install: the installed Python modules, launch and config files are links into the
+    # sources, so edits take effect without a rebuild. A rebuild is needed when files are added or
+    # removed, or when a package's manifest, setup.py/CMakeLists.txt or interfaces change: the
+    # stamp hashes the list of source files and the contents of everything that is not a module.
     local stamp="$ROOT/build/.hint-sources.sha256" want
-    local sources
+    local sources built
     mapfile -t sources < <(git ls-files -co --exclude-standard -- "${PACKAGES[@]}" colcon.meta 2>/dev/null | sort)
-    want="$(hash_of "${sources[@]}")"
+    mapfile -t built < <(printf '%s\n' "${sources[@]}" | grep -Ev '^[^/]+/[^/]+/.*\.py$' || true)
+    want="$(printf '%s\n' "${sources[@]}" | sha256sum | cut -d' ' -f1)-$(hash_of "${built[@]}")"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$ROOT/install/setup.bash" ]; then
         say "workspace build up to date (install/)"
         return
     fi
-    say "colcon build (${PACKAGES[*]})"
+    say "colcon build --symlink-install (${PACKAGES[*]})"
     # shellcheck source=/dev/null
     source "$ROOT/scripts/env.sh" --no-workspace
-    colcon build --base-paths "${PACKAGES[@]}" --event-handlers console_cohesion- summary+ \
+    colcon build --symlink-install --base-paths "${PACKAGES[@]}" --event-handlers console_cohesion- summary+ \
         --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_FIND_VIRTUALENV=ONLY
     echo "$want" >"$stamp"
 }
