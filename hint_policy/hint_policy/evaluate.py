@@ -49,6 +49,8 @@ class EpisodeResult:
     collision: bool
     steps: int  # physics steps run
     policy_calls: int
+    #: the env's task-specific figures (Env.episode_metrics), e.g. quadrotor passed_obstacle
+    task_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -69,6 +71,7 @@ class EvalSummary:
             "episodes": float(len(runs)),
             "policy_ms_per_call": 1000 * self.policy_seconds / max(1, calls),
             "seconds": self.total_seconds,
+            **{f"mean_{key}": float(np.mean([e.task_metrics[key] for e in runs])) for key in runs[0].task_metrics},
         }
 
 
@@ -103,7 +106,8 @@ class _Episode:
         self.done = info.done or self.steps >= self.env.max_steps
 
     def result(self) -> EpisodeResult:
-        return EpisodeResult(self.seed, self.score, self.success, self.collision, self.steps, self.calls)
+        return EpisodeResult(self.seed, self.score, self.success, self.collision, self.steps, self.calls,
+                             self.env.episode_metrics())
 
 
 def evaluate_policy(

@@ -54,3 +54,21 @@ def test_passes_left_and_render():
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.shape == (320, 520, 3)
     assert (frame[..., 0] > 150).any() and (frame[..., 2] > 150).any()
+
+
+def test_passed_obstacle_needs_the_far_side_before_any_collision():
+    env = PlanarQuadrotorObstacleEnv()
+    hover = np.full(2, env.model.hover_thrust)
+    # above the obstacle, flying right: past it after a few steps, nothing hit
+    env.reset_to(np.array([0.6, 2.6, 0.0, 2.0, 0.0, 0.0]))
+    assert env.episode_metrics() == {"passed_obstacle": 0.0}
+    for _ in range(30):
+        env.step(hover)
+    assert env.episode_metrics() == {"passed_obstacle": 1.0}
+    # straight into the obstacle: a collision first, so later positions do not count
+    env.reset_to(np.array([-0.8, 1.6, 0.0, 3.0, 0.0, 0.0]))
+    collided = False
+    for _ in range(100):
+        _, info = env.step(hover)
+        collided |= info.collision
+    assert collided and env.episode_metrics() == {"passed_obstacle": 0.0}

@@ -61,6 +61,10 @@ class Env(abc.ABC):
     def render(self) -> np.ndarray:
         """An RGB frame, uint8 (H, W, 3)."""
 
+    def episode_metrics(self) -> dict[str, float]:
+        """Task-specific figures of the episode so far (e.g. the quadrotor's ``passed_obstacle``)."""
+        return {}
+
     def controlled_state(self, state: np.ndarray) -> np.ndarray:
         """The coordinates of `state` that `model` controls, in the model's order."""
         return state[name_indices(self.state_names, self.model.state_names)]

@@ -16,7 +16,9 @@ passes the obstacle above or below: two homotopy classes. Seen in the direction 
 with z up, the left-hand side is +z, so **"left" = passing above the obstacle** and "right" =
 passing below (:func:`passes_left`).
 
-An episode ends with ``collision`` (obstacle, ground, ceiling or side walls), ``success`` (centre
+An episode *passes the obstacle* when the vehicle's disc gets entirely past the obstacle's disc in
+x (x > obstacle x + obstacle radius + vehicle radius) without a collision before
+(:meth:`PlanarQuadrotorObstacleEnv.episode_metrics`, ``passed_obstacle``). An episode ends with ``collision`` (obstacle, ground, ceiling or side walls), ``success`` (centre
 inside the goal box with speed below ``success_speed``) or ``timeout`` (``max_steps``).
 Reward: 1 on success, else 0.
 """
@@ -78,6 +80,7 @@ class PlanarQuadrotorObstacleEnv(Env):
         self._state = np.zeros(6)
         self.steps = 0
         self.trace: list[np.ndarray] = []
+        self._collision_step: int | None = None
 
     # ------------------------------------------------------------------ episode
     def initial_state(self, seed: int) -> np.ndarray:
@@ -93,6 +96,7 @@ class PlanarQuadrotorObstacleEnv(Env):
         self._state = np.array(state, dtype=float)
         self.steps = 0
         self.trace = [self._state[:2].copy()]
+        self._collision_step = None
         return self._state.copy()
 
     @property
@@ -106,10 +110,21 @@ class PlanarQuadrotorObstacleEnv(Env):
         self.steps += 1
         self.trace.append(self._state[:2].copy())
         collision = self.in_collision(self._state)
+        if collision and self._collision_step is None:
+            self._collision_step = len(self.trace) - 1
         success = not collision and self.in_goal(self._state)
         return self._state.copy(), StepInfo(
             reward=float(success), success=success, collision=collision, timeout=self.steps >= self.max_steps
         )
+
+    def episode_metrics(self) -> dict[str, float]:
+        """``passed_obstacle``: 1.0 once the vehicle is past the obstacle with no collision before."""
+        c = self.config
+        past = c.obstacle_center[0] + c.obstacle_radius + c.vehicle_radius
+        beyond = np.flatnonzero(np.array(self.trace)[:, 0] > past)
+        if not len(beyond):
+            return {"passed_obstacle": 0.0}
+        return {"passed_obstacle": float(self._collision_step is None or self._collision_step > beyond[0])}
 
     # ------------------------------------------------------------------ geometry
     def in_collision(self, state: np.ndarray) -> bool:
