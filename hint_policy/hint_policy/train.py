@@ -344,9 +344,11 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
     loss_value = float(payload["metrics"]["loss"]) if payload else math.nan
     progress = _progress(tc, step, info.is_main)
     latest: Path | None = resume_path if payload else None
-    previous_handler = _install_sigterm_handler()
+    stop = _StopRequest()
     try:
         while step < tc.steps:
+            if stop.agreed(info, device):  # only between optimization steps: checkpoints hold whole steps
+                raise KeyboardInterrupt("interrupted")
             # the whole global batch is drawn identically on every rank, then sliced: any number
             # of processes takes the same optimization step as one process would
             generator = torch.Generator().manual_seed(_mix_seed(tc.seed, 1, step))
@@ -386,7 +388,7 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
             log.write({"event": "interrupted", "step": step})
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+        stop.restore()
         progress.close()
     return TrainResult(checkpoint=latest, step=step, last_loss=loss_value, losses=losses)
 
@@ -457,15 +459,34 @@ def _progress(tc, step: int, is_main: bool):
     return tqdm(total=tc.steps, initial=step, desc="train", dynamic_ncols=True)
 
 
-def _install_sigterm_handler():
-    """SIGTERM (torchrun, schedulers) interrupts like Ctrl-C so a checkpoint gets written."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+class _StopRequest:
+    """Ctrl-C and SIGTERM (torchrun, schedulers) during training only set a flag; the loop stops
+    before the next optimization step, so the checkpoint written then is a whole step and a resumed
+    run continues exactly like an uninterrupted one. Under DDP the ranks agree (any rank's request
+    stops all of them at the same step)."""
 
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return signal.getsignal(signal.SIGTERM)
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handler)
+            except ValueError:  # not the main thread: signals stay as they are
+                pass
+
+    def _handler(self, signum, frame) -> None:
+        self.requested = True
+
+    def agreed(self, info: DistInfo, device: torch.device) -> bool:
+        if info.world_size == 1:
+            return self.requested
+        flag = torch.tensor([float(self.requested)], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 # --------------------------------------------------------------------------- command line

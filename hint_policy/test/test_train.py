@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -54,12 +55,18 @@ def test_tiny_training_run_reduces_the_loss(tmp_path, denoiser):
     assert log[0]["event"] == "start" and log[-1]["step"] == 150
 
 
-def test_interrupted_run_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("how", ["exception", "sigint", "sigterm"])
+def test_interrupted_run_resumes_exactly(tmp_path, how):
     demos = pd_demos(4)
     straight = train(tiny_config(tmp_path / "straight"), demos=demos)
 
     def interrupt(policy, step):
-        raise KeyboardInterrupt
+        # a signal arriving anywhere in a step (here after step 8's update) stops training before
+        # step 9 starts; the checkpoint then holds exactly 8 whole steps
+        if how == "exception":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGINT if how == "sigint" else signal.SIGTERM)
+        return {}
 
     interrupted = tiny_config(tmp_path / "resumed")
     interrupted.eval.every_steps = 8

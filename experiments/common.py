@@ -1,0 +1,770 @@
+"""Harness of the paper experiments: a grid of training runs, each trained then evaluated, resumable.
+
+An experiment config (YAML, see ``experiments/configs/``) names a base training config
+(``base_config``, e.g. hint_policy/config/quadrotor.yaml), sections merged over it for every run
+(``training``), a ``grid`` of dotted config keys with the values to try (plus ``seed``), the demo
+file, the evaluation (test seeds, variants = evaluation sigmas) and the CPU ``budget``.
+
+Runs are the Cartesian product of the grid, seed-major: every setting's seed 0 comes before any
+seed 1, so an experiment stopped half-way already covers the whole figure with fewer seeds.
+A run with seed s trains with ``train.seed = data.noise_seed = s`` (and, with
+``demos.subsets: by_seed``, on the successful demos s*N .. s*N + N - 1 of the file, so seeds also
+differ in their data), then is evaluated once per variant with
+:func:`hint_policy.evaluate.evaluate_policy` on the test seeds ``first_seed ..``, the policy's
+sampling noise seeded with s.
+
+Files under ``<results_root>/<name>/``:
+
+* ``runs/<run_id>/``: the training output (config.yaml, train_log.jsonl, checkpoints/latest.pt)
+  and ``run.json`` (grid values, demo seeds, the run's settings hash);
+* ``results.jsonl``: one line per (run, variant): grid values, metrics, per-episode results;
+* ``summary.csv``: mean and standard deviation across seeds per (setting, variant);
+* ``<name>.png``: the figure (drawn by the experiment module); ``experiment.yaml``: the config used.
+
+Resuming: a run whose result lines all exist is skipped; a run with a checkpoint continues
+training from it (``train(resume=True)``; bitwise the same as an uninterrupted run on CPU) or, if
+training had finished, is only evaluated. Each result line and run folder carries a hash of the
+settings it was made with; if the config changed, the harness stops and names the stale runs
+(``--restart-stale`` moves their result lines to ``results.stale.jsonl`` and deletes their run
+folders). ``--workers K`` trains K runs at once in separate processes, one torch thread each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import copy
+import csv
+import dataclasses
+import functools
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from hint_policy.config import HintConfig, config_from_dict, config_to_dict
+
+#: the grid key that sets the training seed, the noise seed, the demo subset and the policy's seed
+SEED_KEY = "seed"
+#: training settings that do not change the result (left out of the run hash)
+_NEUTRAL_TRAIN_KEYS = ("out_dir", "progress", "threads", "device", "checkpoint_every", "log_every",
+                       "keep_checkpoints")
+
+
+# --------------------------------------------------------------------------- the config
+
+
+@dataclasses.dataclass
+class DemoSource:
+    """The demo file; written by the expert when missing."""
+
+    file: str = ""
+    #: expert environment (hint_policy.experts.generate --env)
+    env: str = ""
+    #: demos to generate when the file is missing
+    generate: int = 100
+    generate_seed_start: int = 0
+    #: "first" = every run uses the first data.num_demos successful demos (all when null);
+    #: "by_seed" = the run with seed s uses successful demos s*N .. s*N + N - 1
+    subsets: str = "first"
+
+
+@dataclasses.dataclass
+class EvaluationSettings:
+    """Closed-loop evaluation of every run (see hint_policy.evaluate)."""
+
+    env: str = ""
+    episodes: int = 25
+    first_seed: int = 100000
+    exec_knots: int = 8
+    #: episodes run in lockstep (one batched policy call per replanning time)
+    batch: int = 25
+    sampler: str = "ddim"
+    sampler_steps: int = 10
+    #: variant name -> observation noise sigma at evaluation; null = the run's training sigma
+    variants: dict[str, float | None] = dataclasses.field(default_factory=lambda: {"hint": None})
+
+    def seeds(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.episodes))
+
+
+@dataclasses.dataclass
+class Budget:
+    """CPU cost model used by --dry-run (seconds of one core); figures measured as the config says."""
+
+    #: training steps per second of one run with one torch thread
+    train_steps_per_second: float = 50.0
+    #: per run: reading demos, gain synthesis, building chunks, model set-up
+    setup_seconds_per_run: float = 5.0
+    eval_seconds_per_episode: float = 0.3
+    #: wall-clock target of the whole experiment with `workers` processes
+    wall_minutes: float = 60.0
+    workers: int = 2
+    #: training steps `--calibrate` times
+    calibrate_steps: int = 100
+    note: str = ""
+
+
+@dataclasses.dataclass
+class ExperimentSpec:
+    name: str = ""
+    results_root: str = "results/experiments"
+    #: training config every run starts from (YAML of hint_policy.config)
+    base_config: str = ""
+    #: sections merged over the base config for every run, e.g. {model: {mlp_hidden: 256}}
+    training: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: dotted training-config key (or "seed") -> values; runs are the Cartesian product
+    grid: dict[str, list] = dataclasses.field(default_factory=dict)
+    demos: DemoSource = dataclasses.field(default_factory=DemoSource)
+    evaluation: EvaluationSettings = dataclasses.field(default_factory=EvaluationSettings)
+    budget: Budget = dataclasses.field(default_factory=Budget)
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.results_root) / self.name
+
+    @property
+    def results_file(self) -> Path:
+        return self.directory / "results.jsonl"
+
+    def run_directory(self, run: RunSpec) -> Path:
+        return self.directory / "runs" / run.run_id
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", self.name or ""):
+            raise ValueError(f"experiment name must be a plain file name, got {self.name!r}")
+        if not self.base_config:
+            raise ValueError("base_config (a hint_policy training config) is required")
+        if not self.demos.file or not self.demos.env:
+            raise ValueError("demos.file and demos.env are required")
+        if self.demos.subsets not in ("first", "by_seed"):
+            raise ValueError(f"demos.subsets must be 'first' or 'by_seed', got {self.demos.subsets!r}")
+        if not self.evaluation.env or self.evaluation.episodes < 1:
+            raise ValueError("evaluation.env is required and evaluation.episodes must be >= 1")
+        if not self.evaluation.variants:
+            raise ValueError("evaluation.variants must name at least one variant")
+        for key, values in self.grid.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"grid.{key} must be a non-empty list")
+            if len(set(map(repr, values))) != len(values):
+                raise ValueError(f"grid.{key} lists a value twice")
+        seeds = self.grid.get(SEED_KEY, [0])
+        if not all(isinstance(s, int) and s >= 0 for s in seeds):
+            raise ValueError(f"grid.seed must list non-negative integers, got {seeds}")
+        if self.budget.train_steps_per_second <= 0 or self.budget.workers < 1:
+            raise ValueError("budget.train_steps_per_second must be > 0 and budget.workers >= 1")
+
+
+def load_spec(path: str | Path) -> ExperimentSpec:
+    """Read and check an experiment config; every run's training config is built once to check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"experiment config {path} does not exist")
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"experiment config {path} must hold a mapping")
+    spec = config_from_dict(ExperimentSpec, values)
+    spec.validate()
+    for run in expand_grid(spec):
+        build_run_config(spec, run)
+    return spec
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """One training run: grid values (dotted keys, seed excluded) and the seed."""
+
+    run_id: str
+    params: dict[str, Any]
+    seed: int
+
+
+def expand_grid(spec: ExperimentSpec) -> list[RunSpec]:
+    """All runs of the grid, seed-major (all settings of seed 0 first), keys in config order."""
+    keys = [k for k in spec.grid if k != SEED_KEY]
+    runs = []
+    for seed in spec.grid.get(SEED_KEY, [0]):
+        for values in itertools.product(*(spec.grid[k] for k in keys)):
+            params = dict(zip(keys, values))
+            runs.append(RunSpec(run_id=run_identifier(params, seed), params=params, seed=int(seed)))
+    return runs
+
+
+def run_identifier(params: dict[str, Any], seed: int) -> str:
+    """``name=value,...,seed=s`` with each key's last dotted part (a folder name)."""
+    parts = [f"{key.rsplit('.', 1)[-1]}={value}" for key, value in params.items()] + [f"{SEED_KEY}={seed}"]
+    identifier = ",".join(parts)
+    if not re.fullmatch(r"[A-Za-z0-9._=,+-]+", identifier):
+        raise ValueError(f"grid values give the run id {identifier!r}, not usable as a folder name")
+    return identifier
+
+
+def setting_key(params: dict[str, Any]) -> tuple:
+    return tuple(params.items())
+
+
+def build_run_config(spec: ExperimentSpec, run: RunSpec) -> HintConfig:
+    """Base YAML, then ``training`` merged over it, then the run's grid values, seed and paths."""
+    base_path = Path(spec.base_config)
+    if not base_path.is_file():
+        raise FileNotFoundError(f"base_config {base_path} does not exist")
+    values = yaml.safe_load(base_path.read_text()) or {}
+    values = _deep_merge(values, spec.training)
+    for key, value in run.params.items():
+        _set_dotted(values, key, value)
+    fixed = {
+        "data.demos": [spec.demos.file], "data.noise_seed": run.seed, "train.seed": run.seed,
+        "train.out_dir": str(spec.run_directory(run)), "train.progress": False, "train.threads": 1,
+        "eval.every_steps": 0,
+    }
+    for key, value in fixed.items():
+        _set_dotted(values, key, value)
+    try:
+        config = config_from_dict(HintConfig, values)
+        config.validate()
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"run {run.run_id}: bad training config: {error}") from error
+    return config
+
+
+def _deep_merge(base: dict, update: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in (update or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _set_dotted(values: dict, key: str, value: Any) -> None:
+    node = values
+    *sections, leaf = key.split(".")
+    if not sections:
+        raise ValueError(f"grid key {key!r} must be 'section.key' (e.g. data.sigma) or 'seed'")
+    for section in sections:
+        node = node.setdefault(section, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"config key {key!r}: {section} is not a section")
+    node[leaf] = value
+
+
+# --------------------------------------------------------------------------- hashes and records
+
+
+def run_hash(spec: ExperimentSpec, run: RunSpec) -> str:
+    """Hash of what determines the trained weights: the training config (minus paths and logging)
+    and the demo selection."""
+    config = config_to_dict(build_run_config(spec, run))
+    for key in _NEUTRAL_TRAIN_KEYS:
+        config["train"].pop(key)
+    config.pop("eval")
+    return _hash({"config": config, "subsets": spec.demos.subsets})
+
+
+def record_hash(spec: ExperimentSpec, run: RunSpec, variant: str) -> str:
+    """Hash of a result line: the run hash, the evaluation settings and the variant's sigma."""
+    settings = dataclasses.asdict(spec.evaluation)
+    settings.pop("variants")
+    return _hash({"run": run_hash(spec, run), "evaluation": settings, "variant": variant,
+                  "sigma": spec.evaluation.variants[variant]})
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def read_records(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number} is not JSON ({error}); remove the line to continue") from error
+    return records
+
+
+def append_records(path: Path, records: Sequence[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as stream:
+        for record in records:
+            stream.write(json.dumps(record) + "\n")
+        stream.flush()
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where the experiment stands: finished (run, variant) pairs and stale leftovers."""
+
+    done: set[tuple[str, str]]
+    stale_records: list[dict]
+    stale_runs: list[str]  # run ids whose run folder was trained with other settings
+
+    def missing_variants(self, spec: ExperimentSpec, run: RunSpec) -> list[str]:
+        return [v for v in spec.evaluation.variants if (run.run_id, v) not in self.done]
+
+
+def survey(spec: ExperimentSpec, runs: Sequence[RunSpec]) -> Progress:
+    expected = {(run.run_id, v): record_hash(spec, run, v) for run in runs for v in spec.evaluation.variants}
+    done, stale = set(), []
+    for record in read_records(spec.results_file):
+        key = (record.get("run_id"), record.get("variant"))
+        if key not in expected:
+            continue  # a run no longer in the grid: kept, not summarized
+        if record.get("record_hash") == expected[key]:
+            done.add(key)
+        else:
+            stale.append(record)
+    stale_runs = []
+    for run in runs:
+        info = spec.run_directory(run) / "run.json"
+        if info.is_file() and json.loads(info.read_text()).get("run_hash") != run_hash(spec, run):
+            stale_runs.append(run.run_id)
+    return Progress(done, stale, stale_runs)
+
+
+def discard_stale(spec: ExperimentSpec, progress: Progress) -> None:
+    """Move stale result lines to results.stale.jsonl and delete stale run folders."""
+    if progress.stale_records:
+        append_records(spec.directory / "results.stale.jsonl", progress.stale_records)
+        keep = [r for r in read_records(spec.results_file) if r not in progress.stale_records]
+        temporary = spec.results_file.with_suffix(".jsonl.tmp")
+        temporary.write_text("".join(json.dumps(r) + "\n" for r in keep))
+        temporary.replace(spec.results_file)
+    for run_id in progress.stale_runs:
+        shutil.rmtree(spec.directory / "runs" / run_id)
+    progress.stale_records, progress.stale_runs = [], []
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclasses.dataclass
+class Experiment:
+    """What a figure module adds to the harness. Functions must be module-level (they are sent to
+    worker processes)."""
+
+    #: keys of the evaluation metrics (EvalSummary.metrics) to summarize
+    metrics: tuple[str, ...]
+    #: env_factory(spec) -> a function making one evaluation env (called in the worker)
+    env_factory: Callable[[ExperimentSpec], Callable[[], Any]]
+    #: plot(summary_rows, spec, png_path)
+    plot: Callable[[list[dict], ExperimentSpec, Path], None]
+    #: prepare(spec): main-process set-up before any run (e.g. expert reference paths)
+    prepare: Callable[[ExperimentSpec], None] | None = None
+
+
+@dataclasses.dataclass
+class RunJob:
+    spec: ExperimentSpec
+    run: RunSpec
+    variants: list[str]
+    env_factory: Callable[[ExperimentSpec], Callable[[], Any]]
+
+
+def execute_run(job: RunJob) -> list[dict]:
+    """Train (or finish training) one run, then evaluate the requested variants; one record each."""
+    import torch
+
+    torch.set_num_threads(1)
+    spec, run = job.spec, job.run
+    config = build_run_config(spec, run)
+    demos = run_demos(spec, run, config)
+    run_dir = spec.run_directory(run)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "run.json").write_text(json.dumps({
+        "run_id": run.run_id, "params": run.params, "seed": run.seed, "run_hash": run_hash(spec, run),
+        "demo_seeds": [d.seed for d in demos],
+    }, indent=2) + "\n")
+    training = train_run(config, demos)
+    make_env = job.env_factory(spec)
+    return [evaluate_variant(spec, run, variant, training, make_env, [d.seed for d in demos])
+            for variant in job.variants]
+
+
+def run_demos(spec: ExperimentSpec, run: RunSpec, config: HintConfig) -> list:
+    """The demos a run trains on (successful ones; see DemoSource.subsets)."""
+    path = Path(spec.demos.file)
+    usable = [d for d in _load_demos(str(path), path.stat().st_mtime_ns)
+              if d.success or not config.data.only_successful]
+    count = config.data.num_demos
+    if spec.demos.subsets == "first" or count is None:
+        chosen = usable[:count] if count is not None else usable
+    else:
+        chosen = usable[run.seed * count : (run.seed + 1) * count]
+    if not chosen or (count is not None and len(chosen) < count):
+        raise ValueError(f"run {run.run_id}: {path} has {len(usable)} usable demos, too few "
+                         f"for data.num_demos={count} with demos.subsets={spec.demos.subsets}")
+    return chosen
+
+
+@functools.lru_cache(maxsize=2)
+def _load_demos(path: str, modified_ns: int) -> list:
+    """The demos of `path` (cached per process; `modified_ns` makes a rewritten file load again)."""
+    from hint_policy.demos import load_demos
+
+    return load_demos(path)
+
+
+@dataclasses.dataclass
+class TrainingOutcome:
+    checkpoint: Path
+    step: int
+    loss: float
+    seconds: float  # wall time of training in this call (0 when it had finished before)
+
+
+def train_run(config: HintConfig, demos: list) -> TrainingOutcome:
+    """Train to ``train.steps``, continuing from the run's checkpoint; skipped when already there."""
+    from hint_policy.train import load_checkpoint, train
+
+    latest = Path(config.train.out_dir) / "checkpoints" / "latest.pt"
+    if latest.is_file():
+        payload = load_checkpoint(latest)
+        if int(payload["step"]) >= config.train.steps:
+            return TrainingOutcome(latest, int(payload["step"]), float(payload["metrics"]["loss"]), 0.0)
+    start = time.perf_counter()
+    result = train(config, demos=demos, resume=latest.is_file())
+    if result.checkpoint is None:
+        raise RuntimeError(f"training into {config.train.out_dir} wrote no checkpoint")
+    return TrainingOutcome(result.checkpoint, result.step, result.last_loss, time.perf_counter() - start)
+
+
+def evaluate_variant(
+    spec: ExperimentSpec, run: RunSpec, variant: str, training: TrainingOutcome,
+    make_env: Callable[[], Any], demo_seeds: list[int],
+) -> dict:
+    """Closed-loop evaluation of one variant of a trained run, as a result record."""
+    from hint_policy.evaluate import evaluate_policy
+    from hint_policy.inference import HintPolicy
+
+    settings = spec.evaluation
+    policy = HintPolicy.from_checkpoint(training.checkpoint, sigma=settings.variants[variant],
+                                        sampler=settings.sampler, steps=settings.sampler_steps, seed=run.seed)
+    summary = evaluate_policy(policy, make_env, settings.seeds(), settings.exec_knots, settings.batch)
+    return {
+        "experiment": spec.name, "run_id": run.run_id, "variant": variant,
+        "record_hash": record_hash(spec, run, variant), "run_hash": run_hash(spec, run),
+        "params": run.params, "seed": run.seed, "train_sigma": policy.training_sigma, "eval_sigma": policy.sigma,
+        "demo_seeds": demo_seeds, "metrics": summary.metrics,
+        "episodes": [_episode_record(e) for e in summary.episodes],
+        "train": {"step": training.step, "loss": training.loss, "seconds": round(training.seconds, 2)},
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def _episode_record(episode) -> dict:
+    return {"seed": episode.seed, "score": episode.score, "success": episode.success,
+            "collision": episode.collision, "steps": episode.steps, **episode.task_metrics}
+
+
+# --------------------------------------------------------------------------- many runs
+
+
+def run_experiment(spec: ExperimentSpec, experiment: Experiment, workers: int = 1,
+                   restart_stale: bool = False, progress_bar: bool = True) -> list[str]:
+    """Train and evaluate every unfinished run; returns the ids of runs that failed."""
+    runs = expand_grid(spec)
+    progress = survey(spec, runs)
+    _handle_stale(spec, progress, restart_stale)
+    ensure_demos(spec, runs, workers)
+    spec.directory.mkdir(parents=True, exist_ok=True)
+    (spec.directory / "experiment.yaml").write_text(yaml.safe_dump(dataclasses.asdict(spec), sort_keys=False))
+    if experiment.prepare is not None:
+        experiment.prepare(spec)
+    jobs = [RunJob(spec, run, missing, experiment.env_factory)
+            for run in runs if (missing := progress.missing_variants(spec, run))]
+    print(f"{spec.name}: {len(runs)} runs, {len(runs) - len(jobs)} finished, {len(jobs)} to do "
+          f"with {workers} worker(s)", flush=True)
+    failed: list[str] = []
+    bar = _bar(len(runs), len(runs) - len(jobs), spec.name, progress_bar)
+    try:
+        for job, outcome in _dispatch(jobs, workers):
+            if isinstance(outcome, BaseException):
+                failed.append(job.run.run_id)
+                print(f"\nrun {job.run.run_id} failed: {''.join(traceback.format_exception(outcome))}",
+                      file=sys.stderr, flush=True)
+            else:
+                append_records(spec.results_file, outcome)
+                bar.set_postfix_str(_postfix(outcome, experiment.metrics[0]))
+            bar.update(1)
+    finally:
+        bar.close()
+    return failed
+
+
+def _handle_stale(spec: ExperimentSpec, progress: Progress, restart_stale: bool) -> None:
+    if not (progress.stale_records or progress.stale_runs):
+        return
+    stale = sorted({r["run_id"] for r in progress.stale_records} | set(progress.stale_runs))
+    if not restart_stale:
+        raise StaleResultsError(
+            f"{len(stale)} run(s) in {spec.directory} were made with other settings than "
+            f"{spec.name}'s config now gives ({', '.join(stale[:4])}{', ...' if len(stale) > 4 else ''}); "
+            "pass --restart-stale to discard them, or give the experiment a new name"
+        )
+    discard_stale(spec, progress)
+    print(f"discarded results and run folders of {len(stale)} stale run(s)", file=sys.stderr)
+
+
+class StaleResultsError(RuntimeError):
+    pass
+
+
+def _dispatch(jobs: list[RunJob], workers: int):
+    """(job, records or exception) as runs finish; in this process when workers == 1."""
+    if workers <= 1:
+        for job in jobs:
+            try:
+                yield job, execute_run(job)
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:  # noqa: BLE001 - reported, the other runs go on
+                yield job, error
+        return
+    context = multiprocessing.get_context("spawn")
+    executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+    try:
+        futures = {executor.submit(execute_run, job): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            error = future.exception()
+            yield futures[future], (error if error is not None else future.result())
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _bar(total: int, initial: int, name: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=name, unit="run", dynamic_ncols=True, disable=not enabled)
+
+
+def _postfix(records: list[dict], metric: str) -> str:
+    parts = [f"{r['variant']} {metric}={r['metrics'].get(metric, math.nan):.3g}" for r in records]
+    return f"{records[0]['run_id']}: " + ", ".join(parts)
+
+
+def ensure_demos(spec: ExperimentSpec, runs: Sequence[RunSpec], workers: int = 1) -> Path:
+    """Generate the demo file with the expert when missing; check it has enough demos for the grid."""
+    path = Path(spec.demos.file)
+    if not path.is_file():
+        from hint_policy.demos import save_demos
+        from hint_policy.experts.generate import collect
+
+        print(f"{path} is missing: generating {spec.demos.generate} {spec.demos.env} expert demos", flush=True)
+        kept, _ = collect(spec.demos.env, spec.demos.generate, spec.demos.generate_seed_start, workers)
+        if len(kept) < spec.demos.generate:
+            raise RuntimeError(f"the {spec.demos.env} expert gave only {len(kept)} of {spec.demos.generate} demos")
+        save_demos(path, kept)
+    for run in runs:
+        run_demos(spec, run, build_run_config(spec, run))  # raises when too few
+    return path
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summarize(spec: ExperimentSpec, metrics: Sequence[str]) -> list[dict]:
+    """Mean and standard deviation across seeds per (grid setting, variant), from current results.
+
+    The standard deviation is the sample one (ddof = 1) over the seeds' values; 0 with one seed."""
+    runs = expand_grid(spec)
+    current = {(run.run_id, v): record_hash(spec, run, v) for run in runs for v in spec.evaluation.variants}
+    by_key = {}
+    for record in read_records(spec.results_file):
+        key = (record["run_id"], record["variant"])
+        if current.get(key) == record.get("record_hash"):
+            by_key[key] = record
+    rows = []
+    settings = list(dict.fromkeys(setting_key(run.params) for run in runs))
+    for setting, variant in itertools.product(settings, spec.evaluation.variants):
+        chosen = [by_key[(run.run_id, variant)] for run in runs
+                  if setting_key(run.params) == setting and (run.run_id, variant) in by_key]
+        if not chosen:
+            continue
+        row: dict[str, Any] = {**dict(setting), "variant": variant, "seeds": len(chosen)}
+        for metric in metrics:
+            values = np.array([r["metrics"].get(metric, math.nan) for r in chosen], dtype=float)
+            row[f"{metric}_mean"] = float(np.mean(values))
+            row[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def write_summary_csv(rows: list[dict], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_outputs(spec: ExperimentSpec, experiment: Experiment) -> tuple[Path, Path | None]:
+    """summary.csv and the figure from the current results (the figure only when there are any)."""
+    rows = summarize(spec, experiment.metrics)
+    csv_path = write_summary_csv(rows, spec.directory / "summary.csv")
+    if not rows:
+        return csv_path, None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    png = spec.directory / f"{spec.name}.png"
+    experiment.plot(rows, spec, png)
+    return csv_path, png
+
+
+# --------------------------------------------------------------------------- estimates
+
+
+@dataclasses.dataclass
+class Estimate:
+    run_id: str
+    status: str
+    cpu_seconds: float
+
+
+def estimate(spec: ExperimentSpec, budget: Budget | None = None) -> list[Estimate]:
+    """Remaining CPU seconds per run from the budget's cost model and the runs' checkpoints."""
+    budget = budget or spec.budget
+    runs = expand_grid(spec)
+    progress = survey(spec, runs)
+    rows = []
+    for run in runs:
+        missing = progress.missing_variants(spec, run)
+        steps = build_run_config(spec, run).train.steps
+        trained = min(steps, _checkpoint_step(spec.run_directory(run) / "checkpoints" / "latest.pt"))
+        if not missing:
+            rows.append(Estimate(run.run_id, "done", 0.0))
+            continue
+        seconds = len(missing) * spec.evaluation.episodes * budget.eval_seconds_per_episode
+        if trained < steps:
+            seconds += budget.setup_seconds_per_run + (steps - trained) / budget.train_steps_per_second
+        status = "to evaluate" if trained >= steps else (f"trained {trained}/{steps}" if trained else "to do")
+        rows.append(Estimate(run.run_id, status, seconds))
+    return rows
+
+
+def _checkpoint_step(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    from hint_policy.train import load_checkpoint
+
+    return int(load_checkpoint(path)["step"])
+
+
+def calibrate(spec: ExperimentSpec) -> Budget:
+    """Time ``budget.calibrate_steps`` training steps of the grid's last run (largest settings last
+    in most grids) in a temporary folder; the budget with measured training speed and set-up time."""
+    import torch
+
+    from hint_policy.train import train
+
+    torch.set_num_threads(1)
+    run = expand_grid(spec)[-1]
+    config = build_run_config(spec, run)
+    with tempfile.TemporaryDirectory() as folder:
+        config.train.out_dir = folder
+        config.train.steps = spec.budget.calibrate_steps
+        config.train.checkpoint_every = 0
+        start = time.perf_counter()
+        train(config, demos=run_demos(spec, run, config))
+        total = time.perf_counter() - start
+        log = [json.loads(line) for line in (Path(folder) / "train_log.jsonl").read_text().splitlines()]
+    loop = max(1e-6, log[-1]["time"] - log[0]["time"])
+    print(f"calibration on {run.run_id}: {config.train.steps} steps in {loop:.1f} s "
+          f"({config.train.steps / loop:.1f} steps/s), set-up {total - loop:.1f} s")
+    return dataclasses.replace(spec.budget, train_steps_per_second=config.train.steps / loop,
+                               setup_seconds_per_run=total - loop)
+
+
+def print_dry_run(spec: ExperimentSpec, workers: int, budget: Budget | None = None) -> float:
+    """Print the grid with each run's status and estimated CPU time; return the total CPU seconds."""
+    budget = budget or spec.budget
+    rows = estimate(spec, budget)
+    width = max(len(r.run_id) for r in rows)
+    for row in rows:
+        print(f"  {row.run_id:<{width}}  {row.status:<18} {row.cpu_seconds / 60:6.1f} min")
+    total = sum(r.cpu_seconds for r in rows)
+    pending = sum(r.status != "done" for r in rows)
+    wall = total / max(1, workers)
+    print(f"{spec.name}: {len(rows)} runs x {len(spec.evaluation.variants)} variant(s), {pending} unfinished; "
+          f"estimated {total / 60:.1f} CPU-min, about {wall / 60:.1f} min wall with {workers} worker(s) "
+          f"(target {budget.wall_minutes:.0f} min with {budget.workers})")
+    print(f"  cost model: {budget.train_steps_per_second:.1f} train steps/s, {budget.setup_seconds_per_run:.1f} s "
+          f"set-up per run, {budget.eval_seconds_per_episode:.2f} s per evaluation episode"
+          + (f"; {budget.note}" if budget.note else ""))
+    return total
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(experiment: Experiment, default_config: str, argv: list[str] | None = None, doc: str = "") -> int:
+    parser = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=Path(default_config), help="experiment config (YAML)")
+    parser.add_argument("--workers", type=int, default=None, help="runs trained at once (one process and one "
+                        "torch thread each); default: budget.workers of the config")
+    parser.add_argument("--dry-run", action="store_true", help="print the grid and the estimated CPU time")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="with --dry-run: time a short training instead of using the config's speed figures")
+    parser.add_argument("--only-plot", action="store_true", help="only rewrite summary.csv and the figure")
+    parser.add_argument("--restart-stale", action="store_true",
+                        help="discard results and run folders made with other settings than the config's")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    spec = load_spec(args.config)
+    args.workers = spec.budget.workers if args.workers is None else args.workers
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    if args.calibrate and not args.dry_run:
+        parser.error("--calibrate goes with --dry-run")
+    if args.dry_run:
+        if args.calibrate:
+            ensure_demos(spec, expand_grid(spec), args.workers)
+        print_dry_run(spec, args.workers, calibrate(spec) if args.calibrate else None)
+        return 0
+    failed: list[str] = []
+    if not args.only_plot:
+        try:
+            failed = run_experiment(spec, experiment, args.workers, args.restart_stale, not args.no_progress)
+        except StaleResultsError as error:
+            print(error, file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("\ninterrupted; run the same command again to resume", file=sys.stderr)
+            write_outputs(spec, experiment)
+            return 130
+    csv_path, png = write_outputs(spec, experiment)
+    print(f"summary: {csv_path}" + (f", figure: {png}" if png else " (no results yet)"))
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(failed)}; run again to retry them", file=sys.stderr)
+        return 1
+    return 0

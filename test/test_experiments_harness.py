@@ -1,0 +1,183 @@
+"""The experiment harness (experiments/): grids of the shipped configs, the tracking cost, and tiny
+grids run end to end (train -> evaluate -> results.jsonl, summary.csv, PNG), resumed and re-checked."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from experiments import common, fig5_quadrotor, fig6_pusht
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+TINY_TRAINING = {
+    "data": {"phases": 1, "noise_draws": 1},
+    "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 16},
+    "diffusion": {"train_steps": 10, "sampler_steps": 2},
+    "train": {"steps": 10, "batch_size": 16, "warmup_steps": 0, "checkpoint_every": 5},
+}
+
+
+def tiny_spec(tmp_path: Path, name: str, base: str, env: str, grid: dict, variants: dict, subsets: str) -> Path:
+    values = {
+        "name": name,
+        "results_root": str(tmp_path / "results"),
+        "base_config": str(REPO_ROOT / "hint_policy" / "config" / base),
+        "training": TINY_TRAINING,
+        "grid": grid,
+        "demos": {"file": str(tmp_path / f"{env}_demos.npz"), "env": env, "generate": 2, "subsets": subsets},
+        "evaluation": {"env": env, "episodes": 2, "batch": 2, "sampler_steps": 2, "variants": variants},
+        "budget": {"workers": 1},
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- grids and configs
+
+
+def test_fig5_config_expands_to_48_seed_major_runs(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    spec = common.load_spec("experiments/configs/fig5_quadrotor.yaml")
+    runs = common.expand_grid(spec)
+    assert len(runs) == 2 * 4 * 2 * 3
+    assert len({r.run_id for r in runs}) == len(runs)
+    assert [r.seed for r in runs] == [0] * 16 + [1] * 16 + [2] * 16
+    settings = {(r.params["data.action_content"], r.params["data.num_demos"], r.params["data.sigma"]) for r in runs}
+    assert settings == {(c, n, s) for c in ("feedforward", "primitives") for n in (1, 2, 5, 10) for s in (0.0, 0.1)}
+    run = runs[-1]
+    assert run.run_id == "action_content=primitives,num_demos=10,sigma=0.1,seed=2"
+    config = common.build_run_config(spec, run)
+    assert (config.data.action_content, config.data.num_demos, config.data.sigma) == ("primitives", 10, 0.1)
+    assert config.train.seed == config.data.noise_seed == 2
+    assert config.train.threads == 1 and config.eval.every_steps == 0
+    assert Path(config.train.out_dir) == Path("results/experiments/fig5_quadrotor/runs") / run.run_id
+    assert spec.evaluation.seeds() == list(range(100000, 100025))
+    assert spec.demos.subsets == "by_seed"
+
+
+def test_fig6_config_expands_to_15_runs_with_two_variants(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    spec = common.load_spec("experiments/configs/fig6_pusht.yaml")
+    runs = common.expand_grid(spec)
+    assert len(runs) == 5 * 3
+    assert sorted({r.params["data.sigma"] for r in runs}) == [0.0, 0.03, 0.05, 0.1, 0.3]
+    assert spec.evaluation.variants == {"hint": None, "baseline": 0.0}
+    assert spec.evaluation.episodes == 50
+
+
+def test_bad_grid_keys_and_unknown_settings_are_refused(tmp_path):
+    path = tiny_spec(tmp_path, "bad", "quadrotor.yaml", "quadrotor", {"data.no_such_key": [1]}, {"hint": None}, "first")
+    with pytest.raises(ValueError, match="no_such_key"):
+        common.load_spec(path)
+    values = yaml.safe_load(path.read_text())
+    values["grid"] = {"data.sigma": [0.1]}
+    values["evaluation"]["episode"] = 3
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    with pytest.raises(KeyError, match="episode"):
+        common.load_spec(path)
+
+
+# --------------------------------------------------------------------------- tracking cost
+
+
+def test_tracking_cost_holds_ends_and_takes_the_nearest_class():
+    reference = np.column_stack([np.linspace(0, 1, 11), np.zeros(11)])
+    assert fig5_quadrotor.tracking_cost(reference + [0.0, 0.1], [reference]) == pytest.approx(0.01)
+    # a path that stops after 3 steps is held there for the remaining 8 steps of the reference
+    short = reference[:3]
+    expected = np.mean(np.sum((fig5_quadrotor.hold_to_length(short, 11) - reference) ** 2, axis=1))
+    assert fig5_quadrotor.tracking_cost(short, [reference]) == pytest.approx(expected)
+    assert expected > 0.1
+    other = reference + [0.0, 2.0]
+    assert fig5_quadrotor.tracking_cost(reference, [other, reference]) == 0.0
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
+    config = tiny_spec(tmp_path, "tiny5", "quadrotor.yaml", "quadrotor",
+                       {"data.action_content": ["feedforward", "primitives"], "data.num_demos": [1], "seed": [0]},
+                       {"hint": None}, "by_seed")
+    spec = common.load_spec(config)
+    runs = common.expand_grid(spec)
+    # a half-trained run: checkpoint at step 5 of 10 (demo file made by the harness's own generator)
+    common.ensure_demos(spec, runs)
+    from hint_policy.train import train
+
+    partial = common.build_run_config(spec, runs[0])
+    partial.train.steps = 5
+    train(partial, demos=common.run_demos(spec, runs[0], partial))
+
+    assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=2, progress_bar=False) == []
+    records = lines(spec.results_file)
+    assert sorted(r["run_id"] for r in records) == sorted(r.run_id for r in runs)
+    for record in records:
+        assert record["train"]["step"] == 10 and record["variant"] == "hint"
+        assert record["train_sigma"] == record["eval_sigma"] == 0.05
+        assert [e["seed"] for e in record["episodes"]] == [100000, 100001]
+        assert all(math.isfinite(e["tracking_cost"]) and e["tracking_cost"] >= 0 for e in record["episodes"])
+        assert record["metrics"]["mean_tracking_cost"] == pytest.approx(
+            np.mean([e["tracking_cost"] for e in record["episodes"]]))
+    resumed_log = lines(spec.run_directory(runs[0]) / "train_log.jsonl")
+    assert [e["step"] for e in resumed_log if e.get("event") == "start"] == [0, 5]
+
+    assert fig5_quadrotor.main(["--config", str(config), "--only-plot"]) == 0
+    summary = (spec.directory / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("data.action_content,data.num_demos,variant,seeds,success_rate_mean")
+    assert len(summary) == 3
+    assert (spec.directory / "tiny5.png").stat().st_size > 10_000
+
+    # second invocation: nothing to do, nothing retrained
+    checkpoints = [spec.run_directory(r) / "checkpoints" / "latest.pt" for r in runs]
+    stamps = [c.stat().st_mtime_ns for c in checkpoints]
+    assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=1, progress_bar=False) == []
+    assert len(lines(spec.results_file)) == 2
+    # a lost result line is re-evaluated without retraining
+    spec.results_file.write_text(json.dumps(records[0]) + "\n")
+    assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=1, progress_bar=False) == []
+    assert sorted(r["run_id"] for r in lines(spec.results_file)) == sorted(r.run_id for r in runs)
+    assert [c.stat().st_mtime_ns for c in checkpoints] == stamps
+    capsys.readouterr()
+    assert fig5_quadrotor.main(["--config", str(config), "--dry-run"]) == 0
+    assert "0 unfinished" in capsys.readouterr().out
+
+    # changed training settings: the old runs are stale and the harness says so
+    values = yaml.safe_load(config.read_text())
+    values["training"]["train"]["steps"] = 20
+    config.write_text(yaml.safe_dump(values, sort_keys=False))
+    changed = common.load_spec(config)
+    with pytest.raises(common.StaleResultsError, match="restart-stale"):
+        common.run_experiment(changed, fig5_quadrotor.EXPERIMENT, progress_bar=False)
+    progress = common.survey(changed, common.expand_grid(changed))
+    assert len(progress.stale_records) == 2 and len(progress.stale_runs) == 2
+    common.discard_stale(changed, progress)
+    assert lines(changed.results_file) == [] and len(lines(changed.directory / "results.stale.jsonl")) == 2
+    assert not any(spec.run_directory(r).exists() for r in runs)
+
+
+def test_fig6_tiny_grid_evaluates_hint_and_baseline_from_one_checkpoint(tmp_path):
+    config = tiny_spec(tmp_path, "tiny6", "pusht.yaml", "pusht", {"data.sigma": [0.0, 0.1], "seed": [0]},
+                       {"hint": None, "baseline": 0.0}, "first")
+    assert fig6_pusht.main(["--config", str(config), "--workers", "1", "--no-progress"]) == 0
+    spec = common.load_spec(config)
+    records = {(r["params"]["data.sigma"], r["variant"]): r for r in lines(spec.results_file)}
+    assert set(records) == {(s, v) for s in (0.0, 0.1) for v in ("hint", "baseline")}
+    assert records[(0.1, "hint")]["eval_sigma"] == 0.1 and records[(0.1, "baseline")]["eval_sigma"] == 0.0
+    # at sigma = 0 both variants are the same policy with the same seeds: identical episodes
+    assert records[(0.0, "hint")]["episodes"] == records[(0.0, "baseline")]["episodes"]
+    rows = common.summarize(spec, fig6_pusht.EXPERIMENT.metrics)
+    assert [(r["data.sigma"], r["variant"]) for r in rows] == [(0.0, "hint"), (0.0, "baseline"),
+                                                               (0.1, "hint"), (0.1, "baseline")]
+    assert (spec.directory / "tiny6.png").is_file()
