@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup test bench demo clean
+.PHONY: help setup test bench demo experiments clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup:  ## venv with ROS 2 Jazzy (system or PyPI) + dependencies, then colcon build (idempotent)
 	@bash scripts/setup.sh
@@ -18,6 +18,10 @@ bench: setup  ## run the benchmarks, print every figure, write results/bench.jso
 
 demo: setup  ## PushT sim graph with the shipped checkpoint: scores, a video and a bag
 	@bash scripts/demo.sh
+
+experiments: setup  ## paper Figures 5 and 6 (resumable; about 30 + 15 min on 2 cores), results/experiments/
+	@source scripts/env.sh && python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
+		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build install log results

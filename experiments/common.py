@@ -768,3 +768,14 @@ def main(experiment: Experiment, default_config: str, argv: list[str] | None = N
         print(f"{len(failed)} run(s) failed: {', '.join(failed)}; run again to retry them", file=sys.stderr)
         return 1
     return 0
+
+
+def save_figure(figure, path: Path, title: str) -> None:
+    """Title, lay out, write (PNG, 130 dpi) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=130)
+    plt.close(figure)

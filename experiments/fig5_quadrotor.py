@@ -197,12 +197,8 @@ def plot(rows: list[dict], spec: common.ExperimentSpec, path: Path) -> None:
     axes[0].set_ylim(-0.05, 1.05)
     axes[0].legend(fontsize=8)
     seeds = max(r["seeds"] for r in rows)
-    figure.suptitle(f"Quadrotor with obstacle: gains vs feed-forward only ({spec.evaluation.episodes} test starts, "
-                    f"mean +- std over up to {seeds} seeds)", fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=130)
-    plt.close(figure)
+    common.save_figure(figure, path, f"Quadrotor with obstacle: gains vs feed-forward only ({spec.evaluation.episodes} test starts, "
+                    f"mean +- std over up to {seeds} seeds)")
 
 
 EXPERIMENT = common.Experiment(

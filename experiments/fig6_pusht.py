@@ -62,12 +62,8 @@ def plot(rows: list[dict], spec: common.ExperimentSpec, path: Path) -> None:
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     seeds = max(r["seeds"] for r in rows)
-    figure.suptitle(f"PushT: HINT vs training-only noise ({spec.evaluation.episodes} test starts, "
-                    f"mean +- std over up to {seeds} seeds)", fontsize=10)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=130)
-    plt.close(figure)
+    common.save_figure(figure, path, f"PushT: HINT vs training-only noise ({spec.evaluation.episodes} test starts, "
+                    f"mean +- std over up to {seeds} seeds)")
 
 
 EXPERIMENT = common.Experiment(metrics=("mean_score", "success_rate"), env_factory=env_factory, plot=plot)

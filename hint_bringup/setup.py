@@ -25,6 +25,8 @@ setup(
         "console_scripts": [
             "sim_node = hint_bringup.sim_node:main",
             "recorder_node = hint_bringup.recorder_node:main",
+            "expert_node = hint_bringup.expert_node:main",
+            "teleop_node = hint_bringup.teleop_node:main",
             "bag_to_dataset = hint_bringup.bag_to_dataset:main",
             "run = hint_bringup.run:main",
         ],

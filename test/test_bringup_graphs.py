@@ -7,22 +7,31 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hint_bringup.graphs import COMMON_ARGUMENTS, GRAPHS, graph
+from hint_bringup.graphs import COMMON_ARGUMENTS, GRAPHS, graph, parse_names
 from hint_bringup.run import parse_arguments, process_specs
 
 LAUNCH_DIR = Path(__file__).resolve().parents[1] / "hint_bringup" / "launch"
 
 
+def with_required(name: str, arguments: dict[str, str]) -> dict[str, str]:
+    """`arguments` plus a checkpoint for graphs that ship none (hardware): it is required there."""
+    return arguments if graph(name).checkpoint or "checkpoint" in arguments else {"checkpoint": "/tmp/arm.pt", **arguments}
+
+
 def runner_view(name: str, arguments: dict[str, str]) -> dict[str, dict]:
-    """node name -> module and parameters, read back from the runner's command lines."""
+    """node name -> module, parameters and topic remappings, read back from the runner's command lines."""
     view = {}
-    for spec in process_specs(graph(name), arguments):
+    for spec in process_specs(graph(name), with_required(name, arguments)):
         command = list(spec.command)
         module = command[command.index("-m") + 1]
-        remaps = dict(command[i + 1].split(":=", 1) for i, item in enumerate(command) if item == "-r")
-        node_name = remaps.get("__ns", "").rstrip("/") + "/" + remaps["__node"]
+        rules = [tuple(command[i + 1].split(":=", 1)) for i, item in enumerate(command) if item == "-r"]
+        special = dict(rule for rule in rules if rule[0].startswith("__"))
+        node_name = special.get("__ns", "").rstrip("/") + "/" + special["__node"]
         ros_arguments = [(item, command[i + 1]) for i, item in enumerate(command) if item in ("--params-file", "-p")]
-        view[spec.node] = {"module": module, "parameters": parameters_from_ros_arguments(ros_arguments, node_name)}
+        view[spec.node] = {
+            "module": module, "parameters": parameters_from_ros_arguments(ros_arguments, node_name),
+            "remappings": [rule for rule in rules if not rule[0].startswith("__")],
+        }
     return view
 
 
@@ -72,7 +81,7 @@ def launch_view(name: str, arguments: dict[str, str]) -> dict[str, dict]:
 
     module = _load_launch_file(name)
     context = LaunchContext()
-    context.launch_configurations.update(arguments)
+    context.launch_configurations.update(with_required(name, arguments))
     pending = list(module.generate_launch_description().entities)
     nodes = []
     while pending:
@@ -92,6 +101,7 @@ def launch_view(name: str, arguments: dict[str, str]) -> dict[str, dict]:
         view[node.node_name.lstrip("/")] = {
             "executable": node.node_executable,
             "parameters": parameters_from_ros_arguments(ros_arguments, node.node_name),
+            "remappings": [tuple(rule) for rule in node.expanded_remapping_rules or []],
         }
         for flag, argument in ros_arguments:  # launch_ros writes dict parameters to temporary files
             if flag == "--params-file" and Path(argument).name.startswith("launch_params_"):
@@ -115,6 +125,14 @@ def _text_of(item, context, perform_substitutions) -> str | None:
     return None
 
 
+class RclParameterLoader(yaml.SafeLoader):
+    """Reads parameter files as rcl does: launch_ros dumps list values as `!!python/tuple`, whose
+    tag rcl ignores (a sequence is an array)."""
+
+
+RclParameterLoader.add_constructor("tag:yaml.org,2002:python/tuple", yaml.SafeLoader.construct_sequence)
+
+
 def parameters_from_ros_arguments(ros_arguments: list[tuple[str, str]], node_name: str) -> dict:
     """The parameters a node named `node_name` (fully qualified) gets from --params-file / -p, in order."""
     parameters = {}
@@ -124,7 +142,7 @@ def parameters_from_ros_arguments(ros_arguments: list[tuple[str, str]], node_nam
             parameters[key] = yaml.safe_load(value)
             continue
         with open(argument) as stream:
-            content = yaml.safe_load(stream) or {}
+            content = yaml.load(stream, Loader=RclParameterLoader) or {}
         for key, section in content.items():
             if _node_key_matches(key, node_name):
                 parameters.update(section.get("ros__parameters", {}))
@@ -144,9 +162,13 @@ def test_launch_file_starts_the_runners_nodes_with_the_same_parameters(name):
     pytest.importorskip("launch_ros", reason="ROS 2 launch_ros is not installed")
     from hint_bringup.launch_description import launch_arguments
 
-    declared = {entity.name for entity in _load_launch_file(name).generate_launch_description().entities
+    from launch import LaunchContext
+    from launch.utilities import perform_substitutions
+
+    declared = {entity.name: perform_substitutions(LaunchContext(), entity.default_value)
+                for entity in _load_launch_file(name).generate_launch_description().entities
                 if hasattr(entity, "default_value")}
-    assert declared == set(launch_arguments(graph(name)))
+    assert declared == {argument: default for argument, (default, _) in launch_arguments(graph(name)).items()}
 
     arguments = {"use_sim_time": "false", "sigma": "0.2"}
     launched = launch_view(name, arguments)
@@ -156,6 +178,7 @@ def test_launch_file_starts_the_runners_nodes_with_the_same_parameters(name):
     for node_name, node in launched.items():
         assert node["executable"] == executables[node_name]
         assert node["parameters"] == runner[node_name]["parameters"], node_name
+        assert node["remappings"] == runner[node_name]["remappings"], node_name
         assert node["parameters"]["use_sim_time"] is False
         assert node["parameters"] == {**graph(name).parameters()[node_name], **node["parameters"]}
 
@@ -172,3 +195,95 @@ def test_config_applies_under_a_namespace(name):
     for node in graph(name).nodes:
         assert namespaced[node.name]["parameters"] == plain[node.name]["parameters"]
         assert graph(name).parameters()[node.name].items() <= namespaced[node.name]["parameters"].items()
+
+
+ARM_ARGUMENTS = {
+    "checkpoint": "/tmp/my_arm.pt", "joint_names": "[shoulder, elbow, wrist]", "state_topic": "/arm/joint_states",
+    "command_topic": "/arm/effort_controller/commands", "command_interface": "effort",
+    "urdf_path": "/tmp/my_arm.urdf", "controller_rate": "1000", "sigma": "0.1",
+}
+
+
+def test_hardware_graph_wires_the_controller_and_policy_to_ros2_control_topics():
+    view = runner_view("hardware", ARM_ARGUMENTS)
+    assert set(view) == {"controller", "policy"}  # no simulator
+    controller, policy = view["controller"]["parameters"], view["policy"]["parameters"]
+    topics = [("state", "/arm/joint_states"), ("command", "/arm/effort_controller/commands")]
+    assert view["controller"]["remappings"] == view["policy"]["remappings"] == topics
+    for parameters in (controller, policy):
+        assert parameters["joint_names"] == ["shoulder", "elbow", "wrist"]
+        assert parameters["command_interface"] == "effort"
+        assert parameters["state_source"] == "joint_state" and parameters["command_format"] == "float64_multi_array"
+        assert parameters["use_sim_time"] is False  # the hardware graph's default
+    assert controller["model"] == "manipulator" and controller["urdf_path"] == "/tmp/my_arm.urdf"
+    assert controller["rate_hz"] == 1000.0 and isinstance(controller["rate_hz"], float)
+    assert policy["checkpoint"] == "/tmp/my_arm.pt" and policy["sigma"] == 0.1
+
+
+def test_hardware_defaults_and_recording():
+    defaults = runner_view("hardware", {"checkpoint": "/tmp/my_arm.pt"})
+    controller = defaults["controller"]["parameters"]
+    assert defaults["controller"]["remappings"] == [("state", "/joint_states"), ("command", "/effort_controller/commands")]
+    assert "joint_names" not in controller and "urdf_path" not in controller  # empty: the model's own order and URDF
+    assert controller["rate_hz"] == 500.0 and controller["use_sim_time"] is False
+    recorder = runner_view("hardware", {**ARM_ARGUMENTS, "record": "true"})["recorder"]["parameters"]
+    assert "/arm/joint_states" in recorder["topics"] and "/arm/effort_controller/commands" in recorder["topics"]
+    assert "state" not in recorder["topics"] and recorder["use_sim_time"] is False
+
+
+def test_hardware_needs_a_checkpoint_and_well_formed_arguments():
+    with pytest.raises(ValueError, match="hardware ships no policy: pass checkpoint:="):
+        process_specs(graph("hardware"), {"joint_names": "a,b"})
+    with pytest.raises(ValueError):
+        process_specs(graph("hardware"), {"checkpoint": "/tmp/x.pt", "controller_rate": "fast"})
+    with pytest.raises(ValueError, match="unknown arguments"):
+        process_specs(graph("pusht_sim"), {"joint_names": "a,b"})
+
+
+@pytest.mark.parametrize("text, names", [
+    ("a,b,c", ["a", "b", "c"]), ("[a, b, c]", ["a", "b", "c"]), (" ['a', \"b\"] ", ["a", "b"]),
+    ("joint1", ["joint1"]), ("", []), ("[]", []),
+])
+def test_joint_names_are_parsed_from_comma_or_yaml_lists(text, names):
+    assert parse_names(text) == names
+
+
+@pytest.mark.parametrize("text", ["a,,b", "[a, b", "a,"])
+def test_malformed_joint_name_lists_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_names(text)
+
+
+def test_hardware_launch_file_matches_the_runner_for_an_arm():
+    pytest.importorskip("launch", reason="ROS 2 launch is not installed")
+    pytest.importorskip("launch_ros", reason="ROS 2 launch_ros is not installed")
+    launched = launch_view("hardware", ARM_ARGUMENTS)
+    runner = runner_view("hardware", ARM_ARGUMENTS)
+    assert launched.keys() == runner.keys() == {"controller", "policy"}
+    for name in launched:
+        assert launched[name]["parameters"] == runner[name]["parameters"], name
+        assert launched[name]["remappings"] == runner[name]["remappings"], name
+    assert launched["controller"]["remappings"] == [("state", "/arm/joint_states"), ("command", "/arm/effort_controller/commands")]
+    assert launched["controller"]["parameters"]["rate_hz"] == 1000.0
+
+
+def test_arm_sim_wires_controller_and_simulator_through_ros2_control_topics():
+    from hint_controller.dynamics.manipulator import Manipulator
+
+    view = runner_view("arm_sim", {})
+    assert set(view) == {"sim", "controller", "policy"}
+    sim, controller, policy = (view[node]["parameters"] for node in ("sim", "controller", "policy"))
+    commands = ("command", "effort_controller/commands")
+    assert view["controller"]["remappings"] == [("state", "joint_states"), commands]
+    assert view["sim"]["remappings"] == [commands]
+    assert view["policy"]["remappings"] == [("command", "applied_input")]  # StateVector on state, with the goal
+    urdf_joints = [name.removesuffix("/effort") for name in Manipulator().input_names]
+    assert sim["joint_names"] == controller["joint_names"] == urdf_joints
+    assert (sim["environment"], sim["state_format"], sim["command_format"]) == ("arm", "joint_state", "float64_multi_array")
+    assert (controller["model"], controller["state_source"], controller["command_format"], controller["command_interface"]) == (
+        "manipulator", "joint_state", "float64_multi_array", "effort")
+    assert controller["safe_mode"] == "gravity_compensation"
+    assert policy["checkpoint"].endswith("/checkpoints/arm.pt")
+    renamed = runner_view("arm_sim", {"command_topic": "/arm/commands", "record": "true"})
+    assert renamed["controller"]["remappings"][-1] == renamed["sim"]["remappings"][-1] == ("command", "/arm/commands")
+    assert "/arm/commands" in renamed["recorder"]["parameters"]["topics"]

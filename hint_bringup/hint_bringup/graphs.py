@@ -3,8 +3,12 @@
 A graph names its nodes (package, console script, Python module, node name) and a YAML
 parameter file in ``hint_bringup/config`` whose top-level keys are the node names. Launch
 arguments (checkpoint, sigma, use_sim_time, and per-graph extras) become parameter overrides
-through :meth:`Graph.overrides`, so ``ros2 launch hint_bringup pusht_sim.launch.py`` and
-``python -m hint_bringup.run pusht_sim`` start the same nodes with the same parameters.
+through :meth:`Graph.overrides` and topic remappings through :meth:`Graph.remappings`, so
+``ros2 launch hint_bringup pusht_sim.launch.py`` and ``python -m hint_bringup.run pusht_sim``
+start the same nodes with the same parameters and remappings. In the simulation graphs the
+argument ``driver`` (policy | expert | teleop, :attr:`Graph.drivers`) picks the node that acts,
+and record:=true adds hint_bringup's recorder, named after the driver as the bag's operator, and
+makes the simulator start episode 0 only once the recorder and the driver listen.
 """
 
 from __future__ import annotations
@@ -44,16 +48,118 @@ class NodeSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class GraphArgument:
+    """A per-graph launch argument and what it sets on which nodes.
+
+    kind "value": the value (YAML: 0.5, true, [a, b]) sets parameter `target` of each node;
+    "float": the same as a float (a rate of 500 suits a double parameter); "text": the text as a
+    string; "names": a list of names written ``a,b,c`` or ``[a, b, c]``; "remap": each node's
+    topic `target` is remapped to the value (and recorded under it). An empty "text" or "names"
+    value sets nothing: the parameter file or the node's default applies.
+    """
+
+    default: str
+    description: str
+    nodes: tuple[str, ...]
+    target: str  # parameter name, or topic name for kind "remap"
+    kind: str = "value"
+
+    KINDS = ("value", "float", "text", "names", "remap")
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ValueError(f"argument kind must be one of {self.KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "nodes", (self.nodes,) if isinstance(self.nodes, str) else tuple(self.nodes))
+
+    def parameter_value(self, text: str) -> Any:
+        """The parameter value of the argument's text (kinds value, float, text, names)."""
+        if self.kind == "float":
+            return float(text)
+        if self.kind == "text":
+            return str(text)
+        if self.kind == "names":
+            return parse_names(text)
+        return yaml.safe_load(text)
+
+
+def parse_names(text: str) -> list[str]:
+    """["a", "b", "c"] from "a,b,c", "a, b, c" or "[a, b, c]"; "" and "[]" give []."""
+    text = str(text).strip()
+    if text.startswith("["):
+        if not text.endswith("]"):
+            raise ValueError(f"expected a list like [a, b, c], got {text!r}")
+        text = text[1:-1]
+    names = [name.strip().strip("'\"") for name in text.split(",")] if text.strip() else []
+    if any(not name for name in names):
+        raise ValueError(f"empty name in the list {text!r}")
+    return names
+
+
+@dataclasses.dataclass(frozen=True)
 class Graph:
     """A set of nodes started together from one parameter file."""
 
     name: str
     config_file: str
     nodes: tuple[NodeSpec, ...]
-    #: shipped checkpoint for the policy node, relative to this package's share folder
+    #: shipped checkpoint for the policy node, relative to this package's share folder; empty =
+    #: none ships, the checkpoint argument is required
     checkpoint: str = ""
-    #: extra launch arguments: name -> (default, description, node, parameter)
-    arguments: dict[str, tuple[str, str, str, str]] = dataclasses.field(default_factory=dict)
+    #: extra launch arguments: name -> GraphArgument, or the shorthand (default, description,
+    #: node, parameter) for one parameter of one node
+    arguments: dict[str, GraphArgument | tuple[str, str, str, str]] = dataclasses.field(default_factory=dict)
+    #: this graph's defaults of common arguments (e.g. use_sim_time false on hardware)
+    defaults: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: who acts, chosen by the argument driver:=<name>: name -> node; the first one is the default
+    #: and stands in `nodes`, another one takes its place there
+    drivers: dict[str, NodeSpec] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        arguments = {name: spec if isinstance(spec, GraphArgument) else GraphArgument(*spec)
+                     for name, spec in self.arguments.items()}
+        object.__setattr__(self, "arguments", arguments)
+        unknown = set(self.defaults) - set(COMMON_ARGUMENTS)
+        if unknown:
+            raise ValueError(f"graph {self.name}: defaults for unknown common arguments {sorted(unknown)}")
+
+    def argument_specs(self) -> dict[str, tuple[str, str]]:
+        """argument -> (default, description): the common ones (with this graph's defaults), then the extras."""
+        common = {name: (self.defaults.get(name, default), description)
+                  for name, (default, description) in COMMON_ARGUMENTS.items()}
+        if not self.checkpoint:
+            common["checkpoint"] = ("", "policy checkpoint (.pt), required: no policy ships for this graph")
+        if self.drivers:
+            choices = " | ".join(self.drivers)
+            common["driver"] = (next(iter(self.drivers)), f"who acts: {choices} (recorded as the bag's operator)")
+        return {**common, **{name: (spec.default, spec.description) for name, spec in self.arguments.items()}}
+
+    def active_nodes(self, arguments: dict[str, str]) -> tuple[NodeSpec, ...]:
+        """The nodes to start: `nodes` with the default driver replaced by the chosen one."""
+        if not self.drivers:
+            return self.nodes
+        chosen = self.resolve(arguments)["driver"]
+        if chosen not in self.drivers:
+            raise ValueError(f"driver must be one of {' | '.join(self.drivers)}, got {chosen!r}")
+        default = next(iter(self.drivers.values()))
+        return tuple(self.drivers[chosen] if node == default else node for node in self.nodes)
+
+    def recorder_parameters(self, arguments: dict[str, str]) -> dict[str, Any]:
+        """Parameters of hint_bringup's recorder node for record:=true (the operator is the driver)."""
+        values = self.resolve(arguments)
+        parameters = {
+            "topics": list(self.record_topics(arguments)),
+            "output_dir": values["bag_dir"],
+            "operator": values.get("driver", "policy"),
+            "use_sim_time": as_bool(values["use_sim_time"]),
+        }
+        environment = self.parameters().get("sim", {}).get("environment", "")
+        if environment:  # names the bag <operator>_<environment>_<date-time>
+            parameters["environment"] = environment
+        return parameters
+
+    def resolve(self, arguments: dict[str, str]) -> dict[str, str]:
+        """Every argument's value: `arguments` over the defaults."""
+        return {**{name: default for name, (default, _) in self.argument_specs().items()}, **arguments}
 
     def config_path(self) -> Path:
         return share_directory() / "config" / self.config_file
@@ -69,19 +175,48 @@ class Graph:
 
     def overrides(self, arguments: dict[str, str]) -> dict[str, dict[str, Any]]:
         """node name -> parameter overrides implied by launch argument values (strings)."""
-        values = {name: default for name, (default, _) in COMMON_ARGUMENTS.items()}
-        values.update({name: spec[0] for name, spec in self.arguments.items()})
-        values.update(arguments)
-        result: dict[str, dict[str, Any]] = {node.name: {} for node in self.nodes}
+        values = self.resolve(arguments)
+        active = self.active_nodes(arguments)
+        result: dict[str, dict[str, Any]] = {node.name: {} for node in active}
         use_sim_time = as_bool(values["use_sim_time"])
-        for node in self.nodes:
+        for node in active:
             result[node.name]["use_sim_time"] = use_sim_time
+        if as_bool(values["record"]) and "sim" in result:
+            # episode 0 starts once the recorder and the node that acts listen (no idle start in the bag)
+            acting = [node.name for node in active if node in self.drivers.values() or node.name == POLICY.name]
+            result["sim"]["wait_for_subscribers"] = ",".join([RECORDER, *acting])
         if "policy" in result:
+            if not (values["checkpoint"] or self.checkpoint):
+                raise ValueError(f"{self.name} ships no policy: pass checkpoint:=<path of the trained policy .pt>")
             result["policy"]["checkpoint"] = values["checkpoint"] or str(share_directory() / self.checkpoint)
             result["policy"]["sigma"] = float(values["sigma"])
-        for name, (_, _, node, parameter) in self.arguments.items():
-            result[node][parameter] = yaml.safe_load(values[name])
+        for name, spec in self.arguments.items():
+            if spec.kind == "remap":
+                continue
+            value = spec.parameter_value(values[name])
+            if spec.kind in ("text", "names") and not value:
+                continue  # "" and [] have no unambiguous type on a command line: leave the default
+            for node in spec.nodes:
+                if node in result:
+                    result[node][spec.target] = value
         return result
+
+    def remappings(self, arguments: dict[str, str]) -> dict[str, tuple[tuple[str, str], ...]]:
+        """node name -> topic remappings: the node's own, then those set by remap arguments."""
+        values = self.resolve(arguments)
+        result = {node.name: list(node.remappings) for node in self.active_nodes(arguments)}
+        for name, spec in self.arguments.items():
+            if spec.kind == "remap":
+                for node in spec.nodes:
+                    if node in result:
+                        result[node].append((spec.target, values[name]))
+        return {node: tuple(rules) for node, rules in result.items()}
+
+    def record_topics(self, arguments: dict[str, str]) -> tuple[str, ...]:
+        """RECORD_TOPICS, each renamed as the remap arguments rename it."""
+        values = self.resolve(arguments)
+        renamed = {spec.target: values[name] for name, spec in self.arguments.items() if spec.kind == "remap"}
+        return tuple(renamed.get(topic, topic) for topic in RECORD_TOPICS)
 
 
 def as_bool(text: str) -> bool:
@@ -111,15 +246,62 @@ CONTROLLER = NodeSpec("controller", "hint_controller", "controller_node", "hint_
 POLICY = NodeSpec("policy", "hint_policy", "policy_node", "hint_policy.policy_node")
 #: in simulation the policy observes the inputs the simulator actually applied
 POLICY_IN_SIM = dataclasses.replace(POLICY, remappings=(("command", "applied_input"),))
+#: the scripted expert and teleoperation in the policy's place (driver:=expert | teleop)
+EXPERT = NodeSpec("expert", PACKAGE, "expert_node", "hint_bringup.expert_node")
+TELEOP = NodeSpec("teleop", PACKAGE, "teleop_node", "hint_bringup.teleop_node")
+SIM_DRIVERS = {"policy": POLICY_IN_SIM, "expert": EXPERT, "teleop": TELEOP}
+#: node name of hint_bringup's recorder (record:=true)
+RECORDER = "recorder"
+
+#: an existing arm driven by ros2_control: joint_state_broadcaster's JointState in, a forward
+#: command controller's Float64MultiArray out; the policy observes both
+HARDWARE_ARGUMENTS: dict[str, GraphArgument] = {
+    "joint_names": GraphArgument(
+        "", "joints in the forward command controller's order (a,b,c or [a, b, c]); empty = the URDF's order",
+        ("controller", "policy"), "joint_names", kind="names"),
+    "state_topic": GraphArgument(
+        "/joint_states", "sensor_msgs/JointState topic (joint_state_broadcaster)", ("controller", "policy"), "state",
+        kind="remap"),
+    "command_topic": GraphArgument(
+        "/effort_controller/commands", "std_msgs/Float64MultiArray topic of the forward command controller",
+        ("controller", "policy"), "command", kind="remap"),
+    "command_interface": GraphArgument(
+        "effort", "command interface of the forward command controller: effort, velocity or position",
+        ("controller", "policy"), "command_interface", kind="text"),
+    "urdf_path": GraphArgument(
+        "", "URDF of the arm for the controller's model; empty = hint_controller's shipped arm3.urdf",
+        ("controller",), "urdf_path", kind="text"),
+    "controller_rate": GraphArgument("500.0", "command rate of the controller [Hz]", ("controller",), "rate_hz",
+                                     kind="float"),
+}
+
+#: the simulated arm behind ros2_control-style topics: the simulator publishes JointState on
+#: joint_states (and the full StateVector with the goal point on state, for the policy) and takes a
+#: forward command controller's Float64MultiArray on command_topic, which the controller writes
+ARM_SIM_CONTROLLER = dataclasses.replace(CONTROLLER, remappings=(("state", "joint_states"),))
+ARM_SIM_ARGUMENTS: dict[str, GraphArgument | tuple[str, str, str, str]] = {
+    "seed": ("0", "seed of the first episode", "sim", "seed"),
+    "command_topic": GraphArgument(
+        "effort_controller/commands", "std_msgs/Float64MultiArray effort topic between the controller and the simulator",
+        ("controller", "sim"), "command", kind="remap"),
+}
 
 GRAPHS: dict[str, Graph] = {
     "pusht_sim": Graph(
         "pusht_sim", "pusht_sim.yaml", (SIM, CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/pusht.pt",
-        arguments={"seed": ("0", "seed of the first episode", "sim", "seed")},
+        arguments={"seed": ("0", "seed of the first episode", "sim", "seed")}, drivers=SIM_DRIVERS,
     ),
     "quadrotor_sim": Graph(
         "quadrotor_sim", "quadrotor_sim.yaml", (SIM, CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/quadrotor.pt",
-        arguments={"seed": ("0", "seed of the first episode", "sim", "seed")},
+        arguments={"seed": ("0", "seed of the first episode", "sim", "seed")}, drivers=SIM_DRIVERS,
+    ),
+    "arm_sim": Graph(
+        "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/arm.pt",
+        arguments=ARM_SIM_ARGUMENTS, drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
+    ),
+    "hardware": Graph(
+        "hardware", "hardware.yaml", (CONTROLLER, POLICY), arguments=HARDWARE_ARGUMENTS,
+        defaults={"use_sim_time": "false"},
     ),
 }
 

@@ -6,35 +6,36 @@ machines without them.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from hint_bringup.graphs import COMMON_ARGUMENTS, RECORD_TOPICS, Graph, as_bool, graph
+from hint_bringup.graphs import PACKAGE, RECORDER, Graph, as_bool, graph
 
 
 def launch_arguments(g: Graph) -> dict[str, tuple[str, str]]:
     """argument -> (default, description) of graph `g`."""
-    return {**COMMON_ARGUMENTS, **{name: spec[:2] for name, spec in g.arguments.items()}}
+    return g.argument_specs()
 
 
 def node_actions(g: Graph, values: dict[str, str]) -> list[Any]:
     """launch_ros Node actions (and the bag recorder) for resolved argument `values`."""
-    from launch.actions import ExecuteProcess
     from launch_ros.actions import Node
 
     overrides = g.overrides(values)
+    remappings = g.remappings(values)
     namespace = values.get("namespace", "")
     actions: list[Any] = [
         Node(
             package=node.package, executable=node.executable, name=node.name, namespace=namespace,
-            parameters=[str(g.config_path()), overrides[node.name]], remappings=list(node.remappings),
+            parameters=[str(g.config_path()), overrides[node.name]], remappings=list(remappings[node.name]),
             output="screen", emulate_tty=True,
         )
-        for node in g.nodes
+        for node in g.active_nodes(values)
     ]
-    if as_bool(values.get("record", "false")):
-        bag = Path(values.get("bag_dir") or "bags") / f"{g.name}_recording"
-        actions.append(ExecuteProcess(cmd=["ros2", "bag", "record", "-s", "mcap", "-o", str(bag), *RECORD_TOPICS], output="screen"))
+    if as_bool(values.get("record", "false")):  # the same recorder as the runner's (operator metadata)
+        actions.append(Node(
+            package=PACKAGE, executable="recorder_node", name=RECORDER, namespace=namespace,
+            parameters=[g.recorder_parameters(values)], output="screen", emulate_tty=True,
+        ))
     return actions
 
 

@@ -13,8 +13,10 @@ Like ``ros2 bag record``, it subscribes to a topic once a publisher of it is dis
 the publishers' QoS: RELIABLE when every publisher offers it (so no state is lost), otherwise
 BEST_EFFORT; TRANSIENT_LOCAL when every publisher offers it. Messages arrive as raw CDR bytes
 (no deserialization) and are stamped with the node clock's receive time (sim time with
-use_sim_time). The bag is closed (metadata.yaml written) on SIGINT / SIGTERM or after
-`max_episodes` finished episodes.
+use_sim_time). The bag is closed (metadata.yaml written) on SIGINT / SIGTERM (after taking
+for `DRAIN_S` what already arrived) or after `max_episodes` finished episodes. Discovery runs on
+wall time, so a simulator that waits for the recorder before starting its clock
+(``wait_for_subscribers``) is found.
 """
 
 from __future__ import annotations
@@ -23,18 +25,23 @@ import datetime
 import importlib
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
 from hint_bringup.bags import DEFAULT_TOPICS, EVENT_NAMES, EVENT_START, EVENT_TYPE, BagWriter
+
+#: wall seconds the recorder keeps taking messages after SIGINT / SIGTERM before it closes the bag
+DRAIN_S = 0.3
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
     "operator": ("expert", "who acts in the recorded episodes: expert, teleop, policy (the demos' source)"),
@@ -73,7 +80,9 @@ class RecorderNode(Node):
         self.episodes: list[dict[str, Any]] = []
         self.finished = False
         self._subscriptions_by_topic: dict[str, Any] = {}
-        self._discovery_timer = self.create_timer(0.2, self._discover)
+        # discovery runs on wall time: with use_sim_time a simulator that waits for this recorder
+        # (wait_for_subscribers) publishes no /clock yet, and a sim-time timer would never fire
+        self._discovery_timer = self.create_timer(0.2, self._discover, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._discover()
         self.get_logger().info(f"recording {sorted(self.pending)} into {self.bag.path} (operator {self.operator})")
 
@@ -165,6 +174,9 @@ def main(args: Sequence[str] | None = None) -> None:
         node = RecorderNode()
         while rclpy.ok() and not node.finished and not stop_requested:
             rclpy.spin_once(node, timeout_sec=0.1)
+        drain_until = time.monotonic() + DRAIN_S  # take what already arrived (e.g. the last end event)
+        while rclpy.ok() and not node.finished and time.monotonic() < drain_until:
+            rclpy.spin_once(node, timeout_sec=0.02)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -2,6 +2,7 @@
 
     python -m hint_bringup.run pusht_sim                       # Ctrl-C stops every node
     python -m hint_bringup.run pusht_sim checkpoint:=my.pt sigma:=0.1 record:=true
+    python -m hint_bringup.run pusht_sim driver:=expert record:=true   # record expert demos
     python -m hint_bringup.run --list
 
 Same nodes, parameter file and launch arguments as ``ros2 launch hint_bringup <graph>.launch.py``
@@ -20,7 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from hint_bringup.graphs import COMMON_ARGUMENTS, GRAPHS, RECORD_TOPICS, Graph, as_bool, graph
+from hint_bringup.graphs import GRAPHS, RECORDER, Graph, as_bool, graph
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,26 +65,20 @@ def node_command(
 
 def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
     """The command line of every node of `g` for the given launch arguments."""
-    unknown = set(arguments) - set(COMMON_ARGUMENTS) - set(g.arguments)
+    unknown = set(arguments) - set(g.argument_specs())
     if unknown:
-        raise ValueError(f"unknown arguments {sorted(unknown)} for {g.name}; known: "
-                         f"{sorted(set(COMMON_ARGUMENTS) | set(g.arguments))}")
+        raise ValueError(f"unknown arguments {sorted(unknown)} for {g.name}; known: {sorted(g.argument_specs())}")
     overrides = g.overrides(arguments)
+    remappings = g.remappings(arguments)
     namespace = arguments.get("namespace", "").strip("/")
     specs = [
         ProcessSpec(node.name, node_command(node.module, node.name, namespace, overrides[node.name],
-                                            str(g.config_path()), node.remappings))
-        for node in g.nodes
+                                            str(g.config_path()), remappings[node.name]))
+        for node in g.active_nodes(arguments)
     ]
-    if as_bool(arguments.get("record", COMMON_ARGUMENTS["record"][0])):
-        recorder_parameters = {
-            "topics": RECORD_TOPICS,
-            "output_dir": arguments.get("bag_dir", COMMON_ARGUMENTS["bag_dir"][0]),
-            "operator": "policy",
-            "use_sim_time": overrides[g.nodes[0].name]["use_sim_time"],
-        }
-        specs.append(ProcessSpec("recorder", node_command("hint_bringup.recorder_node", "recorder", namespace,
-                                                          recorder_parameters)))
+    if as_bool(g.resolve(arguments)["record"]):
+        specs.append(ProcessSpec(RECORDER, node_command("hint_bringup.recorder_node", RECORDER, namespace,
+                                                        g.recorder_parameters(arguments))))
     return specs
 
 
@@ -128,11 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list graphs and their arguments")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
     parser.add_argument("--print", action="store_true", help="print the command lines and exit")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may follow name:=value pairs
     if args.list or not args.graph:
         for name, g in sorted(GRAPHS.items()):
             print(f"{name}: nodes {[n.name for n in g.nodes]}, config {g.config_file}")
-            for arg, (default, description) in {**COMMON_ARGUMENTS, **{k: v[:2] for k, v in g.arguments.items()}}.items():
+            for arg, (default, description) in g.argument_specs().items():
                 print(f"    {arg}:={default!r:<10} {description}")
         return 0
     try:

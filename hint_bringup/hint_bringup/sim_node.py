@@ -2,6 +2,8 @@
 
     python -m hint_bringup.sim_node --ros-args -p environment:=pusht -p seed:=0 \
         -p real_time_factor:=1.0 -p publish_clock:=true
+    python -m hint_bringup.sim_node --ros-args -p environment:=arm -p state_format:=joint_state \
+        -p command_format:=float64_multi_array -p "joint_names:=[joint1, joint2, joint3]"
 
 The ROS-free :class:`Simulation` owns the env, the simulated clock, the command hold with its
 timeout and the episode bookkeeping; :class:`SimNode` connects it to topics. Physics steps come
@@ -11,6 +13,13 @@ which it lets sim time fall behind and warns); with r = 0 it steps as fast as it
 
 Sim time starts at 0 and only moves forward, also across episodes: a reset takes one physics
 period, so the last state of an episode and the first of the next never share a stamp.
+
+With ``wait_for_subscribers:=recorder,expert`` the first episode (and sim time) starts only once
+every node named there subscribes to state and the state, applied_input and episode_event
+publishers have matched every subscription the graph lists for them, for `SUBSCRIBER_SETTLE_S`:
+a recorder started alongside the simulator then records episode 0 from its first state, and the
+node that acts is ready (loaded, warmed up) when it begins (the runner and the launch files set
+it with record:=true).
 
 Topics (relative names, so a namespace applies)::
 
@@ -24,6 +33,18 @@ Topics (relative names, so a namespace applies)::
     /clock         rosgraph_msgs/Clock     sim time (publish_clock), for nodes with use_sim_time
     command        hint_msgs/InputVector   (subscribed) the low-level input, matched by names
     reset          hint_msgs/srv/ResetEpisode (service)
+
+ros2_control-style topics for an arm (the parameters mirror hint_controller's controller node):
+
+* ``state_format:=joint_state`` also publishes ``joint_states`` (sensor_msgs/JointState, as
+  joint_state_broadcaster does) with every step's ``state``: name, position and velocity of the
+  model's joints and effort = the effort applied over the step that ended at the stamp (zeros for
+  an episode's first state). ``state`` keeps carrying the full StateVector, so coordinates that
+  are no joint's (the arm task's goal point) still reach the policy.
+* ``command_format:=float64_multi_array`` takes ``command`` as std_msgs/Float64MultiArray, as a
+  ros2_control forward command controller does: entry i commands ``joint_names[i]`` on
+  ``command_interface`` (empty joint_names = the model's input order); an array of the wrong
+  length or with non-finite values is rejected with a log line and the previous command is held.
 
 QoS, chosen so that every consumer can pick what it needs:
 
@@ -59,12 +80,18 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 import rclpy.duration
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import (
+    HistoryPolicy, QoSCompatibility, QoSProfile, ReliabilityPolicy, qos_check_compatible,
+)
 
 from hint_controller.dynamics.base import SafeMode
 from hint_controller.executor import default_safe_mode
+from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
+from hint_controller.names import name_indices
+from hint_controller.qos import EVENT_QOS
 from hint_policy.envs import make_env as registry_make_env
 from hint_policy.envs.base import Env, StepInfo
 
@@ -73,6 +100,11 @@ EVENT_START, EVENT_SUCCESS, EVENT_COLLISION, EVENT_TIMEOUT, EVENT_STOP = 0, 1, 2
 NS = 1_000_000_000
 #: most physics steps one timer tick runs to catch up with real time
 MAX_CATCH_UP_STEPS = 10
+#: wall seconds the awaited subscribers must stay matched before episode 0 starts, and between checks
+SUBSCRIBER_SETTLE_S = 0.3
+SUBSCRIBER_CHECK_S = 0.05
+STATE_FORMATS = ("state_vector", "joint_state")
+COMMAND_FORMATS = ("input_vector", "float64_multi_array")
 
 
 def make_env(name: str, **kwargs: Any) -> Env:
@@ -216,18 +248,43 @@ class Simulation:
         return SimEvent(kind, self.time_ns, self.seed, self.episode_index, score, detail)
 
 
+@dataclasses.dataclass(frozen=True)
+class JointStateLayout:
+    """What the JointState on ``joint_states`` carries of an env: the model's joint states
+    ("<joint>/position", "<joint>/velocity") and the env's "<joint>/effort" inputs (as applied)."""
+
+    names: tuple[str, ...]  # "<joint>/<field>" of every value, states then efforts
+    state_columns: tuple[int, ...]  # of the names' states in the env's full state
+    effort_columns: tuple[int, ...]  # of the names' efforts in the env's input vector
+
+    @classmethod
+    def of(cls, env: Env) -> JointStateLayout:
+        """The layout of `env`; raises ValueError when its model's states are no joint states."""
+        efforts = tuple(name for name in env.input_names if name.endswith("/effort"))
+        layout = cls(tuple(env.model.state_names) + efforts, tuple(name_indices(env.state_names, env.model.state_names)),
+                     tuple(name_indices(env.input_names, efforts)))
+        try:
+            layout.message(np.zeros(len(env.state_names)), np.zeros(len(env.input_names)))
+        except JointStateError as error:
+            raise ValueError(f"state_format joint_state needs joint states named '<joint>/position' ... ; "
+                             f"environment {env.name!r}: {error}") from error
+        return layout
+
+    def message(self, state: np.ndarray, applied_input: np.ndarray):
+        """The sensor_msgs/JointState of a full state and the input applied before it (unstamped)."""
+        values = np.concatenate([np.asarray(state, float)[list(self.state_columns)],
+                                 np.asarray(applied_input, float)[list(self.effort_columns)]])
+        return vector_to_joint_state(values, self.names)
+
+
 # ============================================================================ ROS node
 STATE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE)
 COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-EVENT_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=20, reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
 IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2, reliability=ReliabilityPolicy.RELIABLE)
 CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
-    "environment": ("pusht", "environment: 'pusht', 'quadrotor' (later 'arm') or 'module:Class' of an Env"),
+    "environment": ("pusht", "environment: 'pusht', 'quadrotor', 'arm' or 'module:Class' of an Env"),
     "seed": (0, "seed of the first episode (next episodes: seed + 1, ...)"),
     "real_time_factor": (1.0, "sim seconds per wall second; 0 = as fast as possible"),
     "publish_clock": (True, "publish /clock with the sim time (for nodes with use_sim_time)"),
@@ -235,7 +292,13 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "auto_reset": (True, "start the next episode (seed + 1) when one ends; else idle until 'reset' is called"),
     "command_timeout": (0.1, "sim seconds a command is held; older -> the model's safe input"),
     "safe_mode": ("", "safe input when the command is stale: '' = the model's default (hover, brake, zero ...)"),
+    "wait_for_subscribers": ("", "start episode 0 once the nodes named here (comma-separated, e.g. recorder,expert) subscribe to state; '' = at once"),
+    "state_format": ("state_vector", "state_vector: StateVector on 'state'; joint_state: also sensor_msgs/JointState on 'joint_states' (ros2_control's joint_state_broadcaster)"),
+    "command_format": ("input_vector", "input_vector: hint_msgs/InputVector on 'command'; float64_multi_array: std_msgs/Float64MultiArray ordered by joint_names (forward command controller)"),
+    "command_interface": ("effort", "float64_multi_array: the interface commanded, the env's inputs are named '<joint>/<interface>'"),
 }
+#: float64_multi_array: the joints of the command array in order (a string array; empty = the model's input order)
+JOINT_NAMES_PARAMETER = "joint_names"
 
 
 class SimNode(Node):
@@ -246,17 +309,24 @@ class SimNode(Node):
         from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
         from hint_msgs.srv import ResetEpisode
         from rosgraph_msgs.msg import Clock as ClockMsg
-        from sensor_msgs.msg import Image
-        from std_msgs.msg import Float64
+        from sensor_msgs.msg import Image, JointState
+        from std_msgs.msg import Float64, Float64MultiArray
 
         self._msg = {"EpisodeEvent": EpisodeEvent, "InputVector": InputVector, "StateVector": StateVector,
                      "Clock": ClockMsg, "Image": Image, "Float64": Float64}
         for name, (default, description) in PARAMETERS.items():
-            descriptor = ParameterDescriptor(description=description, read_only=name == "environment")
+            fixed = name in ("environment", "state_format", "command_format", "command_interface")
+            descriptor = ParameterDescriptor(description=description, read_only=fixed)
             if name in ("real_time_factor", "image_rate_hz", "command_timeout"):
                 descriptor.floating_point_range = [FloatingPointRange(from_value=0.0, to_value=1e6)]
             self.declare_parameter(name, default, descriptor)
+        self.declare_parameter(JOINT_NAMES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
+            description="float64_multi_array: joints in the command array's order; empty = the model's input order",
+            read_only=True))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        for name, allowed in (("state_format", STATE_FORMATS), ("command_format", COMMAND_FORMATS)):
+            if p[name] not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {p[name]!r}")
         self.environment = str(p["environment"])
         env = make_env(self.environment)
         self.sim = Simulation(env, command_timeout=float(p["command_timeout"]), safe_mode=p["safe_mode"] or None,
@@ -273,11 +343,29 @@ class SimNode(Node):
         self.image_pub = self.create_publisher(Image, "image", IMAGE_QOS) if self.image_stride else None
         self.coverage_pub = self.create_publisher(Float64, "coverage", STATE_QOS) if self.has_coverage else None
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", CLOCK_QOS) if self.publish_clock else None
-        self.create_subscription(InputVector, "command", self._on_command, COMMAND_QOS)
+        self.joint_state_layout = JointStateLayout.of(env) if p["state_format"] == "joint_state" else None
+        self.joint_state_pub = (self.create_publisher(JointState, "joint_states", STATE_QOS)
+                                if self.joint_state_layout else None)
+        if p["command_format"] == "float64_multi_array":
+            joint_names = tuple(self.get_parameter_or(JOINT_NAMES_PARAMETER).value or ())
+            try:
+                self.command_layout = ForwardCommandLayout(env.model.input_names, joint_names, str(p["command_interface"]))
+            except JointStateError as error:
+                raise ValueError(f"command_format float64_multi_array: {error}") from error
+            self.create_subscription(Float64MultiArray, "command", self._on_forward_command, COMMAND_QOS)
+        else:
+            self.create_subscription(InputVector, "command", self._on_command, COMMAND_QOS)
         self.create_service(ResetEpisode, "reset", self._on_reset)
 
-        self._publish_events(self.sim.reset(int(p["seed"])))
-        self._publish_state()
+        self.first_seed = int(p["seed"])
+        self.wait_for_subscribers = {name.strip() for name in str(p["wait_for_subscribers"]).split(",") if name.strip()}
+        self._subscribers_matched_since: float | None = None
+        self._last_subscriber_check = 0.0
+        if not self.wait_for_subscribers:
+            self._publish_events(self.sim.reset(self.first_seed))
+            self._publish_state()
+        else:
+            self.get_logger().info(f"episode 0 starts once {sorted(self.wait_for_subscribers)} subscribe to state")
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._wall_start = time.monotonic()
         self._steps_at_start = 0
@@ -287,13 +375,46 @@ class SimNode(Node):
         self.timer = self.create_timer(period, self._on_timer, clock=steady)
         self.get_logger().info(
             f"simulating {self.environment} ({type(env).__name__}) at {1 / env.physics_period:g} Hz, "
-            f"real_time_factor {self.real_time_factor:g}, seed {self.sim.seed}, safe mode {self.sim.safe_mode.value}"
+            f"real_time_factor {self.real_time_factor:g}, seed {self.first_seed}, safe mode {self.sim.safe_mode.value}"
         )
 
     # ------------------------------------------------------------------ stepping
     def _on_timer(self) -> None:
+        if self.wait_for_subscribers:
+            if not self._subscribers_ready():
+                return
+            self.get_logger().info(f"{sorted(self.wait_for_subscribers)} subscribed: starting")
+            self.wait_for_subscribers = set()
+            self._publish_events(self.sim.reset(self.first_seed))
+            self._publish_state()
+            self._steps_at_start, self._wall_start = self._steps, time.monotonic()
         for _ in range(self._steps_due()):
             self._step()
+
+    def _subscribers_ready(self) -> bool:
+        """Whether every awaited node subscribes to state and the state, applied_input and
+        episode_event publishers have matched every compatible subscription listed for them, for
+        SUBSCRIBER_SETTLE_S."""
+        now = time.monotonic()
+        if now - self._last_subscriber_check < SUBSCRIBER_CHECK_S:
+            return False
+        self._last_subscriber_check = now
+        state_readers = {info.node_name for info in self.get_subscriptions_info_by_topic(self.state_pub.topic_name)}
+        publishers = ((self.state_pub, STATE_QOS), (self.applied_pub, STATE_QOS), (self.event_pub, EVENT_QOS))
+        if not (self.wait_for_subscribers <= state_readers and all(self._matched(*pq) for pq in publishers)):
+            self._subscribers_matched_since = None
+            return False
+        if self._subscribers_matched_since is None:
+            self._subscribers_matched_since = now
+        return now - self._subscribers_matched_since >= SUBSCRIBER_SETTLE_S
+
+    def _matched(self, publisher, qos: QoSProfile) -> bool:
+        """Whether `publisher` (offering `qos`) has matched every compatible subscription the graph lists."""
+        subscriptions = self.get_subscriptions_info_by_topic(publisher.topic_name)
+        compatible = sum(
+            qos_check_compatible(qos, info.qos_profile)[0] != QoSCompatibility.ERROR for info in subscriptions
+        )
+        return publisher.get_subscription_count() >= compatible
 
     def _steps_due(self) -> int:
         if self.real_time_factor <= 0:
@@ -326,7 +447,7 @@ class SimNode(Node):
         applied.values = result.applied_input.tolist()
         self.applied_pub.publish(applied)
         self._publish_clock()
-        self._publish_state(result.state, result.time_ns)
+        self._publish_state(result.state, result.time_ns, result.applied_input)
         if self.coverage_pub is not None:
             self.coverage_pub.publish(self._msg["Float64"](data=float(result.info.reward)))
         self._publish_events(result.events)
@@ -340,10 +461,19 @@ class SimNode(Node):
             msg.clock = _stamp(self.sim.time_ns)
             self.clock_pub.publish(msg)
 
-    def _publish_state(self, state: np.ndarray | None = None, time_ns: int | None = None) -> None:
+    def _publish_state(
+        self, state: np.ndarray | None = None, time_ns: int | None = None, applied_input: np.ndarray | None = None
+    ) -> None:
+        """Publish `state` (default: the current one) stamped `time_ns`, reached under `applied_input`
+        (None: an episode's first state, nothing applied yet)."""
         state = self.sim.state if state is None else state
         time_ns = self.sim.time_ns if time_ns is None else time_ns
         self.state_pub.publish(self._state_msg(state, time_ns))
+        if self.joint_state_pub is not None:
+            applied = np.zeros(len(self.sim.env.input_names)) if applied_input is None else applied_input
+            joint_state = self.joint_state_layout.message(state, applied)
+            joint_state.header.stamp = _stamp(time_ns)
+            self.joint_state_pub.publish(joint_state)
         if self.image_pub is not None and (time_ns // self.sim.period_ns) % self.image_stride == 0:
             self._publish_image(time_ns)
 
@@ -389,7 +519,18 @@ class SimNode(Node):
 
     # ------------------------------------------------------------------ inputs
     def _on_command(self, msg) -> None:
-        problem = self.sim.set_command(msg.names, msg.values)
+        self._hold_command(msg.names, msg.values)
+
+    def _on_forward_command(self, msg) -> None:
+        try:
+            values = self.command_layout.from_array(msg.data)
+        except JointStateError as error:
+            self.get_logger().warning(f"command rejected: {error}", throttle_duration_sec=1.0)
+            return
+        self._hold_command(self.command_layout.input_names, values)
+
+    def _hold_command(self, names: Sequence[str], values: Sequence[float]) -> None:
+        problem = self.sim.set_command(names, values)
         if problem:
             self.get_logger().warning(f"command rejected: {problem}", throttle_duration_sec=1.0)
 
@@ -404,6 +545,7 @@ class SimNode(Node):
         self._publish_events(events)
         self._publish_state()
         self._steps_at_start, self._wall_start = self._steps, time.monotonic()
+        self.wait_for_subscribers = set()  # an explicit reset starts the simulation
         response.success, response.seed = True, seed
         response.initial_state = self._state_msg(self.sim.state, self.sim.time_ns)
         return response

@@ -1,6 +1,7 @@
-"""Bring up the quadrotor simulator, the hint policy and the high-rate controller.
+"""Bring up the quadrotor simulator, the hint policy (or the expert, or teleop) and the high-rate controller.
 
     ros2 launch hint_bringup quadrotor_sim.launch.py [checkpoint:=...] [sigma:=...] [record:=true] [seed:=0]
+        [driver:=policy|expert|teleop]
 
 Same graph as `python -m hint_bringup.run quadrotor_sim` (see hint_bringup/graphs.py, config/quadrotor_sim.yaml).
 """

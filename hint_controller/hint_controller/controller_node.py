@@ -4,6 +4,9 @@ Subscribes
   ``state``             hint_msgs/StateVector (``state_source: state_vector``) or
                         sensor_msgs/JointState (``state_source: joint_state``, matched by joint name)
   ``composite_action``  hint_msgs/CompositeAction from the policy node
+  ``episode_event``     hint_msgs/EpisodeEvent; at a START the chunks that began before it (the
+                        previous episode's, planned for a state the reset teleported away from)
+                        are dropped and the safe command applies until the new episode's chunk
 Publishes
   ``command``           hint_msgs/InputVector (``command_format: input_vector``) or
                         std_msgs/Float64MultiArray for a ros2_control forward command controller
@@ -29,13 +32,17 @@ import time
 
 import numpy as np
 import rclpy
-from hint_msgs.conversions import MessageValidationError, composite_action_from_msg, vector_from_msg, vector_to_msg
+from hint_msgs.conversions import (
+    MessageValidationError,
+    composite_action_from_msg,
+    stamp_to_seconds,
+    vector_from_msg,
+    vector_to_msg,
+)
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
-from hint_msgs.msg import ControllerStatus, InputVector, StateVector
+from hint_msgs.msg import ControllerStatus, EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
@@ -43,21 +50,9 @@ from hint_controller.composite_action import CompositeAction
 from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor, ExecutorMode
-from hint_controller.names import name_indices
-from hint_controller.node_main import run_node
-
-# State and command are high-rate streams where only the newest sample matters: keep-last 1,
-# best effort, so a late sample is dropped instead of retransmitted behind newer ones.
-# Simulators and ros2_control's joint_state_broadcaster publish compatibly with best-effort
-# subscribers. Composite actions are rare and each one matters: reliable, a few deep.
-STREAM_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=4, reliability=ReliabilityPolicy.RELIABLE)
-# Status is for people and monitors that join late: reliable, latched.
-STATUS_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
-
+from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
+from hint_controller.node_main import declare_ros2_control_parameters, run_node
+from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STATUS_QOS, STREAM_QOS
 
 @dataclasses.dataclass(frozen=True)
 class StateSample:
@@ -84,7 +79,6 @@ class ControllerNode(Node):
         self._safe_mode = self.executor_core.safe_mode
         self._lock = threading.Lock()
         self._state: StateSample | None = None
-        self._state_index_cache: tuple[tuple[str, ...], list[int]] | None = None
         self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
         self._last_rejection = ""
         self._last_status = None
@@ -116,24 +110,17 @@ class ControllerNode(Node):
         declare("state_timeout", 0.05, "State older than this [s] switches to the safe command.")
         declare("max_chunk_age", 0.5, "Reject a composite action whose last knot ended more than this long ago [s].")
         declare("max_knots", 1024, "Reject composite actions with more knots than this.")
-        declare("state_source", "state_vector", "state_vector (hint_msgs/StateVector) or joint_state (sensor_msgs/JointState).")
-        declare("command_format", "input_vector", "input_vector (hint_msgs/InputVector) or float64_multi_array (ros2_control forward command controller).")
-        declare("command_interface", "effort", "ros2_control command interface (effort, velocity, position): the model's inputs are named '<joint>/<interface>'.")
-        self.declare_parameter(
-            "joint_names", Parameter.Type.STRING_ARRAY,
-            ParameterDescriptor(description="Joints in the forward command controller's order (float64_multi_array); empty = the model's input order."),
-        )
+        declare_ros2_control_parameters(self, "model")
 
     def _param(self, name: str):
         return self.get_parameter(name).value
 
-    def _command_order(self) -> list[int]:
-        """Positions of the forward command controller's entries in the model's input vector."""
-        joints = self._param("joint_names") or []
-        if not joints:
-            return list(range(self.model.input_dim))
-        wanted = [f"{joint}/{self._param('command_interface')}" for joint in joints]
-        return name_indices(self.model.input_names, wanted)
+    def _forward_command_layout(self) -> ForwardCommandLayout:
+        """Which model input each entry of the forward command controller's array carries."""
+        return ForwardCommandLayout(
+            self.model.input_names, tuple(self.get_parameter_or("joint_names").value or ()),
+            self._param("command_interface"),
+        )
 
     # -- topics -----------------------------------------------------------------------------
     def _make_io(self) -> None:
@@ -144,6 +131,7 @@ class ControllerNode(Node):
         else:
             raise ValueError(f"state_source must be state_vector or joint_state, got {self._param('state_source')!r}")
         self.create_subscription(CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS)
+        self.create_subscription(EpisodeEvent, "episode_event", self._on_episode_event, EVENT_QOS)
         command_format = self._param("command_format")
         if command_format == "input_vector":
             self._command_publisher = self.create_publisher(InputVector, "command", STREAM_QOS)
@@ -151,7 +139,7 @@ class ControllerNode(Node):
         elif command_format == "float64_multi_array":
             self._command_publisher = self.create_publisher(Float64MultiArray, "command", STREAM_QOS)
             self._make_command = self._float64_multi_array
-            self._command_indices = self._command_order()
+            self._forward_command = self._forward_command_layout()
         else:
             raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
         self._status_publisher = self.create_publisher(ControllerStatus, "controller_status", STATUS_QOS)
@@ -165,22 +153,21 @@ class ControllerNode(Node):
         self._state = StateSample(values, time.monotonic())
 
     def _on_joint_state(self, msg: JointState) -> None:
-        names = tuple(f"{joint}/{field}" for field in ("position", "velocity") for joint in msg.name)
-        values = np.concatenate([np.asarray(msg.position, float), np.asarray(msg.velocity, float)])
-        if len(values) != len(names):
-            self.get_logger().warning("joint_state without a velocity per joint rejected", throttle_duration_sec=1.0)
-            return
-        if self._state_index_cache is None or self._state_index_cache[0] != names:
-            try:
-                self._state_index_cache = (names, name_indices(names, self.model.state_names))
-            except KeyError as error:
-                self.get_logger().warning(f"joint_state rejected: {error}", throttle_duration_sec=1.0)
-                return
-        values = values[self._state_index_cache[1]]
-        if not np.all(np.isfinite(values)):
-            self.get_logger().warning("joint_state with non-finite values rejected", throttle_duration_sec=1.0)
+        try:
+            values = joint_state_to_vector(msg, self.model.state_names)
+        except JointStateError as error:
+            self.get_logger().warning(f"joint_state rejected: {error}", throttle_duration_sec=1.0)
             return
         self._state = StateSample(values, time.monotonic())
+
+    def _on_episode_event(self, msg: EpisodeEvent) -> None:
+        if msg.event != EpisodeEvent.EVENT_START:
+            return
+        start = stamp_to_seconds(msg.header.stamp)
+        with self._lock:
+            self.executor_core.reset(before=start)
+        self.get_logger().info(f"episode {msg.episode_index} (seed {msg.seed}) started at {start:.3f} s: "
+                               "earlier chunks dropped")
 
     def _on_composite_action(self, msg: CompositeActionMsg) -> None:
         try:
@@ -247,7 +234,7 @@ class ControllerNode(Node):
         return vector_to_msg(InputVector, self.model.input_names, u, stamp=now)
 
     def _float64_multi_array(self, u: np.ndarray, now: float) -> Float64MultiArray:
-        return Float64MultiArray(data=u[self._command_indices].tolist())
+        return Float64MultiArray(data=self._forward_command.to_array(u))
 
     # -- status -----------------------------------------------------------------------------
     def _publish_status(self) -> None:

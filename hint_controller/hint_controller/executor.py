@@ -163,10 +163,17 @@ class ChunkExecutor:
             activation_time=float(action.start_time) - KNOT_TOLERANCE * float(action.period),
         )
 
-    def reset(self) -> None:
-        """Forget every chunk (e.g. at an episode reset); counters are kept."""
-        self._queue.clear()
-        self._active = None
+    def reset(self, before: float | None = None) -> None:
+        """Forget every chunk, or with `before` only those starting before that time (at an
+        episode reset: the previous episode's chunks, keeping one the policy already sent for
+        the new episode). Counters are kept."""
+        if before is None:
+            self._queue.clear()
+            self._active = None
+            return
+        self._queue = [c for c in self._queue if c.start_time >= before]
+        if self._active is not None and self._active.start_time < before:
+            self._active = None
 
     @property
     def active(self) -> CompositeAction | None:

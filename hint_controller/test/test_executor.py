@@ -159,3 +159,20 @@ def test_executing_tvlqr_chunks_tracks_a_maneuver_from_a_perturbed_start():
         x = quadrotor.step(x, u)
     assert status.mode is ExecutorMode.TRACKING and status.active_sequence == 5
     assert np.linalg.norm(x - states[-1]) < 0.05
+
+
+def test_reset_before_drops_only_earlier_chunks():
+    executor = ChunkExecutor(PushTAgent())
+    old = _chunk(start_time=0.0, length=20, sequence=0)
+    new = _chunk(start_time=2.0, length=3, sequence=1)
+    executor.submit(old)
+    executor.command(0.5, np.zeros(4))
+    executor.submit(new)
+    executor.reset(before=1.0)  # an episode started at t = 1: the old chunk goes, the new one stays
+    assert executor.active is None
+    executor.command(1.5, np.zeros(4))
+    assert executor.active is None  # nothing to execute until the new chunk starts (safe input)
+    executor.command(2.0, np.zeros(4))
+    assert executor.active is new
+    executor.reset()
+    assert executor.active is None

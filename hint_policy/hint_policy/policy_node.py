@@ -1,8 +1,11 @@
 """The policy node: observation history in, composite actions out at chunk rate.
 
 Subscribes
-  ``state``          hint_msgs/StateVector, the full observed state (matched by name)
-  ``command``        hint_msgs/InputVector, the inputs the controller applies (observation inputs)
+  ``state``          hint_msgs/StateVector, the full observed state (matched by name), or
+                     sensor_msgs/JointState (``state_source: joint_state``, matched by joint name)
+  ``command``        hint_msgs/InputVector, the inputs the controller applies (observation inputs), or
+                     std_msgs/Float64MultiArray of a ros2_control forward command controller
+                     (``command_format: float64_multi_array``, ordered by ``joint_names``)
   ``episode_event``  hint_msgs/EpisodeEvent; START clears the history
 Publishes
   ``composite_action``  hint_msgs/CompositeAction
@@ -36,18 +39,13 @@ from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
 
-from hint_controller.node_main import run_node
+from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
+from hint_controller.node_main import declare_ros2_control_parameters, run_node
+from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_policy.inference import HintPolicy
-
-# Same choices as the controller node: newest-sample streams best effort, chunks reliable.
-STREAM_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-CHUNK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=4, reliability=ReliabilityPolicy.RELIABLE)
-EVENT_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
 
 
 class PolicyNode(Node):
@@ -72,8 +70,7 @@ class PolicyNode(Node):
         self._busy = threading.Lock()
         self.sample_latencies: list[float] = []
 
-        self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
-        self.create_subscription(InputVector, "command", self._on_command, STREAM_QOS)
+        self._make_observation_inputs(p("state_source"), p("command_format"))
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self._publisher = self.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
         self.create_timer(self.policy.control_period, self._on_knot)
@@ -91,6 +88,26 @@ class PolicyNode(Node):
         declare("execute_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
         declare("seed", -1, "Seed of the observation noise and sampler; -1 = random.")
         declare("torch_threads", 1, "torch intra-op threads for sampling on the CPU.")
+        declare_ros2_control_parameters(self, "policy")
+
+    def _make_observation_inputs(self, state_source: str, command_format: str) -> None:
+        """Subscribe the observed state and applied command in the configured message types."""
+        if state_source == "state_vector":
+            self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
+        elif state_source == "joint_state":
+            self.create_subscription(JointState, "state", self._on_joint_state, STREAM_QOS)
+        else:
+            raise ValueError(f"state_source must be state_vector or joint_state, got {state_source!r}")
+        if command_format == "input_vector":
+            self.create_subscription(InputVector, "command", self._on_command, STREAM_QOS)
+        elif command_format == "float64_multi_array":
+            self._forward_command = ForwardCommandLayout(
+                self.policy.input_names, tuple(self.get_parameter_or("joint_names").value or ()),
+                self.get_parameter("command_interface").value,
+            )
+            self.create_subscription(Float64MultiArray, "command", self._on_forward_command, STREAM_QOS)
+        else:
+            raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
 
     # -- inputs -----------------------------------------------------------------------------
     def _on_state(self, msg: StateVector) -> None:
@@ -101,6 +118,21 @@ class PolicyNode(Node):
                 f"state does not match the model (needs {list(self.policy.obs_state_names)}): {error}",
                 throttle_duration_sec=2.0,
             )
+
+    def _on_joint_state(self, msg: JointState) -> None:
+        try:
+            self._latest_state = joint_state_to_vector(msg, self.policy.obs_state_names)
+        except JointStateError as error:
+            self.get_logger().error(
+                f"joint_state does not match the policy (needs {list(self.policy.obs_state_names)}): {error}",
+                throttle_duration_sec=2.0,
+            )
+
+    def _on_forward_command(self, msg: Float64MultiArray) -> None:
+        try:
+            self._latest_input = self._forward_command.from_array(msg.data)
+        except JointStateError as error:
+            self.get_logger().error(f"command does not match the policy: {error}", throttle_duration_sec=2.0)
 
     def _on_command(self, msg: InputVector) -> None:
         try:

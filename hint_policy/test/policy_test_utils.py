@@ -62,3 +62,38 @@ def train_tiny(out_dir, action_content: str = "primitives"):
     })
     demos = pd_demos(3, horizon=40, seed=5, block_theta=0.0)
     return train(config, demos=demos).checkpoint, demos
+
+
+def arm_demos(count: int, horizon: int = 40, seed: int = 0) -> list[Demo]:
+    """Demos of hint_controller's shipped 3-link arm (100 Hz) reaching random joint targets with
+    PD plus gravity compensation, clamped to the effort limits; demo i gets seed i."""
+    from hint_controller.dynamics.manipulator import Manipulator
+
+    model = Manipulator(period=0.01)
+    rng = np.random.default_rng(seed)
+    demos = []
+    for i in range(count):
+        x = np.concatenate([rng.uniform(-0.5, 0.5, size=3), np.zeros(3)])
+        target = rng.uniform(-0.5, 0.5, size=3)
+        states, inputs = [x], []
+        for _ in range(horizon):
+            u = model.gravity_compensation(x) + 20.0 * (target - x[:3]) - 4.0 * x[3:]
+            inputs.append(np.clip(u, model.input_lower, model.input_upper))
+            x = model.step(x, inputs[-1])
+            states.append(x)
+        demos.append(Demo(np.array(states), np.array(inputs), 0.01, model.state_names, model.input_names,
+                          env="arm", seed=i))
+    return demos
+
+
+def train_tiny_arm(out_dir):
+    """(checkpoint path, demos) of a 5-step MLP policy for the shipped arm (states
+    "<joint>/position", "<joint>/velocity", inputs "<joint>/effort" of joint1..joint3)."""
+    config = config_from_dict(HintConfig, {
+        "data": {"dynamics": "manipulator", "control_stride": 5, "obs_steps": 2, "chunk_length": 4, "sigma": 0.05},
+        "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
+        "diffusion": {"train_steps": 30},
+        "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},
+    })
+    demos = arm_demos(3, horizon=40, seed=5)
+    return train(config, demos=demos).checkpoint, demos

@@ -62,10 +62,10 @@ def test_samplers_recover_a_point_mass(sampler, steps):
     torch.testing.assert_close(out, target.expand(4, -1, -1), atol=1e-3, rtol=0)
 
 
-@pytest.mark.parametrize("sampler,steps,eta", [("ddpm", None, 1.0), ("ddim", 100, 0.0), ("ddim", 10, 1.0)])
+@pytest.mark.parametrize("sampler,steps,eta", [("ddpm", None, 1.0), ("ddim", 100, 0.0), ("ddim", 100, 1.0)])
 def test_samplers_reproduce_a_gaussian_spread(sampler, steps, eta):
-    # (deterministic DDIM with few steps is a coarse ODE solver and shrinks the spread: 0.33 at
-    # 10 steps; with eta = 1 it is ancestral sampling on the sub-sequence and exact)
+    # (with few steps both DDIM variants shrink the spread - 0.33 deterministic, 0.29 with eta = 1
+    # at 10 steps - since each coarse step uses the conditional mean of the clean action)
     schedule = NoiseSchedule(100)
     ddpm = ConditionalDDPM(schedule, (CHUNK, ACTION_DIM), clip_sample=False, ddim_eta=eta)
     out = ddpm.sample(GaussianOracle(schedule, 0.4), torch.zeros(400, 1, 1), sampler, steps,

@@ -1,4 +1,5 @@
-"""ROS-free simulators: PushT (gym-pusht physics) and the planar quadrotor obstacle task.
+"""ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task and the
+three-link arm reaching task.
 
 :func:`make_env` is the one registry of them by name; a simulator's module is imported only when
 that simulator is made.
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 _ENV_CLASSES = {
     "pusht": ("hint_policy.envs.pusht", "PushTEnv"),
     "quadrotor": ("hint_policy.envs.quadrotor", "PlanarQuadrotorObstacleEnv"),
+    "arm": ("hint_policy.envs.arm", "ArmReachEnv"),
 }
 ENV_NAMES = tuple(_ENV_CLASSES)
 

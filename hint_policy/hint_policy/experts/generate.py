@@ -3,6 +3,9 @@
     python -m hint_policy.experts.generate --env pusht --num-demos 100 \
         --out data/pusht_demos.npz --seed-start 0 --workers 2
 
+Environments (``--env``): pusht (push planner), quadrotor (trajectory optimization + TVLQR),
+arm (IK + minimum-jerk motion + inverse dynamics + TVLQR).
+
 Seeds seed_start, seed_start + 1, ... are solved by a pool of worker processes (one env and one
 expert per process) until ``--num-demos`` demos are collected (successful ones only unless
 ``--keep-failures``) or ``--max-attempts`` seeds were tried. ``--frame PNG`` also renders the
@@ -37,6 +40,10 @@ def make_episode_runner(env_name: str) -> Callable[[int], Demo]:
 
         expert = PushTExpert()
         return lambda seed: expert.run_episode(env, seed)
+    if env_name == "arm":
+        from hint_policy.experts.arm_expert import ArmExpert
+
+        return ArmExpert(env).run_episode
     from hint_policy.experts.quadrotor_expert import QuadrotorExpert
 
     quadrotor_expert = QuadrotorExpert(env)
@@ -109,6 +116,10 @@ def summary(env_name: str, tried: Sequence[Demo]) -> dict[str, float]:
         stats["mean_score"] = float(np.mean([d.extra["score"] for d in tried]))
         for strategy, count in collections.Counter(d.extra["strategy"] for d in tried).items():
             stats[f"strategy_{strategy}"] = float(count)
+    elif env_name == "arm":
+        successful = [d for d in tried if d.success] or list(tried)
+        stats["elbow_positive_fraction"] = float(np.mean([d.extra["elbow"] == "positive" for d in successful]))
+        stats["mean_final_distance_m"] = float(np.mean([d.extra["final_distance"] for d in tried]))
     else:
         successful = [d for d in tried if d.success] or list(tried)
         stats["left_fraction"] = float(np.mean([d.extra["passes_left"] for d in successful]))

@@ -25,6 +25,11 @@ Multimodality: when the initial angle error exceeds 90 degrees the target angle 
 +- 2 pi; pymunk's angle is not wrapped) is drawn at random, i.e. the block is rotated one way or
 the other ("rotate_positive" / "rotate_negative", else "direct"); softmax sampling makes the
 first contact edge vary. Both are recorded in ``Demo.extra``.
+
+Streaming: :meth:`PushTExpert.start` and :meth:`PushTExpert.act` run the same expert one physics
+step at a time from any measured state, its plan carried in a :class:`PushTExpertMemory`
+(:meth:`PushTExpert.run_episode` is a loop over them), so it can drive a simulator or robot
+through ROS (hint_bringup's expert node).
 """
 
 from __future__ import annotations
@@ -104,6 +109,21 @@ class PushCandidate:
     path_length: float = math.inf
 
 
+@dataclasses.dataclass
+class PushTExpertMemory:
+    """What the expert carries from one physics step to the next (see :meth:`PushTExpert.act`);
+    copy it (copy.deepcopy) to resume the expert from an earlier step."""
+
+    rng: np.random.Generator
+    target_angle: float  # goal angle or goal +- 2 pi (rotation direction), fixed per episode
+    strategy: str  # "direct", "rotate_positive" or "rotate_negative"
+    reference: np.ndarray | None = None  # smoothed reference of the current push (row 0: previous sample)
+    execute: int = 0  # steps of the reference to execute before replanning
+    step: int = 0  # steps of it executed so far
+    last_input: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(2))
+    first_edge: str | None = None  # edge of the episode's first push
+
+
 def wrap_angle(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi
 
@@ -144,35 +164,47 @@ class PushTExpert:
     # ------------------------------------------------------------------ episode
     def run_episode(self, env: PushTEnv, seed: int, rng: np.random.Generator | None = None) -> Demo:
         """Reset `env` to `seed`, solve it and return the demo at the physics period."""
-        rng = rng if rng is not None else np.random.default_rng(seed)
         state = env.reset(seed)
-        target_angle, strategy = self._choose_target_angle(state[6], rng)
+        memory = self.start(state, seed, rng)
         states, inputs = [state], []
-        last_input = np.zeros(2)
-        first_edge: str | None = None
         success = env.is_success()
         while not success and env.steps < env.max_steps:
-            candidate = self._choose(state, last_input, target_angle, rng)
-            if candidate is None:
-                candidate = self._fallback(state, target_angle, rng)
-            if first_edge is None:
-                first_edge = T_EDGE_NAMES[candidate.edge]
-            reference, execute = self._reference(state, candidate, last_input)
-            for t in range(execute):
-                u = self._tracking_input(reference, t, state)
-                state, info = env.step(u)
-                states.append(state)
-                inputs.append(u)
-                last_input = u
-                success = info.success
-                if info.done:
-                    break
+            u = self.act(memory, state)
+            state, info = env.step(u)
+            states.append(state)
+            inputs.append(u)
+            success = info.success
+            if info.done:
+                break
         return expert_demo(env, seed, states, inputs, success, extra={
-            "strategy": strategy,
-            "first_contact_edge": first_edge or "",
-            "target_angle": float(target_angle),
+            "strategy": memory.strategy,
+            "first_contact_edge": memory.first_edge or "",
+            "target_angle": float(memory.target_angle),
             "score": float(env.max_reward),
         })
+
+    # ------------------------------------------------------------------ streaming
+    def start(self, state: np.ndarray, seed: int, rng: np.random.Generator | None = None) -> PushTExpertMemory:
+        """The memory of a new episode from its first full state (rng defaults to one seeded by `seed`)."""
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        target_angle, strategy = self._choose_target_angle(state[6], rng)
+        return PushTExpertMemory(rng=rng, target_angle=target_angle, strategy=strategy)
+
+    def act(self, memory: PushTExpertMemory, state: np.ndarray) -> np.ndarray:
+        """The input for one physics step from the full `state`; plans a new push when the
+        current one is executed. Advances `memory` by one step."""
+        if memory.reference is None or memory.step >= memory.execute:
+            candidate = self._choose(state, memory.last_input, memory.target_angle, memory.rng)
+            if candidate is None:
+                candidate = self._fallback(state, memory.target_angle, memory.rng)
+            if memory.first_edge is None:
+                memory.first_edge = T_EDGE_NAMES[candidate.edge]
+            memory.reference, memory.execute = self._reference(state, candidate, memory.last_input)
+            memory.step = 0
+        u = self._tracking_input(memory.reference, memory.step, state)
+        memory.step += 1
+        memory.last_input = u
+        return u
 
     def _choose_target_angle(self, theta: float, rng: np.random.Generator) -> tuple[float, str]:
         error = wrap_angle(theta - GOAL_POSE[2])

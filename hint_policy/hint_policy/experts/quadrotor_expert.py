@@ -14,6 +14,8 @@ planar quadrotor's Drake symbolic dynamics, solved by SNOPT):
 The optimal trajectory is sampled at the physics period, extended by a hover at the goal, and
 tracked in the environment by TVLQR (:func:`hint_controller.tvlqr.synthesize_gains`,
 u = u_ref + K (x - x_ref), clamped), so the demo's inputs are those actually applied.
+:meth:`QuadrotorExpert.start` (plan) and :meth:`QuadrotorExpert.act` (one tracking step) run the
+same expert from any measured start, e.g. through ROS (hint_bringup's expert node).
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ class PlannedTrajectory:
     duration: float
     solver: str
     success: bool
+
+
+@dataclasses.dataclass
+class QuadrotorExpertMemory:
+    """What the expert carries from one physics step to the next (see :meth:`QuadrotorExpert.act`)."""
+
+    plan: PlannedTrajectory
+    gains: np.ndarray | None  # (T, 2, 6) TVLQR gains along the plan (None without a plan)
+    left: bool  # homotopy: above the obstacle
+    goal: np.ndarray  # (x, z) goal point
+    step: int = 0  # physics steps of the plan executed so far
 
 
 class QuadrotorExpert:
@@ -138,20 +151,14 @@ class QuadrotorExpert:
     # ------------------------------------------------------------------ execution
     def run_episode(self, seed: int) -> Demo:
         """Reset the env to `seed`, plan (homotopy and goal point drawn from `seed`), track, record."""
-        env, cfg = self.env, self.config
-        rng = np.random.default_rng([seed, 7])
-        left = bool(rng.random() < cfg.left_probability)
-        task = env.config
-        goal = np.asarray(task.goal_center) + rng.uniform(-1.0, 1.0, 2) * np.asarray(cfg.goal_spread)
+        env = self.env
         state = env.reset(seed)
-        plan = self.plan(state, goal, left)
+        memory = self.start(state, seed)
         states, inputs = [state], []
         success = False
-        if plan.success:
-            q, r, qf = cfg.tvlqr.matrices(env.model)
-            gains = synthesize_gains(env.model, plan.states, plan.inputs, q, r, qf).gains
-            for t in range(min(len(plan.inputs), env.max_steps)):
-                u = env.model.clamp(plan.inputs[t] + gains[t] @ (state - plan.states[t]))
+        if memory.plan.success:
+            for _ in range(min(len(memory.plan.inputs), env.max_steps)):
+                u = self.act(memory, state)
                 state, info = env.step(u)
                 states.append(state)
                 inputs.append(u)
@@ -160,10 +167,37 @@ class QuadrotorExpert:
                     break
         states_array = np.array(states)
         return expert_demo(env, seed, states_array, inputs, success, extra={
-            "homotopy": "left" if left else "right",
-            "passes_left": passes_left(states_array, task) if len(states_array) > 1 else left,
-            "goal": [float(goal[0]), float(goal[1])],
-            "plan_success": plan.success,
-            "plan_duration": plan.duration,
-            "solver": plan.solver,
+            "homotopy": "left" if memory.left else "right",
+            "passes_left": passes_left(states_array, env.config) if len(states_array) > 1 else memory.left,
+            "goal": [float(memory.goal[0]), float(memory.goal[1])],
+            "plan_success": memory.plan.success,
+            "plan_duration": memory.plan.duration,
+            "solver": memory.plan.solver,
         })
+
+    # ------------------------------------------------------------------ streaming
+    def start(self, state: np.ndarray, seed: int) -> QuadrotorExpertMemory:
+        """Plan from `state` (at rest) with the homotopy and goal point drawn from `seed`, and the
+        TVLQR gains along the plan."""
+        cfg = self.config
+        rng = np.random.default_rng([seed, 7])
+        left = bool(rng.random() < cfg.left_probability)
+        goal = np.asarray(self.env.config.goal_center) + rng.uniform(-1.0, 1.0, 2) * np.asarray(cfg.goal_spread)
+        plan = self.plan(np.asarray(state, dtype=float), goal, left)
+        gains = None
+        if plan.success:
+            q, r, qf = cfg.tvlqr.matrices(self.env.model)
+            gains = synthesize_gains(self.env.model, plan.states, plan.inputs, q, r, qf).gains
+        return QuadrotorExpertMemory(plan=plan, gains=gains, left=left, goal=goal)
+
+    def act(self, memory: QuadrotorExpertMemory, state: np.ndarray) -> np.ndarray:
+        """TVLQR tracking input of the plan's current step (advances `memory` by one step).
+
+        Past the plan's end the last primitive (hover at the goal) is held; without a plan the
+        vehicle hovers."""
+        model = self.env.model
+        if not memory.plan.success:
+            return model.clamp(np.full(2, model.hover_thrust))
+        t = min(memory.step, len(memory.plan.inputs) - 1)
+        memory.step += 1
+        return model.clamp(memory.plan.inputs[t] + memory.gains[t] @ (state - memory.plan.states[t]))

@@ -1,0 +1,224 @@
+"""Teleoperation: a joystick or a target point moves a target that the controller tracks.
+
+    python -m hint_bringup.teleop_node --ros-args -p environment:=pusht
+    ros2 run joy joy_node        # any sensor_msgs/Joy source on `joy`
+
+Subscribes
+  ``joy``            sensor_msgs/Joy (the standard joy node's output): stick axes move the target
+  ``teleop_target``  geometry_msgs/Point: puts the target at (x, y) (and z for a third coordinate)
+  ``state``          hint_msgs/StateVector, the full measured state
+  ``episode_event``  hint_msgs/EpisodeEvent; at START the target jumps to the measured position
+Publishes
+  ``composite_action``  hint_msgs/CompositeAction, a fresh chunk every knot period (sim time)
+
+The target is a point in the coordinates named ``target_states`` (PushT: agent_x, agent_y in px;
+the quadrotor: x, z in m). Mapping: the value of joystick axis ``axes[i]`` (in [-1, 1], zero
+inside ``deadzone``) times ``axis_scales[i]`` is the velocity of target coordinate i [units/s of
+sim time]; the target is clipped to [target_min, target_max]. PushT defaults: the left stick
+(axes 0, 1; the joy node reports left and up as positive) moves the agent's target at up to
+200 px/s on the rendered image (x right, y down). Joy messages older than ``joy_timeout`` wall
+seconds count as released sticks (the joy node repeats held sticks at 20 Hz by default).
+
+Each chunk is a track-target primitive sequence: ``chunk_knots`` knots with reference
+x_ref(t) = target + v t in the target coordinates, v (the stick velocity) in the ``target_rates``
+coordinates and 0 in every other coordinate of the controlled model (at rest, level), u_ff the
+model's hold input there (its default safe input at rest: 0 for PushT's agent, hover thrust for
+the quadrotor), and gains K from TVLQR along that reference (for PushT's agent they come out
+close to gym-pusht's own PD law, kp 100, kd 20). So a PushT teleop demo is gym-pusht's mouse
+teleoperation: a PD-tracked target, sent through the same controller as the policy's chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from geometry_msgs.msg import Point
+from hint_msgs.conversions import MessageValidationError, composite_action_to_msg, vector_from_msg
+from hint_msgs.msg import CompositeAction as CompositeActionMsg
+from hint_msgs.msg import EpisodeEvent, StateVector
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from sensor_msgs.msg import Joy
+
+from hint_bringup.expert_node import NS, stamp_ns
+from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.dynamics.base import DynamicsModel
+from hint_controller.executor import default_safe_mode
+from hint_controller.names import name_indices
+from hint_controller.node_main import run_node
+from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
+from hint_controller.tvlqr import primitive_controllers
+from hint_policy.envs import make_env
+
+PARAMETERS: dict[str, tuple[Any, str]] = {
+    "environment": ("pusht", "environment (for its model, state names and periods)"),
+    "target_states": (["agent_x", "agent_y"], "controlled-state coordinates the target sets"),
+    "target_rates": (["agent_vx", "agent_vy"], "their rates (reference velocity while the target moves); [''] = none"),
+    "target_min": ([15.0, 15.0], "lower clip of the target, per target coordinate"),
+    "target_max": ([497.0, 497.0], "upper clip of the target, per target coordinate"),
+    "axes": ([0, 1], "Joy axis index moving each target coordinate"),
+    "axis_scales": ([-200.0, -200.0], "target velocity per unit axis value [units/s], per target coordinate"),
+    "deadzone": (0.05, "axis values with smaller magnitude count as 0"),
+    "joy_timeout": (0.5, "wall seconds after which the last Joy message counts as released sticks; 0 = never"),
+    "chunk_knots": (8, "knots per composite action"),
+    "knot_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
+}
+
+
+class TargetTracker:
+    """The teleop target and the track-target composite actions for it (ROS-free)."""
+
+    def __init__(
+        self,
+        model: DynamicsModel,
+        target_states: Sequence[str],
+        target_rates: Sequence[str],
+        lower: Sequence[float],
+        upper: Sequence[float],
+        knot_period: float,
+        chunk_knots: int,
+    ) -> None:
+        k = len(target_states)
+        if k < 1 or len(lower) != k or len(upper) != k or (target_rates and len(target_rates) != k):
+            raise ValueError(
+                "target_states, target_min, target_max (and target_rates) need one entry per target coordinate"
+            )
+        self.model = model
+        self.position_index = np.asarray(name_indices(model.state_names, target_states))
+        self.rate_index = np.asarray(name_indices(model.state_names, target_rates)) if target_rates else None
+        self.lower, self.upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        if np.any(self.lower > self.upper):
+            raise ValueError(f"target_min {self.lower} exceeds target_max {self.upper}")
+        self.stride = max(1, round(knot_period / model.period))
+        self.knot_period = self.stride * model.period
+        self.chunk_knots = int(chunk_knots)
+        self.safe_mode = default_safe_mode(model)
+        self.target: np.ndarray | None = None
+        self.sequence = 0
+
+    def place(self, position: np.ndarray) -> None:
+        self.target = np.clip(np.asarray(position, dtype=float), self.lower, self.upper)
+
+    def move(self, velocity: np.ndarray, seconds: float) -> None:
+        if self.target is not None:
+            self.place(self.target + np.asarray(velocity, dtype=float) * seconds)
+
+    def chunk(self, velocity: np.ndarray, start_time: float) -> CompositeAction:
+        """Track the target moving at `velocity` from `start_time` (clipped to the bounds)."""
+        if self.target is None:
+            raise RuntimeError("no target yet")
+        steps = self.chunk_knots * self.stride
+        times = np.arange(steps + 1)[:, None] * self.model.period
+        positions = np.clip(self.target + np.asarray(velocity, dtype=float) * times, self.lower, self.upper)
+        states = np.zeros((steps + 1, self.model.state_dim))
+        states[:, self.position_index] = positions
+        inputs = np.array([self.model.safe_input(x, self.safe_mode) for x in states[:-1]])
+        if self.rate_index is not None:
+            states[:-1, self.rate_index] = np.diff(positions, axis=0) / self.model.period
+        x_ref, u_ff, gains = primitive_controllers(self.model, states, inputs, stride=self.stride)
+        self.sequence += 1
+        return CompositeAction(
+            x_ref=x_ref, u_ff=u_ff, gains=gains, period=self.knot_period, start_time=start_time,
+            state_names=self.model.state_names, input_names=self.model.input_names, sequence=self.sequence,
+            interpolation=Interpolation.LINEAR,
+        )
+
+
+def stick_velocity(
+    axes: Sequence[float], indices: Sequence[int], scales: Sequence[float], deadzone: float
+) -> np.ndarray:
+    """Target velocity from Joy axes (missing axes and values inside the deadzone count as 0)."""
+    values = np.array([axes[i] if 0 <= i < len(axes) else 0.0 for i in indices], dtype=float)
+    values[~np.isfinite(values) | (np.abs(values) < deadzone)] = 0.0
+    return values * np.asarray(scales, dtype=float)
+
+
+class TeleopNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("teleop", **kwargs)
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
+        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        env = make_env(str(p["environment"]))
+        targets = list(p["target_states"])
+        rates = [name for name in p["target_rates"] if name]
+        self.axes, self.scales = list(p["axes"]), list(p["axis_scales"])
+        if len(self.axes) != len(targets) or len(self.scales) != len(targets):
+            raise ValueError(f"axes and axis_scales need {len(targets)} entries (one per target coordinate)")
+        self.deadzone, self.joy_timeout = float(p["deadzone"]), float(p["joy_timeout"])
+        stride = int(p["knot_stride"]) or env.control_stride
+        self.tracker = TargetTracker(env.model, targets, rates, p["target_min"], p["target_max"],
+                                     stride * env.physics_period, int(p["chunk_knots"]))
+        self.state_names = env.state_names
+        self.target_in_state = np.asarray(name_indices(env.state_names, targets))
+        self.knot_ns = round(self.tracker.knot_period * NS)
+        self._half_step_ns = round(env.physics_period * NS / 2)
+        self._episode_start_ns = -1
+        self._last_knot_ns: int | None = None
+        self._joy_axes: list[float] = []
+        self._joy_received = 0.0
+
+        self._publisher = self.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)  # first: see expert_node
+        self.create_subscription(Joy, "joy", self._on_joy, STREAM_QOS)
+        self.create_subscription(Point, "teleop_target", self._on_target, STREAM_QOS)
+        self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
+        self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
+        self.get_logger().info(
+            f"teleop of {targets} ({env.name}): axes {self.axes} x {self.scales} units/s, "
+            f"chunks of {self.tracker.chunk_knots} knots every {self.tracker.knot_period:g} s"
+        )
+
+    # ------------------------------------------------------------------ inputs
+    def _on_joy(self, msg: Joy) -> None:
+        self._joy_axes = list(msg.axes)
+        self._joy_received = time.monotonic()
+
+    def _on_target(self, msg: Point) -> None:
+        point = np.array([msg.x, msg.y, msg.z])[: len(self.axes)]
+        if np.all(np.isfinite(point)):
+            self.tracker.place(point)
+
+    def _on_event(self, msg: EpisodeEvent) -> None:
+        if msg.event == EpisodeEvent.EVENT_START:
+            self._episode_start_ns = stamp_ns(msg.header.stamp)
+            self.tracker.target = None  # the next state of the new episode places it
+            self._last_knot_ns = None
+
+    def velocity(self) -> np.ndarray:
+        stale = self.joy_timeout > 0 and time.monotonic() - self._joy_received > self.joy_timeout
+        return stick_velocity([] if stale else self._joy_axes, self.axes, self.scales, self.deadzone)
+
+    def _on_state(self, msg: StateVector) -> None:
+        t_ns = stamp_ns(msg.header.stamp)
+        if t_ns < self._episode_start_ns:
+            return
+        try:
+            state = vector_from_msg(msg, self.state_names)
+        except MessageValidationError as error:
+            self.get_logger().error(f"state does not match {list(self.state_names)}: {error}", throttle_duration_sec=2.0)
+            return
+        if self.tracker.target is None:
+            self.tracker.place(state[self.target_in_state])
+        elif self._last_knot_ns is not None and t_ns - self._last_knot_ns < self.knot_ns - self._half_step_ns:
+            return
+        velocity = self.velocity()
+        if self._last_knot_ns is not None:
+            self.tracker.move(velocity, (t_ns - self._last_knot_ns) / NS)
+        self._last_knot_ns = t_ns
+        action = self.tracker.chunk(velocity, t_ns / NS)
+        self._publisher.publish(composite_action_to_msg(
+            action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
+            state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
+            interpolation=int(action.interpolation),
+        ))
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(TeleopNode, args, name="teleop")
+
+
+if __name__ == "__main__":
+    main()

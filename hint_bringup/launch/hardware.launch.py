@@ -1,0 +1,18 @@
+"""Run a trained hint policy on an existing arm driven by ros2_control (no simulator).
+
+    ros2 launch hint_bringup hardware.launch.py checkpoint:=/path/to/arm_policy.pt \
+        joint_names:=[joint1,joint2,joint3] urdf_path:=/path/to/arm.urdf \
+        [state_topic:=/joint_states] [command_topic:=/effort_controller/commands] \
+        [command_interface:=effort] [controller_rate:=500.0] [record:=true]
+
+The controller and the policy read sensor_msgs/JointState on state_topic; the controller publishes
+std_msgs/Float64MultiArray on command_topic in joint_names order, and the policy observes it.
+use_sim_time defaults to false. Same graph as `python -m hint_bringup.run hardware ...`
+(see hint_bringup/graphs.py, config/hardware.yaml).
+"""
+
+from hint_bringup.launch_description import generate
+
+
+def generate_launch_description():
+    return generate("hardware")
