@@ -296,7 +296,7 @@ GRAPHS: dict[str, Graph] = {
         arguments={"seed": ("0", "seed of the first episode", "sim", "seed")}, drivers=SIM_DRIVERS,
     ),
     "arm_sim": Graph(
-        "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/arm.pt",
+        "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM),
         arguments=ARM_SIM_ARGUMENTS, drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
     ),
     "hardware": Graph(
