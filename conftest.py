@@ -8,6 +8,7 @@ this machine only. Nodes started as separate processes inherit the same environm
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -96,13 +97,17 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
     processes: list[subprocess.Popen] = []
 
     def start(*python_args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        """`python_args` follow this interpreter, e.g. start("-m", "hint_controller.controller_node")."""
+        """`python_args` follow this interpreter, e.g. start("-m", "hint_controller.controller_node").
+
+        Each process leads its own process group, so the teardown also reaches what it started
+        (the graph runner's nodes) even when it has to kill the process itself."""
         process = subprocess.Popen(
             [sys.executable, *python_args],
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
         processes.append(process)
         return process
@@ -110,7 +115,7 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
     yield start
     for process in processes:
         if process.poll() is None:
-            process.send_signal(subprocess.signal.SIGINT)
+            process.send_signal(signal.SIGINT)
     deadline = time.monotonic() + 10
     for process in processes:
         try:
@@ -118,3 +123,8 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    for process in processes:  # anything the processes started and left behind
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

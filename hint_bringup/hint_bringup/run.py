@@ -138,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for spec in specs:
             print(" ".join(spec.command))
         return 0
+    def interrupt(signum, frame):  # SIGTERM (a supervisor, a test) stops the graph like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
     running = GraphProcesses(specs)
     print(f"[run] {args.graph}: started {', '.join(running.processes)}; Ctrl-C stops", flush=True)
     start = time.monotonic()

@@ -46,7 +46,7 @@ def test_expert_drives_pusht_through_the_controller_and_records_demos(ros, spawn
 
     ros.spin_for(1.0)  # the recorder takes the SUCCESS too (it drains its queue at SIGINT as well)
     runner.send_signal(signal.SIGINT)
-    assert runner.wait(timeout=30) == 0, runner.stdout.read()
+    assert runner.wait(timeout=90) == 0, runner.stdout.read()
     (bag,) = [path for path in tmp_path.iterdir() if (path / "metadata.yaml").is_file()]
     assert bag.name.startswith("expert_pusht_")
     with Reader(bag) as reader:
