@@ -62,9 +62,9 @@ def test_expert_drives_pusht_through_the_controller_and_records_demos(ros, spawn
     assert (demo.seed, demo.source, demo.success, demo.env) == (SEED, "expert", True, "pusht")
     # recorded from the episode's very first state (the simulator waited for the recorder)
     assert demo.extra["start_time"] == 0.0 and "dropped_leading_states" not in demo.extra
-    # ... and the expert was ready then (warmed up): the agent sets off as soon as the first push
-    # is planned, not after the node's start-up (seconds)
-    assert np.linalg.norm(demo.states[:100, 2:4], axis=1).max() > 20.0
+    # ... and the expert was ready then (warmed up): the agent sets off once the first push is
+    # planned (well under a second on an idle machine), not after the node's start-up
+    assert np.linalg.norm(demo.states[:300, 2:4], axis=1).max() > 20.0
     env = PushTEnv()
     np.testing.assert_array_equal(demo.states[0], env.reset(SEED))
     replay = [demo.states[0]] + [env.step(u)[0] for u in demo.inputs]
