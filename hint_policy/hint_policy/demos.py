@@ -107,6 +107,9 @@ def save_demos(path: str | os.PathLike, demos: Sequence[Demo]) -> Path:
     os.close(fd)
     try:
         np.savez_compressed(tmp_name, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp_name, path)
     finally:
         if os.path.exists(tmp_name):
