@@ -91,6 +91,10 @@ def ros() -> Iterator[RosHarness]:
     harness.close()
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
     """Start commands as separate processes; they are interrupted (then killed) afterwards."""
@@ -108,6 +112,7 @@ def spawn() -> Iterator[Callable[..., subprocess.Popen]]:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=default_sigint,  # Ctrl-C semantics even when pytest runs as a background job
         )
         processes.append(process)
         return process

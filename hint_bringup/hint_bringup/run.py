@@ -82,12 +82,22 @@ def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
     return specs
 
 
+def default_sigint() -> None:
+    """Let a child process react to SIGINT even when this one was started with it ignored (a
+    shell's background job): Python only turns SIGINT into KeyboardInterrupt when it is not
+    ignored at start-up, and stop() interrupts the nodes with SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class GraphProcesses:
     """The processes of a running graph; stop() interrupts them, then kills what lingers."""
 
     def __init__(self, specs: Sequence[ProcessSpec], quiet: bool = False) -> None:
         output = subprocess.DEVNULL if quiet else None
-        self.processes = {spec.node: subprocess.Popen(spec.command, stdout=output, stderr=output) for spec in specs}
+        self.processes = {
+            spec.node: subprocess.Popen(spec.command, stdout=output, stderr=output, preexec_fn=default_sigint)
+            for spec in specs
+        }
 
     def exited(self) -> dict[str, int]:
         return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
@@ -142,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started as a background job
     running = GraphProcesses(specs)
     print(f"[run] {args.graph}: started {', '.join(running.processes)}; Ctrl-C stops", flush=True)
     start = time.monotonic()
