@@ -65,7 +65,6 @@ QoS, chosen so that every consumer can pick what it needs:
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 import signal
 import sys
@@ -92,7 +91,7 @@ from hint_controller.executor import default_safe_mode
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
 from hint_controller.names import name_indices
 from hint_controller.qos import EVENT_QOS
-from hint_policy.envs import make_env as registry_make_env
+from hint_policy.envs import make_env
 from hint_policy.envs.base import Env, StepInfo
 
 # hint_msgs/EpisodeEvent constants (the ROS-free core must not import the messages)
@@ -105,18 +104,6 @@ SUBSCRIBER_SETTLE_S = 0.3
 SUBSCRIBER_CHECK_S = 0.05
 STATE_FORMATS = ("state_vector", "joint_state")
 COMMAND_FORMATS = ("input_vector", "float64_multi_array")
-
-
-def make_env(name: str, **kwargs: Any) -> Env:
-    """An Env by registry name (one of :data:`hint_policy.envs.ENV_NAMES`) or by "module:Class"."""
-    if ":" not in name:
-        return registry_make_env(name, **kwargs)
-    module_name, _, class_name = name.partition(":")
-    env_class = getattr(importlib.import_module(module_name), class_name)
-    env = env_class(**kwargs)
-    if not isinstance(env, Env):
-        raise TypeError(f"{name} is not a hint_policy.envs.base.Env")
-    return env
 
 
 @dataclasses.dataclass(frozen=True)

@@ -91,10 +91,13 @@ def test_idle_without_auto_reset():
 
 
 def test_unknown_environment_is_refused():
-    from hint_bringup.sim_node import make_env
+    from hint_policy.envs import make_env
 
     with pytest.raises(ValueError, match="unknown environment 'mars'"):
         make_env("mars")
+    assert type(make_env("hint_policy.envs.quadrotor:PlanarQuadrotorObstacleEnv")).__name__ == "PlanarQuadrotorObstacleEnv"
+    with pytest.raises(TypeError, match="not a hint_policy.envs.base.Env"):
+        make_env("collections:OrderedDict")
 
 
 # ----------------------------------------------------------------------------- over DDS

@@ -23,8 +23,17 @@ ENV_NAMES = tuple(_ENV_CLASSES)
 
 
 def make_env(name: str, **kwargs: Any) -> Env:
-    """A fresh simulator by name (one of :data:`ENV_NAMES`); `kwargs` go to its constructor."""
-    if name not in _ENV_CLASSES:
-        raise ValueError(f"unknown environment {name!r}, expected one of {ENV_NAMES}")
-    module_name, class_name = _ENV_CLASSES[name]
-    return getattr(importlib.import_module(module_name), class_name)(**kwargs)
+    """A fresh simulator by name (one of :data:`ENV_NAMES`) or "module:Class" (a user's Env
+    subclass); `kwargs` go to its constructor."""
+    from hint_policy.envs.base import Env
+
+    if ":" in name:
+        module_name, _, class_name = name.partition(":")
+    elif name in _ENV_CLASSES:
+        module_name, class_name = _ENV_CLASSES[name]
+    else:
+        raise ValueError(f"unknown environment {name!r}, expected one of {ENV_NAMES} or 'module:Class'")
+    env = getattr(importlib.import_module(module_name), class_name)(**kwargs)
+    if not isinstance(env, Env):
+        raise TypeError(f"{name} is not a hint_policy.envs.base.Env")
+    return env
