@@ -32,7 +32,8 @@ def _measure(rate_hz: float) -> tuple[float, np.ndarray]:
     import rclpy
     from hint_controller.composite_action import CompositeAction
     from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
-    from hint_msgs.conversions import composite_action_to_msg, vector_to_msg
+    from hint_controller.action_messages import action_to_msg
+    from hint_msgs.conversions import vector_to_msg
     from hint_msgs.msg import CompositeAction as CompositeActionMsg
     from hint_msgs.msg import InputVector, StateVector
     from rclpy.executors import SingleThreadedExecutor
@@ -70,10 +71,7 @@ def _measure(rate_hz: float) -> tuple[float, np.ndarray]:
             period=0.05, start_time=now() + 0.05, state_names=model.state_names, input_names=model.input_names,
             sequence=sequence[0],
         )
-        chunk_pub.publish(composite_action_to_msg(
-            action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
-            state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
-        ))
+        chunk_pub.publish(action_to_msg(action))
 
     node.create_timer(0.005, lambda: state_pub.publish(vector_to_msg(StateVector, model.state_names, x, stamp=now())))
     node.create_timer(0.1, publish_chunk)

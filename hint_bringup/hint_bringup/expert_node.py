@@ -37,13 +37,14 @@ import time
 from typing import Any
 
 import numpy as np
-from hint_msgs.conversions import MessageValidationError, composite_action_to_msg, vector_from_msg
+from hint_msgs.conversions import MessageValidationError, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 from hint_bringup.expert_chunks import ChunkerConfig, ExpertChunker
+from hint_controller.action_messages import action_to_msg
 from hint_controller.composite_action import CompositeAction
 from hint_controller.node_main import run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
@@ -180,11 +181,7 @@ class ExpertNode(Node):
             self._busy.release()
 
     def _publish(self, action: CompositeAction) -> None:
-        self._publisher.publish(composite_action_to_msg(
-            action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
-            state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
-            interpolation=int(action.interpolation),
-        ))
+        self._publisher.publish(action_to_msg(action))
 
 
 def main(args: list[str] | None = None) -> None:

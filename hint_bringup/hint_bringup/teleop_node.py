@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import Point
-from hint_msgs.conversions import MessageValidationError, composite_action_to_msg, vector_from_msg
+from hint_msgs.conversions import MessageValidationError, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
@@ -44,6 +44,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
 from hint_bringup.expert_node import NS, stamp_ns
+from hint_controller.action_messages import action_to_msg
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import default_safe_mode
@@ -209,11 +210,7 @@ class TeleopNode(Node):
             self.tracker.move(velocity, (t_ns - self._last_knot_ns) / NS)
         self._last_knot_ns = t_ns
         action = self.tracker.chunk(velocity, t_ns / NS)
-        self._publisher.publish(composite_action_to_msg(
-            action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
-            state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
-            interpolation=int(action.interpolation),
-        ))
+        self._publisher.publish(action_to_msg(action))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -34,7 +34,6 @@ import numpy as np
 import rclpy
 from hint_msgs.conversions import (
     MessageValidationError,
-    composite_action_from_msg,
     stamp_to_seconds,
     vector_from_msg,
     vector_to_msg,
@@ -46,7 +45,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from hint_controller.composite_action import CompositeAction
+from hint_controller.action_messages import action_from_msg
 from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor, ExecutorMode
@@ -172,17 +171,7 @@ class ControllerNode(Node):
     def _on_composite_action(self, msg: CompositeActionMsg) -> None:
         try:
             # names are matched (in any order) against the model by the executor
-            arrays = composite_action_from_msg(
-                msg,
-                max_length=self.max_knots,
-                now=self._now(),
-                max_age=self.max_chunk_age,
-            )
-            action = CompositeAction(
-                x_ref=arrays.x_ref, u_ff=arrays.u_ff, gains=arrays.gains, period=arrays.knot_period,
-                start_time=arrays.start_time, state_names=arrays.state_names, input_names=arrays.input_names,
-                sequence=arrays.sequence, sigma=arrays.sigma, interpolation=arrays.interpolation,
-            )
+            action = action_from_msg(msg, max_length=self.max_knots, now=self._now(), max_age=self.max_chunk_age)
             with self._lock:
                 self.executor_core.submit(action)
         except (MessageValidationError, ValueError) as error:

@@ -71,12 +71,9 @@ def hover_chunk(model, start_time: float, length: int = 100, sequence: int = 1):
 
 
 def to_msg(action):
-    from hint_msgs.conversions import composite_action_to_msg
+    from hint_controller.action_messages import action_to_msg
 
-    return composite_action_to_msg(
-        action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
-        state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
-    )
+    return action_to_msg(action)
 
 
 def assert_commands_safe(commands, model):

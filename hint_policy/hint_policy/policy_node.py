@@ -24,17 +24,14 @@ does not run out of reference as long as sampling takes less than that.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 
 import numpy as np
 import rclpy
 import torch
-from hint_msgs.conversions import (
-    MessageValidationError,
-    composite_action_to_msg,
-    vector_from_msg,
-)
+from hint_msgs.conversions import MessageValidationError, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
@@ -42,6 +39,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
+from hint_controller.action_messages import action_to_msg
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
 from hint_controller.node_main import declare_ros2_control_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
@@ -168,11 +166,7 @@ class PolicyNode(Node):
             start = time.perf_counter()
             action = self.policy.act(states, inputs, start_time=observed_at)
             self.sample_latencies.append(time.perf_counter() - start)
-            self._publisher.publish(composite_action_to_msg(
-                action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
-                state_names=action.state_names, input_names=action.input_names, sequence=action.sequence + 1,
-                sigma=action.sigma, interpolation=int(action.interpolation),
-            ))
+            self._publisher.publish(action_to_msg(dataclasses.replace(action, sequence=action.sequence + 1)))
         except Exception as error:  # noqa: BLE001 - a failed sample must not kill the node
             self.get_logger().error(f"sampling a composite action failed: {error}")
         finally:
