@@ -48,6 +48,9 @@ class DataConfig:
     action_content: str = "primitives"
     #: observations before the first knot: "zero" (Algorithm 1) or "repeat" (copy of the first)
     obs_padding: str = "zero"
+    #: state names that are angles which wrap (PushT's block_theta, a continuous joint): observed
+    #: as (cos, sin), so poses 2 pi apart look the same; the gains and x_ref keep the raw angle
+    obs_angles: list[str] = dataclasses.field(default_factory=list)
     #: number of knot-grid phases used as samples (1 = knots at steps 0, k, 2k, ...; up to k =
     #: every physics step starts a grid, k times the samples)
     phases: int = 1

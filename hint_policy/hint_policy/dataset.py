@@ -14,6 +14,9 @@ Observation chunk o_h at knot h: the ``obs_steps`` (tau_obs) knots h - tau_obs +
 first. Each row is ``[full state x_{s_i}, previous input u_{s_i - 1}]``: the state observed at
 knot i and the low-level input applied during the physics step that led to it (the input of
 knot i's own step is not yet known when o_h is formed; for s_i = 0 there is none and it is 0).
+State coordinates named in ``obs_angles`` (angles that wrap, e.g. PushT's unwrapped block angle)
+are observed as their cosine in place and their sine appended after the state, so the same
+physical pose gives the same observation (:func:`observation_features`).
 Rows before the first knot are padding: zeros in raw units (``obs_padding="zero"``, Algorithm 1)
 or copies of the first row (``"repeat"``). Inference (:mod:`hint_policy.inference`) pads the
 same way.
@@ -62,10 +65,11 @@ class ChunkLayout:
     obs_padding: str
     control_stride: int
     physics_period: float
+    obs_angle_names: tuple[str, ...] = ()  # observed as (cos, sin); absent in older checkpoints
 
     @property
     def obs_dim(self) -> int:
-        return len(self.obs_state_names) + len(self.input_names)
+        return len(self.obs_state_names) + len(self.obs_angle_names) + len(self.input_names)
 
     @property
     def action_dim(self) -> int:
@@ -78,16 +82,20 @@ class ChunkLayout:
 
     def to_dict(self) -> dict:
         values = dataclasses.asdict(self)
-        for key in ("obs_state_names", "state_names", "input_names"):
+        for key in _NAME_FIELDS:
             values[key] = list(values[key])
         return values
 
     @classmethod
     def from_dict(cls, values: dict) -> ChunkLayout:
         values = dict(values)
-        for key in ("obs_state_names", "state_names", "input_names"):
-            values[key] = tuple(values[key])
+        for key in _NAME_FIELDS:
+            if key in values:
+                values[key] = tuple(values[key])
         return cls(**values)
+
+
+_NAME_FIELDS = ("obs_state_names", "state_names", "input_names", "obs_angle_names")
 
 
 @dataclasses.dataclass
@@ -152,11 +160,24 @@ def demo_primitives(
     return Primitives(x_ref=model_states[:-1].copy(), u_ff=inputs.copy(), gains=gains)
 
 
-def observation_rows(demo: Demo, input_names: Sequence[str]) -> np.ndarray:
-    """Row t = [x_t (full state), u_{t-1} (0 for t = 0)], shape (T+1, n_full + m)."""
-    inputs = demo.inputs[:, name_indices(demo.input_names, input_names)]
+def observation_features(states: np.ndarray, inputs: np.ndarray, layout: ChunkLayout) -> np.ndarray:
+    """Observation rows (r, obs_dim) from full states (r, n_full) and previous inputs (r, m).
+
+    A row is the state with each angle of ``layout.obs_angle_names`` replaced by its cosine,
+    then the sines of those angles, then the input.
+    """
+    states = np.array(states, dtype=float, ndmin=2)
+    angles = name_indices(layout.obs_state_names, layout.obs_angle_names)
+    sines = np.sin(states[:, angles])
+    states[:, angles] = np.cos(states[:, angles])
+    return np.hstack([states, sines, np.asarray(inputs, dtype=float).reshape(len(states), -1)])
+
+
+def observation_rows(demo: Demo, layout: ChunkLayout) -> np.ndarray:
+    """Row t = features of [x_t (full state), u_{t-1} (0 for t = 0)], shape (T+1, obs_dim)."""
+    inputs = demo.inputs[:, name_indices(demo.input_names, layout.input_names)]
     previous = np.vstack([np.zeros((1, inputs.shape[1])), inputs])
-    return np.hstack([demo.states, previous])
+    return observation_features(demo.states, previous, layout)
 
 
 def knot_steps(horizon: int, stride: int, phase: int) -> np.ndarray:
@@ -184,6 +205,9 @@ def build_chunks(
     if not demos:
         raise ValueError("no demos to build a dataset from")
     first = demos[0]
+    unknown = sorted(set(config.obs_angles) - set(first.state_names))
+    if unknown:
+        raise ValueError(f"data.obs_angles names {unknown} are not states of the demos {list(first.state_names)}")
     layout = ChunkLayout(
         obs_state_names=first.state_names,
         state_names=tuple(model.state_names),
@@ -194,13 +218,14 @@ def build_chunks(
         obs_padding=config.obs_padding,
         control_stride=config.control_stride,
         physics_period=float(first.period),
+        obs_angle_names=tuple(config.obs_angles),
     )
     use_gains = config.action_content == "primitives"
     columns: dict[str, list] = {k: [] for k in ("obs", "obs_real", "actions", "demo", "step")}
     for index, demo in enumerate(demos):
         _check_compatible(demo, first)
         primitives = demo_primitives(demo, model, synthesize if use_gains else None)
-        rows = observation_rows(demo, layout.input_names)
+        rows = observation_rows(demo, layout)
         packed = pack_actions(primitives.x_ref, primitives.u_ff, primitives.gains, config.action_content)
         for phase in range(config.phases):
             knots = knot_steps(demo.horizon, config.control_stride, phase)

@@ -24,7 +24,7 @@ import torch
 
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.dataset import ChunkLayout, Normalizers, pad_observation, unpack_actions
+from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pad_observation, unpack_actions
 from hint_policy.train import build_diffusion, build_model, load_checkpoint
 
 
@@ -146,7 +146,7 @@ class HintPolicy:
                              f"got {len(states)} and {len(inputs)}")
         if not (np.all(np.isfinite(states)) and np.all(np.isfinite(inputs))):
             raise ValueError("observation contains non-finite values")
-        return pad_observation(np.hstack([states, inputs]), self.obs_steps, self.layout.obs_padding)
+        return pad_observation(observation_features(states, inputs, self.layout), self.obs_steps, self.layout.obs_padding)
 
     @torch.no_grad()
     def sample_normalized(self, raw_obs: np.ndarray) -> np.ndarray:

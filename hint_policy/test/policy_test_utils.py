@@ -51,11 +51,11 @@ def pd_demos(count: int, horizon: int = 60, seed: int = 0, block_theta: float = 
     return demos
 
 
-def train_tiny(out_dir, action_content: str = "primitives"):
+def train_tiny(out_dir, action_content: str = "primitives", obs_angles: tuple[str, ...] = ()):
     """(checkpoint path, demos) of a 5-step MLP policy trained on three short PD demos."""
     config = config_from_dict(HintConfig, {
         "data": {"dynamics": "pusht_agent", "control_stride": 5, "obs_steps": 2, "chunk_length": 4,
-                 "sigma": 0.05, "action_content": action_content},
+                 "sigma": 0.05, "action_content": action_content, "obs_angles": list(obs_angles)},
         "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
         "diffusion": {"train_steps": 30},
         "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},

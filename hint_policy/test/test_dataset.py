@@ -179,3 +179,21 @@ def test_zero_sigma_is_plain_diffusion_policy_data():
     item = dataset[2]
     torch.testing.assert_close(item["obs"], normalizers.obs.normalize(torch.as_tensor(chunks.obs[2], dtype=torch.float32)))
     assert float(item["action"].abs().max()) <= 1 + 1e-6
+
+
+def test_wrapping_angles_are_observed_as_cos_and_sin():
+    demo = marked_demo()
+    turned = Demo(demo.states + np.eye(7)[6] * 2 * np.pi, demo.inputs, 0.01, FULL_STATES, INPUTS, env="pusht")
+    chunks, layout = build_chunks([demo, turned], PushTAgent(), marked_gains, config(obs_angles=["block_theta"]))
+    assert layout.obs_dim == 10 and layout.obs_angle_names == ("block_theta",)
+    row = chunks.obs[0, 2]  # knot step 0 of the first demo
+    theta = 600.0  # column 6 of step 0
+    np.testing.assert_allclose(row, np.concatenate([obs_row(0)[:6], [np.cos(theta), np.sin(theta)], obs_row(0)[7:]]))
+    same_pose = chunks.demo_index == 1
+    np.testing.assert_allclose(chunks.obs[same_pose], chunks.obs[~same_pose], atol=1e-9)
+    assert type(layout).from_dict(layout.to_dict()) == layout
+
+
+def test_unknown_angle_name_is_rejected():
+    with pytest.raises(ValueError, match="obs_angles.*'heading'"):
+        build_chunks([marked_demo()], PushTAgent(), marked_gains, config(obs_angles=["heading"]))

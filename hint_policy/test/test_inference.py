@@ -45,6 +45,18 @@ def test_short_history_is_padded_and_long_history_truncated(trained):
     assert policy.act(demos[0].states[0], np.zeros(2), 0.0).length == 4
 
 
+def test_angle_features_match_the_training_observations(tmp_path):
+    path, demos = train_tiny(tmp_path, obs_angles=("block_theta",))
+    policy = HintPolicy.from_checkpoint(path)
+    assert policy.layout.obs_angle_names == ("block_theta",) and policy.layout.obs_dim == 10
+    states, inputs = history(demos[0])
+    obs = policy.observation(states, inputs)
+    turned = policy.observation(states + np.eye(7)[6] * 2 * np.pi, inputs)
+    np.testing.assert_allclose(obs, turned, atol=1e-9)
+    np.testing.assert_allclose(obs[:, 6:8], np.stack([np.cos(states[:, 6]), np.sin(states[:, 6])], axis=1))
+    assert policy.act(states, inputs, 0.0).length == 4
+
+
 def test_seed_and_sigma_control_the_randomness(trained):
     path, demos = trained
     obs = history(demos[1])
