@@ -70,3 +70,23 @@ def test_generate_cli_roundtrip(tmp_path, capsys):
     assert demos[0].extra["homotopy"] in ("left", "right")
     assert frame.stat().st_size > 1000
     assert "success_rate: 1" in capsys.readouterr().out
+
+
+POOL_AFTER_SIGTERM_HANDLER = """
+import signal
+from hint_policy.experts.generate import collect
+signal.signal(signal.SIGTERM, lambda *_: None)  # what rclpy.init installs in its process
+kept, tried = collect("quadrotor", 1, seed_start=10, workers=2, max_attempts=6, progress=False)
+print(len(kept), len(tried))
+"""
+
+
+def test_worker_pool_stops_when_the_caller_catches_sigterm():
+    # Stopping early terminates the pool with SIGTERM; forked workers inherited the caller's
+    # handler, survived it, and the pool waited forever (seen in `make bench` after rclpy).
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", POOL_AFTER_SIGTERM_HANDLER], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "1"

@@ -64,13 +64,18 @@ def _run_seed(seed: int) -> tuple[Demo, float]:
 def expert_demos(
     env_name: str, seeds: Sequence[int], workers: int = 1
 ) -> Iterator[tuple[Demo, float]]:
-    """(demo, seconds) for each seed, in seed order; `workers` > 1 uses a process pool."""
+    """(demo, seconds) for each seed, in seed order; `workers` > 1 uses a process pool.
+
+    The pool's workers are spawned, not forked: a forked worker would inherit the caller's
+    signal handlers (rclpy's SIGTERM handler keeps it alive through ``Pool.terminate``, which
+    then waits forever) and locks held by its BLAS or torch threads.
+    """
     if workers <= 1:
         _init_worker(env_name)
         for seed in seeds:
             yield _run_seed(seed)
         return
-    with multiprocessing.get_context().Pool(workers, initializer=_init_worker, initargs=(env_name,)) as pool:
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(env_name,)) as pool:
         yield from pool.imap(_run_seed, seeds, chunksize=1)
 
 
