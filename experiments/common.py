@@ -660,7 +660,8 @@ def estimate(spec: ExperimentSpec, budget: Budget | None = None) -> list[Estimat
     for run in runs:
         missing = progress.missing_variants(spec, run)
         steps = build_run_config(spec, run).train.steps
-        trained = min(steps, _checkpoint_step(spec.run_directory(run) / "checkpoints" / "latest.pt"))
+        stale = run.run_id in progress.stale_runs
+        trained = 0 if stale else min(steps, _checkpoint_step(spec.run_directory(run) / "checkpoints" / "latest.pt"))
         if not missing:
             rows.append(Estimate(run.run_id, "done", 0.0))
             continue
@@ -668,6 +669,8 @@ def estimate(spec: ExperimentSpec, budget: Budget | None = None) -> list[Estimat
         if trained < steps:
             seconds += budget.setup_seconds_per_run + (steps - trained) / budget.train_steps_per_second
         status = "to evaluate" if trained >= steps else (f"trained {trained}/{steps}" if trained else "to do")
+        if stale:
+            status = "stale: to redo"
         rows.append(Estimate(run.run_id, status, seconds))
     return rows
 

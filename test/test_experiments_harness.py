@@ -162,6 +162,7 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
         common.run_experiment(changed, fig5_quadrotor.EXPERIMENT, progress_bar=False)
     progress = common.survey(changed, common.expand_grid(changed))
     assert len(progress.stale_records) == 2 and len(progress.stale_runs) == 2
+    assert [e.status for e in common.estimate(changed)] == ["stale: to redo"] * 2
     common.discard_stale(changed, progress)
     assert lines(changed.results_file) == [] and len(lines(changed.directory / "results.stale.jsonl")) == 2
     assert not any(spec.run_directory(r).exists() for r in runs)
