@@ -37,6 +37,7 @@ class HintPolicy:
         config: HintConfig,
         layout: ChunkLayout,
         normalizers: Normalizers,
+        *,
         sigma: float | None = None,
         sampler: str = "ddim",
         steps: int = 10,
@@ -70,33 +71,17 @@ class HintPolicy:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_checkpoint(
-        cls,
-        path: str | os.PathLike,
-        sigma: float | None = None,
-        sampler: str = "ddim",
-        steps: int = 10,
-        device: str | torch.device = "cpu",
-        seed: int | None = None,
-        interpolation: Interpolation = Interpolation.LINEAR,
-    ) -> HintPolicy:
-        """Load the EMA weights of a training checkpoint (FileNotFoundError / ValueError name the file)."""
-        payload = load_checkpoint(path)
-        return cls.from_payload(payload, sigma, sampler, steps, device, seed, interpolation, source=str(path))
+    def from_checkpoint(cls, path: str | os.PathLike, **settings: Any) -> HintPolicy:
+        """Load the EMA weights of a training checkpoint (FileNotFoundError / ValueError name the file).
+
+        ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, steps,
+        device, seed, interpolation).
+        """
+        return cls.from_payload(load_checkpoint(path), source=str(path), **settings)
 
     @classmethod
-    def from_payload(
-        cls,
-        payload: dict[str, Any],
-        sigma: float | None = None,
-        sampler: str = "ddim",
-        steps: int = 10,
-        device: str | torch.device = "cpu",
-        seed: int | None = None,
-        interpolation: Interpolation = Interpolation.LINEAR,
-        source: str = "<memory>",
-    ) -> HintPolicy:
-        """Build from a checkpoint dict (what train.py saves)."""
+    def from_payload(cls, payload: dict[str, Any], source: str = "<memory>", **settings: Any) -> HintPolicy:
+        """Build from a checkpoint dict (what train.py saves); ``settings`` as in :meth:`from_checkpoint`."""
         try:
             config = config_from_dict(HintConfig, payload["config"])
             layout = ChunkLayout.from_dict(payload["layout"])
@@ -105,7 +90,7 @@ class HintPolicy:
             denoiser.load_state_dict(payload["ema"]["model"])
         except (KeyError, TypeError, RuntimeError, ValueError) as error:
             raise ValueError(f"checkpoint {source} is incomplete or inconsistent: {error}") from error
-        return cls(denoiser, config, layout, normalizers, sigma, sampler, steps, device, seed, interpolation, source)
+        return cls(denoiser, config, layout, normalizers, source=source, **settings)
 
     def reset(self, seed: int | None = None) -> None:
         """Restart the sequence numbers and (with `seed`) the random stream."""
