@@ -19,7 +19,7 @@ bench: setup  ## run the benchmarks, print every figure, write results/bench.jso
 demo: setup  ## PushT sim graph with the shipped checkpoint: scores, a video and a bag
 	@bash scripts/demo.sh
 
-experiments: setup  ## paper Figures 5 and 6 (resumable; about 1 h each on 2 cores), results/experiments/
+experiments: setup  ## paper Figures 5 and 6 (resumable; about 65 + 12 min on 2 cores), results/experiments/
 	@source scripts/env.sh && python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
 		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml
 
