@@ -668,9 +668,12 @@ def estimate(spec: ExperimentSpec, budget: Budget | None = None) -> list[Estimat
         seconds = len(missing) * spec.evaluation.episodes * budget.eval_seconds_per_episode
         if trained < steps:
             seconds += budget.setup_seconds_per_run + (steps - trained) / budget.train_steps_per_second
-        status = "to evaluate" if trained >= steps else (f"trained {trained}/{steps}" if trained else "to do")
         if stale:
             status = "stale: to redo"
+        elif trained >= steps:
+            status = "to evaluate"
+        else:
+            status = f"trained {trained}/{steps}" if trained else "to do"
         rows.append(Estimate(run.run_id, status, seconds))
     return rows
 

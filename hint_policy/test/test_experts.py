@@ -1,5 +1,8 @@
 """Expert demonstrators: success, recorded inputs are the applied ones, multimodality, CLI."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -84,9 +87,6 @@ print(len(kept), len(tried))
 def test_worker_pool_stops_when_the_caller_catches_sigterm():
     # Stopping early terminates the pool with SIGTERM; forked workers inherited the caller's
     # handler, survived it, and the pool waited forever (seen in `make bench` after rclpy).
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", POOL_AFTER_SIGTERM_HANDLER], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[0] == "1"
