@@ -1,6 +1,7 @@
 """PushT env: bit-exact agreement with gym-pusht, seeded determinism, scoring."""
 
 import numpy as np
+import pymunk
 import pytest
 
 pytest.importorskip("gym_pusht")
@@ -84,3 +85,25 @@ def test_episode_times_out_after_300_control_steps():
     for _ in range(300):
         _, info, _ = env.step_target(np.array([30.0, 30.0]))
     assert info.timeout and env.steps == 3000
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_coverage_does_not_depend_on_the_order_of_the_block_shapes(monkeypatch, reverse):
+    # pymunk's body.shapes is a set ordered by object address: gym-pusht's coverage of this pose
+    # is 0.6739963051759581 or ...579 depending on which bar comes first
+    state = np.array([60.0, 60.0, 0.0, 0.0, 258.5146044218679, 253.35790273417396, 0.9775249585304329])
+    reference = PushTEnv()
+    reference.reset(0)
+    reference.set_state(state)
+    expected = reference.coverage()
+    listed = pymunk.Body.shapes
+
+    def shapes_in_order(body):
+        shapes = list(listed.fget(body))
+        return shapes[::-1] if reverse else shapes
+
+    monkeypatch.setattr(pymunk.Body, "shapes", property(shapes_in_order))
+    env = PushTEnv()
+    env.reset(0)
+    env.set_state(state)
+    assert env.coverage() == expected

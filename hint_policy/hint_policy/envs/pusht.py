@@ -36,7 +36,7 @@ import numpy as np
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from gym_pusht.envs.pusht import PushTEnv as GymPushTEnv  # noqa: E402
+from gym_pusht.envs.pusht import PushTEnv as GymPushTEnv, pymunk_to_shapely  # noqa: E402
 
 from hint_controller.dynamics.pusht_agent import KD, KP, PushTAgent, pd_acceleration  # noqa: E402
 from hint_policy.envs.base import Env, StepInfo  # noqa: E402
@@ -158,11 +158,20 @@ class PushTEnv(Env):
         return self.state, info, applied
 
     def coverage(self) -> float:
-        """Fraction of the goal T covered by the block (gym-pusht's shapely computation)."""
-        block = self.gym_env.block
+        """Fraction of the goal T covered by the block (gym-pusht's shapely computation).
+
+        As gym-pusht's ``_get_coverage``, but over the block's shapes in a fixed order: pymunk's
+        ``body.shapes`` is a set ordered by object address, so gym-pusht's sum over the T's two
+        bars changed in the last bit from one process to the next for the same pose.
+        """
+        env = self.gym_env
+        block = env.block
         key = (block.position.x, block.position.y, block.angle)
         if key != self._coverage_key:
-            self._coverage = float(self.gym_env._get_coverage())
+            shapes = sorted(block.shapes, key=lambda shape: tuple(shape.get_vertices()))
+            goal = pymunk_to_shapely(env.get_goal_pose_body(env.goal_pose), shapes)
+            covered = pymunk_to_shapely(block, shapes)
+            self._coverage = float(goal.intersection(covered).area / goal.area)
             self._coverage_key = key
         return self._coverage
 
