@@ -23,5 +23,6 @@ experiments: setup  ## paper Figures 5 and 6 (resumable; about 65 + 12 min on 2 
 	@source scripts/env.sh && python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
 		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml
 
-clean:  ## remove build outputs (keeps .venv)
-	rm -rf build install log results
+clean:  ## remove build outputs and generated results (keeps .venv, data/, outputs/ and results/experiments/)
+	rm -rf build install log
+	find results -mindepth 1 -maxdepth 1 ! -name experiments -exec rm -rf {} + 2>/dev/null || true

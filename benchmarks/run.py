@@ -7,6 +7,9 @@ because a machine is slow. A benchmark module that raises is reported and the ot
 
     python -m benchmarks.run                   # all
     python -m benchmarks.run --only synth sim  # modules whose area starts with these words
+
+With ``--only``, figures of an existing output file that this run did not measure are kept, so
+a partial run updates results/bench.json instead of truncating it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,18 @@ def _modules(only: list[str]) -> list[str]:
     if only:
         names = [n for n in names if any(n.removeprefix("bench_").startswith(o) for o in only)]
     return names
+
+
+def _update(path: Path, figures: list[dict]) -> tuple[list[dict], int]:
+    """An earlier results file's figures with `figures` put in: same names replaced in place, new
+    ones appended. Returns the list and how many earlier figures were kept unchanged."""
+    try:
+        previous = [f for f in json.loads(path.read_text()) if isinstance(f, dict) and "name" in f]
+    except (OSError, ValueError, TypeError):
+        previous = []
+    measured = {figure["name"]: figure for figure in figures}
+    updated = [measured.pop(f["name"], f) for f in previous]
+    return updated + list(measured.values()), len(updated) - (len(figures) - len(measured))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,9 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(module_name)
         print(f"[bench] {module_name} took {time.perf_counter() - start:.1f} s", flush=True)
 
+    written = figures
+    if args.only:
+        written, kept = _update(args.out, figures)
+        if kept:
+            print(f"[bench] kept {kept} figures of the previous {args.out} that this run did not measure")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"[bench] {len(figures)} figures written to {args.out}")
+    args.out.write_text(json.dumps(written, indent=2) + "\n")
+    print(f"[bench] {len(figures)} figures measured, {len(written)} written to {args.out}")
     if failed:
         print(f"[bench] modules that raised: {', '.join(failed)}", file=sys.stderr)
         return 1
