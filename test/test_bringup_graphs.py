@@ -200,7 +200,7 @@ def test_config_applies_under_a_namespace(name):
 ARM_ARGUMENTS = {
     "checkpoint": "/tmp/my_arm.pt", "joint_names": "[shoulder, elbow, wrist]", "state_topic": "/arm/joint_states",
     "command_topic": "/arm/effort_controller/commands", "command_interface": "effort",
-    "urdf_path": "/tmp/my_arm.urdf", "controller_rate": "1000", "sigma": "0.1",
+    "urdf_path": "/tmp/my_arm.urdf", "controller_rate": "1000", "sigma": "0.1", "realtime_priority": "50",
 }
 
 
@@ -217,6 +217,7 @@ def test_hardware_graph_wires_the_controller_and_policy_to_ros2_control_topics()
         assert parameters["use_sim_time"] is False  # the hardware graph's default
     assert controller["model"] == "manipulator" and controller["urdf_path"] == "/tmp/my_arm.urdf"
     assert controller["rate_hz"] == 1000.0 and isinstance(controller["rate_hz"], float)
+    assert controller["realtime_priority"] == 50 and "realtime_priority" not in policy
     assert policy["checkpoint"] == "/tmp/my_arm.pt" and policy["sigma"] == 0.1
 
 
@@ -226,6 +227,7 @@ def test_hardware_defaults_and_recording():
     assert defaults["controller"]["remappings"] == [("state", "/joint_states"), ("command", "/effort_controller/commands")]
     assert "joint_names" not in controller and "urdf_path" not in controller  # empty: the model's own order and URDF
     assert controller["rate_hz"] == 500.0 and controller["use_sim_time"] is False
+    assert controller["realtime_priority"] == 0
     recorder = runner_view("hardware", {**ARM_ARGUMENTS, "record": "true"})["recorder"]["parameters"]
     assert "/arm/joint_states" in recorder["topics"] and "/arm/effort_controller/commands" in recorder["topics"]
     assert "state" not in recorder["topics"] and recorder["use_sim_time"] is False

@@ -273,6 +273,9 @@ HARDWARE_ARGUMENTS: dict[str, GraphArgument] = {
         ("controller",), "urdf_path", kind="text"),
     "controller_rate": GraphArgument("500.0", "command rate of the controller [Hz]", ("controller",), "rate_hz",
                                      kind="float"),
+    "realtime_priority": GraphArgument(
+        "0", "SCHED_FIFO priority 1-99 of the controller's command thread; 0 = default scheduler",
+        ("controller",), "realtime_priority"),
 }
 
 #: the simulated arm behind ros2_control-style topics: the simulator publishes JointState on

@@ -3,7 +3,7 @@
     ros2 launch hint_bringup hardware.launch.py checkpoint:=/path/to/arm_policy.pt \
         joint_names:=[joint1,joint2,joint3] urdf_path:=/path/to/arm.urdf \
         [state_topic:=/joint_states] [command_topic:=/effort_controller/commands] \
-        [command_interface:=effort] [controller_rate:=500.0] [record:=true]
+        [command_interface:=effort] [controller_rate:=500.0] [realtime_priority:=50] [record:=true]
 
 The controller and the policy read sensor_msgs/JointState on state_topic; the controller publishes
 std_msgs/Float64MultiArray on command_topic in joint_names order, and the policy observes it.

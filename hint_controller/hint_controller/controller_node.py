@@ -15,7 +15,9 @@ Publishes
 
 Commands are computed by :class:`hint_controller.executor.ChunkExecutor` in a dedicated thread
 paced by absolute deadlines on the monotonic clock (rclpy timers jitter by a millisecond and more
-under load; a deadline loop holds 1 kHz). Message callbacks run in the rclpy executor on the main
+under load; a deadline loop holds 1 kHz). With ``realtime_priority`` > 0 that thread asks for
+the SCHED_FIFO real-time scheduler, as ros2_control's controller manager does for its loop; where
+the system refuses, a warning names the fix and the loop runs on the default scheduler. Message callbacks run in the rclpy executor on the main
 thread and hand over immutable data, so the loop never waits for them.
 
 Safety: a malformed composite action (dimensions, names, non-finite values, stale stamp, oversize)
@@ -27,6 +29,7 @@ older than ``state_timeout`` switches to the model's safe command.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 
@@ -73,6 +76,9 @@ class ControllerNode(Node):
         self.state_timeout = float(p("state_timeout"))
         self.max_chunk_age = float(p("max_chunk_age"))
         self.max_knots = int(p("max_knots"))
+        self.realtime_priority = int(p("realtime_priority"))
+        if not 0 <= self.realtime_priority <= 99:
+            raise ValueError(f"realtime_priority must be 0 (off) or a SCHED_FIFO priority 1-99, got {self.realtime_priority}")
         safe_mode = p("safe_mode") or None
         self.executor_core = ChunkExecutor(self.model, grace_period=float(p("grace_period")), safe_mode=safe_mode)
         self._safe_mode = self.executor_core.safe_mode
@@ -109,6 +115,11 @@ class ControllerNode(Node):
         declare("state_timeout", 0.05, "State older than this [s] switches to the safe command.")
         declare("max_chunk_age", 0.5, "Reject a composite action whose last knot ended more than this long ago [s].")
         declare("max_knots", 1024, "Reject composite actions with more knots than this.")
+        declare(
+            "realtime_priority", 0,
+            "SCHED_FIFO priority 1-99 of the command thread (0 = default scheduler). Needs CAP_SYS_NICE "
+            "or an rtprio limit; if refused, a warning is logged and the default scheduler is kept.",
+        )
         declare_ros2_control_parameters(self, "model")
 
     def _param(self, name: str):
@@ -186,6 +197,12 @@ class ControllerNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _control_loop(self) -> None:
+        if self.realtime_priority:
+            refusal = request_realtime_priority(self.realtime_priority)
+            if refusal:
+                self.get_logger().warning(refusal)
+            else:
+                self.get_logger().info(f"command thread runs SCHED_FIFO at priority {self.realtime_priority}")
         period = 1.0 / self.rate_hz
         next_deadline = time.monotonic()
         while self._running and rclpy.ok(context=self.context):
@@ -251,6 +268,18 @@ class ControllerNode(Node):
         if self._loop_thread.is_alive():
             self._loop_thread.join(timeout=1.0)
         super().destroy_node()
+
+
+def request_realtime_priority(priority: int) -> str | None:
+    """Put the calling thread on SCHED_FIFO at `priority`; None on success, else why not."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (OSError, AttributeError) as error:  # AttributeError: no SCHED_FIFO on this platform
+        return (
+            f"real-time priority {priority} refused ({error}); running on the default scheduler. Grant it with "
+            f"CAP_SYS_NICE or an rtprio limit (e.g. '@realtime - rtprio 99' in /etc/security/limits.conf)"
+        )
+    return None
 
 
 def main(args: list[str] | None = None) -> None:
