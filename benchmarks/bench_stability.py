@@ -35,22 +35,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def demo_chunks(env_name: str, config_path: Path, seeds=SEEDS):
     """(model, composite actions) cut from the expert's demos, with the training config's gains,
     knot stride and chunk length; one chunk starts every half chunk."""
-    from hint_controller.names import name_indices
-    from hint_controller.tvlqr import TVLQRConfig, chunk_controllers, primitive_controllers
+    from hint_controller.tvlqr import chunk_controllers
     from hint_policy.config import load_config
+    from hint_policy.dataset import demo_primitives, knot_steps
     from hint_policy.experts.generate import make_episode_runner
-    from hint_policy.train import load_dynamics_model
+    from hint_policy.train import load_dynamics_model, make_synthesis
 
     data = load_config(config_path).data
-    weights = TVLQRConfig(**{key: tuple(v) if v is not None else None for key, v in data.synthesis_options.items()})
     expert = make_episode_runner(env_name)
     length, chunks = data.chunk_length, []
     for seed in seeds:
         demo = expert(seed)
         model = load_dynamics_model(data.dynamics, demo.period)
-        states = demo.select_states(model.state_names)
-        inputs = demo.inputs[:, name_indices(demo.input_names, model.input_names)]
-        x_ref, u_ff, gains = primitive_controllers(model, states, inputs, weights, stride=data.control_stride)
+        primitives = demo_primitives(demo, model, make_synthesis(model, data.synthesis, data.synthesis_options))
+        knots = knot_steps(demo.horizon, data.control_stride, phase=0)
+        x_ref, u_ff, gains = primitives.x_ref[knots], primitives.u_ff[knots], primitives.gains[knots]
         for first in range(0, len(x_ref) - length + 1, max(1, length // 2)):
             window = slice(first, first + length)
             chunks += chunk_controllers(
