@@ -43,11 +43,12 @@ def demo_chunks(env_name: str, config_path: Path, seeds=SEEDS):
 
     data = load_config(config_path).data
     expert = make_episode_runner(env_name)
+    demos = [expert(seed) for seed in seeds]
+    model = load_dynamics_model(data.dynamics, demos[0].period)
+    synthesize = make_synthesis(model, data.synthesis, data.synthesis_options)
     length, chunks = data.chunk_length, []
-    for seed in seeds:
-        demo = expert(seed)
-        model = load_dynamics_model(data.dynamics, demo.period)
-        primitives = demo_primitives(demo, model, make_synthesis(model, data.synthesis, data.synthesis_options))
+    for demo in demos:
+        primitives = demo_primitives(demo, model, synthesize)
         knots = knot_steps(demo.horizon, data.control_stride, phase=0)
         x_ref, u_ff, gains = primitives.x_ref[knots], primitives.u_ff[knots], primitives.gains[knots]
         for first in range(0, len(x_ref) - length + 1, max(1, length // 2)):

@@ -44,8 +44,10 @@ def _update(path: Path, figures: list[dict]) -> tuple[list[dict], int]:
     except (OSError, ValueError, TypeError):
         previous = []
     measured = {figure["name"]: figure for figure in figures}
-    updated = [measured.pop(f["name"], f) for f in previous]
-    return updated + list(measured.values()), len(updated) - (len(figures) - len(measured))
+    earlier_names = {f["name"] for f in previous}
+    updated = [measured.get(f["name"], f) for f in previous] + [f for f in figures if f["name"] not in earlier_names]
+    kept = sum(f["name"] not in measured for f in previous)
+    return updated, kept
 
 
 def main(argv: list[str] | None = None) -> int:

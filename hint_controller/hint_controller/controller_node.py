@@ -17,8 +17,9 @@ Commands are computed by :class:`hint_controller.executor.ChunkExecutor` in a de
 paced by absolute deadlines on the monotonic clock (rclpy timers jitter by a millisecond and more
 under load; a deadline loop holds 1 kHz). With ``realtime_priority`` > 0 that thread asks for
 the SCHED_FIFO real-time scheduler, as ros2_control's controller manager does for its loop; where
-the system refuses, a warning names the fix and the loop runs on the default scheduler. Message callbacks run in the rclpy executor on the main
-thread and hand over immutable data, so the loop never waits for them.
+the system refuses, a warning names the fix and the loop runs on the default scheduler. Message
+callbacks run in the rclpy executor on the main thread and hand over immutable data, so the loop
+never waits for them.
 
 Safety: a malformed composite action (dimensions, names, non-finite values, stale stamp, oversize)
 is rejected with one log line, counted in the status, and the last valid chunk keeps executing.
