@@ -2,7 +2,7 @@
 
     python -m hint_bringup.bag_to_dataset BAG_OR_FOLDER [...] --out data/pusht_teleop.npz
         [--state-topic state] [--command-topic applied_input|command] [--event-topic episode_event]
-        [--source teleop] [--successful-only] [--force | --append]
+        [--source teleop] [--successful-only] [--repair] [--force | --append]
 
 Each argument is a bag directory (with metadata.yaml), a bare .mcap file, or a folder searched
 recursively for both. Bags from hint's recorder_node and from ``ros2 bag record -s mcap`` of the
@@ -12,7 +12,9 @@ Safety: an existing --out is never replaced unless --force is given; --append ad
 episodes to it (episodes already in it, same bag name, episode index, seed and start time, are
 not added twice). The file is written atomically (temporary file + rename). A bag that is
 truncated, corrupt or lacks a topic is skipped with a warning naming it; the others are
-converted. Exit status: 0 when at least one episode was converted (or all were already in the
+converted; with --repair an MCAP bag whose recorder was killed is rewritten first
+(:func:`hint_bringup.bags.repair_bag`: its complete chunks kept, the episode cut by the crash
+skipped, the originals moved to ``<bag>.truncated/``). Exit status: 0 when at least one episode was converted (or all were already in the
 dataset), 1 when nothing converted, 2 for usage errors and refused overwrites.
 """
 
@@ -24,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hint_bringup.bags import BagError, find_bags, read_episodes
+from hint_bringup.bags import BagError, CorruptBagError, find_bags, read_episodes, repair_bag
 from hint_policy.demos import Demo, load_demos, save_demos
 
 LOG = logging.getLogger("hint_bringup.bag_to_dataset")
@@ -45,6 +47,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--event-topic", default="episode_event", help="EpisodeEvent topic (default: episode_event)")
     parser.add_argument("--source", default=None, help="demo source (default: the bag's hint.operator, else 'bag')")
     parser.add_argument("--successful-only", action="store_true", help="keep only episodes that ended in SUCCESS")
+    parser.add_argument(
+        "--repair", action="store_true",
+        help="rewrite MCAP bags whose recorder was killed (complete chunks kept, originals in <bag>.truncated/), then convert",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="replace an existing --out")
     mode.add_argument("--append", action="store_true", help="add the episodes to an existing --out")
@@ -72,10 +78,7 @@ def convert(paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[Demo]
             LOG.warning("no bags found under %s", root)
         for bag in bags:
             try:
-                episodes = read_episodes(
-                    bag.resolve(), state_topic=args.state_topic, input_topic=args.command_topic,
-                    event_topic=args.event_topic, source=args.source,
-                )
+                episodes = read_bag(bag.resolve(), args)
             except BagError as error:
                 LOG.warning("skipping bag: %s", error)
                 failed += 1
@@ -85,6 +88,20 @@ def convert(paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[Demo]
             LOG.info("%s: %d episode(s)", bag, len(episodes))
             demos.extend(episodes)
     return demos, failed
+
+
+def read_bag(bag: Path, args: argparse.Namespace) -> list[Demo]:
+    """The episodes of one bag; a truncated MCAP bag is repaired first when --repair is given."""
+    def read(path: Path) -> list[Demo]:
+        return read_episodes(path, state_topic=args.state_topic, input_topic=args.command_topic,
+                             event_topic=args.event_topic, source=args.source)
+
+    try:
+        return read(bag)
+    except CorruptBagError as error:
+        if not args.repair:
+            raise CorruptBagError(f"{error} (a killed recorder? --repair recovers its complete chunks)") from error
+        return read(repair_bag(bag))
 
 
 def check_consistent(demos: Sequence[Demo]) -> str | None:

@@ -40,12 +40,15 @@ import functools
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ruamel.yaml import YAML
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2.metadata import dump_qos_v9, parse_qos
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -155,33 +158,56 @@ def topic_name(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- writing
+#: bytes of messages after which the pending MCAP chunk is written out (rosbag2's resilient
+#: preset uses 768 KiB; rosbags alone waits for 1 MiB and writes nothing before that)
+DEFAULT_CHUNK_SIZE = 786_432
+
+
 class BagWriter:
     """A rosbag2 bag being written: topics, raw CDR or rosbags messages, custom metadata.
 
     The bag directory must not exist yet (nothing is ever overwritten). Use as a context manager
-    or call :meth:`close`; metadata.yaml is written at close.
+    or call :meth:`close`; rosbags writes the final metadata.yaml at close. For crash safety call
+    :meth:`flush` periodically: it writes the pending MCAP chunk (or commits the sqlite3
+    transaction), fsyncs the storage file and writes a metadata.yaml snapshot, so a killed
+    writer loses only what arrived since the last flush and :func:`repair_bag` can recover the
+    rest. An MCAP chunk is also written out once it holds `chunk_size` bytes.
     """
 
-    def __init__(self, path: str | os.PathLike, *, storage: str = "mcap") -> None:
+    def __init__(self, path: str | os.PathLike, *, storage: str = "mcap", chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
         self.path = Path(path)
         if self.path.exists():
             raise FileExistsError(f"{self.path} exists already; refusing to overwrite a bag")
         self.store = make_typestore()
+        self.storage = storage
+        self.chunk_size = int(chunk_size)
         self._writer = Writer(self.path, version=9, storage_plugin=STORAGES[storage])
         self._writer.open()
         self._connections: dict[str, Any] = {}
         self.message_counts: dict[str, int] = {}
 
-    def add_topic(self, topic: str, msgtype: str) -> None:
-        """Declare `topic` of type `msgtype` ("pkg/msg/Name"); a type unknown to the store raises KeyError."""
+    def add_topic(self, topic: str, msgtype: str, *, msgdef: str | None = None, rihs01: str | None = None,
+                  qos: Sequence[Any] = ()) -> None:
+        """Declare `topic` of type `msgtype` ("pkg/msg/Name").
+
+        The definition comes from the bag type store, or from `msgdef` and `rihs01` (a type the
+        store does not know, e.g. when repairing a foreign bag); otherwise KeyError. `qos`: the
+        offered QoS profiles (rosbags Qos objects) stored with the topic.
+        """
         topic = topic_name(topic)
         if topic in self._connections:
             return
-        if msgtype not in self.store.types:
+        if msgtype in self.store.types:
+            definition: dict[str, Any] = {"typestore": self.store}
+        elif msgdef is not None and rihs01:
+            definition = {"msgdef": msgdef, "rihs01": rihs01}
+        else:
             raise KeyError(f"message type {msgtype} is unknown to the bag type store")
-        self._connections[topic] = self._writer.add_connection(topic, msgtype, typestore=self.store)
+        self._connections[topic] = self._writer.add_connection(topic, msgtype, offered_qos_profiles=list(qos), **definition)
         self.message_counts[topic] = 0
 
     def has_topic(self, topic: str) -> bool:
@@ -192,6 +218,8 @@ class BagWriter:
         topic = topic_name(topic)
         self._writer.write(self._connections[topic], int(timestamp_ns), data)
         self.message_counts[topic] += 1
+        if self.storage == "mcap" and self._writer.storage.chunk.bio.tell() >= self.chunk_size:
+            self._writer.storage.close_chunk()
 
     def write(self, topic: str, timestamp_ns: int, message: Any) -> None:
         """Serialize a rosbags message object and write it."""
@@ -200,6 +228,53 @@ class BagWriter:
     def set_custom(self, key: str, value: Any) -> None:
         """Store `value` (str, or JSON-encoded otherwise) as custom_data "hint.<key>"."""
         self._writer.set_custom_data(CUSTOM_PREFIX + key, value if isinstance(value, str) else json.dumps(value))
+
+    def flush(self) -> None:
+        """Make everything written so far survive a crash of this process (and of the machine)."""
+        storage = self._writer.storage
+        if self.storage == "mcap":
+            # rosbags' McapWriter: a chunk is complete on disk only once close_chunk wrote it
+            if storage.chunk.msgs:
+                storage.close_chunk()
+            storage.bio.flush()
+            os.fsync(storage.bio.fileno())
+        else:
+            storage.conn.commit()
+        self._write_metadata_snapshot()
+
+    def _write_metadata_snapshot(self) -> None:
+        """metadata.yaml as rosbags writes it at close, for what was written so far."""
+        writer = self._writer
+        count = sum(writer.counts.values())
+        start = writer.min_timestamp if count else 0
+        duration = max(0, writer.max_timestamp - writer.min_timestamp) if count else 0
+        file_name = writer.storage.path.name
+        information = {
+            "version": writer.version,
+            "storage_identifier": self.storage,
+            "relative_file_paths": [file_name],
+            "duration": {"nanoseconds": duration},
+            "starting_time": {"nanoseconds_since_epoch": start},
+            "message_count": count,
+            "topics_with_message_count": [
+                {
+                    "topic_metadata": {
+                        "name": c.topic, "type": c.msgtype, "serialization_format": c.ext.serialization_format,
+                        "offered_qos_profiles": dump_qos_v9(c.ext.offered_qos_profiles),
+                        "type_description_hash": c.digest,
+                    },
+                    "message_count": writer.counts[c.id],
+                }
+                for c in writer.connections
+            ],
+            "compression_format": "",
+            "compression_mode": "",
+            "files": [{"path": file_name, "starting_time": {"nanoseconds_since_epoch": start},
+                       "duration": {"nanoseconds": duration}, "message_count": count}],
+            "custom_data": dict(writer.custom_data) or None,
+            "ros_distro": "rosbags",
+        }
+        _write_yaml_atomically(self.path / "metadata.yaml", {"rosbag2_bagfile_information": information})
 
     def close(self) -> Path:
         """Finish the storage file and write metadata.yaml."""
@@ -211,6 +286,17 @@ class BagWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+
+
+def _write_yaml_atomically(path: Path, content: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf8") as stream:
+        yaml = YAML(typ="safe")
+        yaml.default_flow_style = False
+        yaml.dump(content, stream)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
 
 
 def state_message(store: Typestore, names: Sequence[str], values: np.ndarray, t_ns: int) -> Any:
@@ -547,3 +633,136 @@ def _episode_demo(
         state_names=states.names, input_names=inputs.names, env=start.environment, seed=start.seed,
         success=end.event == EVENT_SUCCESS, source=source, extra=extra,
     )
+
+
+# --------------------------------------------------------------------------- repair
+TRUNCATED_SUFFIX = ".truncated"
+
+
+def repair_bag(path: str | os.PathLike) -> Path:
+    """Rewrite an MCAP bag whose writer died (SIGKILL, power loss) as a complete bag.
+
+    `path`: the bag directory or its .mcap file. Every complete MCAP chunk is kept: the storage
+    file is read with the `mcap` package's stream reader up to its first incomplete record and
+    written again with rosbags (summary, index and metadata.yaml included). custom_data and the
+    type hashes come from the metadata.yaml snapshot the recorder keeps writing; hint.episodes
+    becomes the episodes whose end event survived, so the conversion ends at the last complete
+    episode (the cut one is skipped with a warning). The original files stay in
+    ``<bag>.truncated/`` with the suffix .truncated (so they are not found as a bag again).
+    Returns the repaired bag directory; raises CorruptBagError when nothing is recoverable.
+    """
+    bag_dir, storage_file = _bag_storage_file(Path(path))
+    backup = bag_dir.with_name(bag_dir.name + TRUNCATED_SUFFIX)
+    if backup.exists():
+        raise BagError(f"{bag_dir}: {backup} exists already (repaired before?); move it away to repair again")
+    snapshot = _metadata_snapshot(bag_dir)
+    moves = _set_aside(bag_dir, storage_file, backup)
+    try:
+        messages = _recover_bag(moves[storage_file], bag_dir, snapshot)
+    except BaseException:
+        if bag_dir.exists():
+            shutil.rmtree(bag_dir)
+        _undo(moves, bag_dir, backup)
+        raise
+    LOG.warning("%s: repaired: kept %d message(s) of its complete chunks; originals in %s", bag_dir, messages, backup)
+    return bag_dir
+
+
+def _bag_storage_file(path: Path) -> tuple[Path, Path]:
+    """(bag directory, its .mcap file) of a bag directory or an .mcap file."""
+    if path.is_dir():
+        files = sorted(path.glob("*.mcap"))
+        if len(files) != 1:
+            raise CorruptBagError(f"{path}: expected one .mcap file to repair, found {len(files)}")
+        return path, files[0]
+    if path.suffix != ".mcap" or not path.is_file():
+        raise CorruptBagError(f"{path}: not an MCAP bag (only MCAP bags can be repaired)")
+    return (path.parent if path.parent.name == path.stem else path.with_suffix("")), path
+
+
+def _metadata_snapshot(bag_dir: Path) -> dict[str, Any]:
+    """The bag's metadata.yaml as a dict ({} when absent or unreadable)."""
+    try:
+        with (bag_dir / "metadata.yaml").open(encoding="utf8") as stream:
+            return YAML(typ="safe").load(stream)["rosbag2_bagfile_information"] or {}
+    except Exception:  # noqa: BLE001 - a killed writer may have left no or a broken snapshot
+        return {}
+
+
+def _set_aside(bag_dir: Path, storage_file: Path, backup: Path) -> dict[Path, Path]:
+    """Move the bag's files into `backup` with the .truncated suffix; original -> new path."""
+    originals = [storage_file] + ([bag_dir / "metadata.yaml"] if (bag_dir / "metadata.yaml").is_file() else [])
+    if storage_file.parent == bag_dir:
+        bag_dir.rename(backup)
+    else:
+        backup.mkdir()
+        storage_file.rename(backup / storage_file.name)
+    moves = {}
+    for original in originals:
+        inside = backup / original.name
+        target = inside.with_name(inside.name + TRUNCATED_SUFFIX)
+        inside.rename(target)
+        moves[original] = target
+    return moves
+
+
+def _undo(moves: dict[Path, Path], bag_dir: Path, backup: Path) -> None:
+    for original, moved in moves.items():
+        moved.rename(backup / original.name)
+    if next(iter(moves)).parent == bag_dir:
+        backup.rename(bag_dir)
+    else:
+        for original in moves:
+            (backup / original.name).rename(original)
+        backup.rmdir()
+
+
+def _recover_bag(source: Path, bag_dir: Path, snapshot: dict[str, Any]) -> int:
+    """Copy the complete chunks' messages of `source` into a new bag at `bag_dir`; their number."""
+    from mcap.exceptions import McapError
+    from mcap.records import Channel, Message, Schema
+    from mcap.stream_reader import StreamReader
+
+    hashes = {t["topic_metadata"]["name"]: t["topic_metadata"].get("type_description_hash")
+              for t in snapshot.get("topics_with_message_count") or []}
+    schemas: dict[int, Any] = {}
+    topics: dict[int, str] = {}
+    event_channels: set[int] = set()
+    events: list[tuple[int, bytes]] = []
+    count = 0
+    with source.open("rb") as stream, BagWriter(bag_dir) as bag:
+        try:
+            for record in StreamReader(stream).records:
+                if isinstance(record, Schema):
+                    schemas[record.id] = record
+                elif isinstance(record, Channel):
+                    schema = schemas[record.schema_id]
+                    qos = parse_qos(record.metadata.get("offered_qos_profiles", "") or [])
+                    try:
+                        bag.add_topic(record.topic, schema.name, msgdef=schema.data.decode(),
+                                      rihs01=hashes.get(record.topic), qos=qos)
+                        topics[record.id] = record.topic
+                        if schema.name == EVENT_TYPE:
+                            event_channels.add(record.id)
+                    except KeyError as error:
+                        LOG.warning("%s: dropping topic %s: %s (no type hash in metadata.yaml)", source, record.topic, error)
+                elif isinstance(record, Message) and record.channel_id in topics:
+                    bag.write_raw(topics[record.channel_id], record.log_time, record.data)
+                    count += 1
+                    if record.channel_id in event_channels:
+                        events.append((record.log_time, bytes(record.data)))
+        except (McapError, EOFError, ValueError, KeyError) as error:  # the first incomplete record
+            LOG.info("%s: stopped at an incomplete record (%s)", source, type(error).__name__)
+        if not count:
+            raise CorruptBagError(f"{source}: no complete MCAP chunk with messages; nothing to recover")
+        for key, value in (snapshot.get("custom_data") or {}).items():
+            if key.startswith(CUSTOM_PREFIX):
+                bag.set_custom(key[len(CUSTOM_PREFIX):], str(value))
+        finished = [
+            {"episode_index": start.episode_index, "seed": start.seed,
+             "event": EVENT_NAMES.get(end.event, str(end.event)), "score": end.score}
+            for start, end in _episode_bounds(_events(bag.store, events), bag_dir)
+        ]
+        bag.set_custom("episodes", finished)
+        bag.set_custom("repaired", f"from {source.name}: {count} message(s) of its complete chunks")
+    return count

@@ -14,7 +14,11 @@ the publishers' QoS: RELIABLE when every publisher offers it (so no state is los
 BEST_EFFORT; TRANSIENT_LOCAL when every publisher offers it. Messages arrive as raw CDR bytes
 (no deserialization) and are stamped with the node clock's receive time (sim time with
 use_sim_time). The bag is closed (metadata.yaml written) on SIGINT / SIGTERM (after taking
-for `DRAIN_S` what already arrived) or after `max_episodes` finished episodes. Discovery runs on
+for `DRAIN_S` what already arrived) or after `max_episodes` finished episodes. Crash safety:
+every `flush_period` (0.5 s) the pending MCAP chunk is written and fsynced and metadata.yaml
+(written at start) is updated, so SIGKILL or a power loss costs at most that much data;
+``python -m hint_bringup.bag_to_dataset --repair`` (:func:`hint_bringup.bags.repair_bag`)
+restores such a bag. Discovery runs on
 wall time, so a simulator that waits for the recorder before starting its clock
 (``wait_for_subscribers``) is found.
 """
@@ -38,7 +42,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
-from hint_bringup.bags import DEFAULT_TOPICS, EVENT_NAMES, EVENT_START, EVENT_TYPE, BagWriter
+from hint_bringup.bags import DEFAULT_CHUNK_SIZE, DEFAULT_TOPICS, EVENT_NAMES, EVENT_START, EVENT_TYPE, BagWriter
 
 #: wall seconds the recorder keeps taking messages after SIGINT / SIGTERM before it closes the bag
 DRAIN_S = 0.3
@@ -52,6 +56,10 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "storage": ("mcap", "rosbag2 storage: mcap or sqlite3"),
     "queue_depth": (1000, "subscription queue depth per topic"),
     "max_episodes": (0, "close the bag and exit after this many finished episodes; 0 = until interrupted"),
+    "flush_period": (0.5, "seconds between flushes to disk (MCAP chunk written, fsync, metadata.yaml updated): "
+                          "the most a crash of the recorder loses; 0 = only full chunks"),
+    "chunk_size": (DEFAULT_CHUNK_SIZE, "bytes of messages per MCAP chunk at most (smaller chunks: less lost "
+                                       "in a crash between flushes, a larger index)"),
 }
 
 
@@ -75,7 +83,7 @@ class RecorderNode(Node):
         self.max_episodes = int(p["max_episodes"])
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         name = p["bag_name"] or f"{self.operator}_{self.environment or 'hint'}_{stamp}"
-        self.bag = BagWriter(Path(p["output_dir"]) / name, storage=str(p["storage"]))
+        self.bag = BagWriter(Path(p["output_dir"]) / name, storage=str(p["storage"]), chunk_size=int(p["chunk_size"]))
         self.pending = {self.resolve_topic_name(t): t for t in p["topics"]}
         self.episodes: list[dict[str, Any]] = []
         self.finished = False
@@ -84,6 +92,12 @@ class RecorderNode(Node):
         # (wait_for_subscribers) publishes no /clock yet, and a sim-time timer would never fire
         self._discovery_timer = self.create_timer(0.2, self._discover, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._discover()
+        self._write_custom_data()
+        self.bag.flush()  # metadata.yaml from the start: a killed recorder leaves a bag that repair_bag restores
+        if float(p["flush_period"]) > 0:
+            self._flush_timer = self.create_timer(
+                float(p["flush_period"]), self.bag.flush, clock=Clock(clock_type=ClockType.STEADY_TIME)
+            )
         self.get_logger().info(f"recording {sorted(self.pending)} into {self.bag.path} (operator {self.operator})")
 
     # ------------------------------------------------------------------ subscriptions
@@ -143,18 +157,23 @@ class RecorderNode(Node):
             f"episode {event.episode_index} (seed {event.seed}) {self.episodes[-1]['event']}, "
             f"score {event.score:.3f}; {len(self.episodes)} recorded"
         )
+        self._write_custom_data()
         if self.max_episodes and len(self.episodes) >= self.max_episodes:
             self.finished = True
 
     # ------------------------------------------------------------------ closing
-    def close(self) -> Path:
-        """Write the metadata and close the bag (idempotent)."""
-        if self.bag is None:
-            return Path()
+    def _write_custom_data(self) -> None:
+        """The bag's hint.* metadata (written to disk with the next flush and at close)."""
         self.bag.set_custom("operator", self.operator)
         self.bag.set_custom("environment", self.environment)
         self.bag.set_custom("episodes", self.episodes)
         self.bag.set_custom("recorder", "hint_bringup.recorder_node")
+
+    def close(self) -> Path:
+        """Write the metadata and close the bag (idempotent)."""
+        if self.bag is None:
+            return Path()
+        self._write_custom_data()
         path = self.bag.close()
         counts = ", ".join(f"{t} {n}" for t, n in self.bag.message_counts.items())
         self.get_logger().info(f"closed {path}: {len(self.episodes)} finished episode(s); messages: {counts or 'none'}")
