@@ -6,10 +6,25 @@ only maps its fields onto the dataclass, once, for every node that sends or rece
 
 from __future__ import annotations
 
-from hint_msgs.conversions import composite_action_from_msg, composite_action_to_msg
+from hint_msgs.conversions import (
+    DimensionError,
+    NameMismatchError,
+    NonFiniteError,
+    SizeLimitError,
+    StaleMessageError,
+    composite_action_from_msg,
+    composite_action_to_msg,
+)
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 
+from hint_controller.chunk_validation import ChunkRejected
 from hint_controller.composite_action import CompositeAction
+
+#: the rejection reason (hint_controller.chunk_validation.REJECTION_REASONS) of each conversion error
+_CONVERSION_REASONS = (
+    (DimensionError, "dimensions"), (NameMismatchError, "names"), (NonFiniteError, "non_finite"),
+    (SizeLimitError, "size"), (StaleMessageError, "stale"),
+)
 
 
 def action_to_msg(action: CompositeAction) -> CompositeActionMsg:
@@ -21,7 +36,16 @@ def action_to_msg(action: CompositeAction) -> CompositeActionMsg:
     )
 
 
-def action_from_msg(msg: CompositeActionMsg, *, max_length: int, now: float, max_age: float) -> CompositeAction:
+def rejection_reason(error: ValueError) -> str:
+    """The REJECTION_REASONS entry of a ChunkRejected or a hint_msgs conversion error."""
+    if isinstance(error, ChunkRejected):
+        return error.reason
+    return next((reason for kind, reason in _CONVERSION_REASONS if isinstance(error, kind)), "other")
+
+
+def action_from_msg(
+    msg: CompositeActionMsg, *, max_length: int, now: float | None = None, max_age: float | None = None,
+) -> CompositeAction:
     """The validated action of `msg` (raises MessageValidationError or ValueError)."""
     arrays = composite_action_from_msg(msg, max_length=max_length, now=now, max_age=max_age)
     return CompositeAction(

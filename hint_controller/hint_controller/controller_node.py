@@ -21,14 +21,21 @@ the system refuses, a warning names the fix and the loop runs on the default sch
 callbacks run in the rclpy executor on the main thread and hand over immutable data, so the loop
 never waits for them.
 
-Safety: a malformed composite action (dimensions, names, non-finite values, stale stamp, oversize)
-is rejected with one log line, counted in the status, and the last valid chunk keeps executing.
-Every command is checked finite and within the model's limits before it is published; state
-older than ``state_timeout`` switches to the model's safe command.
+Safety: a composite action that is malformed (dimensions, names, non-finite values, oversize) or
+outside the limits of :mod:`hint_controller.chunk_validation` (knot period, duration, stamp too far
+ahead or too old, values outside the model's widened bounds, gain norm) is rejected with one log
+line (at most one a second, so a flood does not flood the log), counted by reason in the status,
+and the last valid chunk keeps executing. The scalar limits are checked before the message's
+arrays are converted, so junk costs the subscriber little. Every command is checked finite and
+within the model's limits before it is published; state older than ``state_timeout`` switches to
+the model's safe command. An exception in the command loop's work switches the node to FAULT
+(latched until restart): it is logged once, reported in the status, and the safe command keeps
+being published at the command rate.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 import threading
@@ -49,7 +56,8 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from hint_controller.action_messages import action_from_msg
+from hint_controller.action_messages import action_from_msg, rejection_reason
+from hint_controller.chunk_validation import REJECTION_REASONS, ChunkLimits
 from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor, ExecutorMode
@@ -75,18 +83,27 @@ class ControllerNode(Node):
         if not 1.0 <= self.rate_hz <= 5000.0:
             raise ValueError(f"rate_hz must be in [1, 5000], got {self.rate_hz}")
         self.state_timeout = float(p("state_timeout"))
-        self.max_chunk_age = float(p("max_chunk_age"))
-        self.max_knots = int(p("max_knots"))
+        self.limits = ChunkLimits(
+            min_knot_period=float(p("min_knot_period")) or None, max_knot_period=float(p("max_knot_period")),
+            max_duration=float(p("max_chunk_duration")), max_future=float(p("max_future")),
+            max_age=float(p("max_chunk_age")), max_knots=int(p("max_knots")),
+            max_gain_norm=float(p("max_gain_norm")), bound_margin=float(p("bound_margin")),
+        )
         self.realtime_priority = int(p("realtime_priority"))
         if not 0 <= self.realtime_priority <= 99:
             raise ValueError(f"realtime_priority must be 0 (off) or a SCHED_FIFO priority 1-99, got {self.realtime_priority}")
         safe_mode = p("safe_mode") or None
-        self.executor_core = ChunkExecutor(self.model, grace_period=float(p("grace_period")), safe_mode=safe_mode)
+        self.executor_core = ChunkExecutor(
+            self.model, grace_period=float(p("grace_period")), safe_mode=safe_mode, limits=self.limits,
+            max_pending=int(p("max_pending_chunks")),
+        )
         self._safe_mode = self.executor_core.safe_mode
         self._lock = threading.Lock()
         self._state: StateSample | None = None
         self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
+        self._rejections: collections.Counter[str] = collections.Counter()
         self._last_rejection = ""
+        self._fault: str | None = None  # why the command loop failed (latched)
         self._last_status = None
         self._rate_window = (time.monotonic(), 0)
         self._measured_rate = 0.0
@@ -116,6 +133,16 @@ class ControllerNode(Node):
         declare("state_timeout", 0.05, "State older than this [s] switches to the safe command.")
         declare("max_chunk_age", 0.5, "Reject a composite action whose last knot ended more than this long ago [s].")
         declare("max_knots", 1024, "Reject composite actions with more knots than this.")
+        declare("min_knot_period", 0.0, "Reject a knot_period below this [s]; 0 = model_period / 10.")
+        declare("max_knot_period", 10.0, "Reject a knot_period above this [s].")
+        declare("max_chunk_duration", 30.0, "Reject a composite action lasting longer than this, length * knot_period [s].")
+        declare("max_future", 1.0, "Reject a composite action whose header.stamp is further than this ahead of now [s].")
+        declare("max_gain_norm", 1e4, "Reject a composite action with a gain of larger operator norm (largest singular value).")
+        declare(
+            "bound_margin", 0.5,
+            "x_ref / u_ff must lie within the model's state / input bounds widened by this fraction of their range.",
+        )
+        declare("max_pending_chunks", 8, "Most composite actions waiting for their start; beyond it the oldest is dropped.")
         declare(
             "realtime_priority", 0,
             "SCHED_FIFO priority 1-99 of the command thread (0 = default scheduler). Needs CAP_SYS_NICE "
@@ -181,15 +208,27 @@ class ControllerNode(Node):
                                "earlier chunks dropped")
 
     def _on_composite_action(self, msg: CompositeActionMsg) -> None:
+        now = self._now()
         try:
+            # cheap pre-check of the scalar fields before the arrays are converted
+            self.executor_core.validator.check_header(
+                sequence=msg.sequence, knot_period=msg.knot_period, length=msg.length,
+                start_time=stamp_to_seconds(msg.header.stamp), now=now,
+            )
             # names are matched (in any order) against the model by the executor
-            action = action_from_msg(msg, max_length=self.max_knots, now=self._now(), max_age=self.max_chunk_age)
+            action = action_from_msg(msg, max_length=self.limits.max_knots)
             with self._lock:
-                self.executor_core.submit(action)
-        except (MessageValidationError, ValueError) as error:
+                self.executor_core.submit(action, now=now)
+        except ValueError as error:  # MessageValidationError and ChunkRejected are ValueErrors
+            reason = rejection_reason(error)
+            self._rejections[reason] += 1
             self._counters["rejected"] += 1
-            self._last_rejection = f"chunk {msg.sequence}: {error}"
-            self.get_logger().error(f"composite action rejected, keeping the last valid one: {self._last_rejection}")
+            label = f"chunk {msg.sequence}"
+            self._last_rejection = str(error) if str(error).startswith(label) else f"{label}: {error}"
+            self.get_logger().error(
+                f"composite action rejected ({reason}), keeping the last valid one: {self._last_rejection}",
+                throttle_duration_sec=1.0,
+            )
             return
         self._counters["accepted"] += 1
 
@@ -207,7 +246,15 @@ class ControllerNode(Node):
         period = 1.0 / self.rate_hz
         next_deadline = time.monotonic()
         while self._running and rclpy.ok(context=self.context):
-            self._tick()
+            try:
+                if self._fault is None:
+                    self._tick()
+                else:
+                    self._tick_fault()
+            except Exception as error:  # noqa: BLE001 - the loop must not die: FAULT, safe command
+                if not (self._running and rclpy.ok(context=self.context)):
+                    break  # shutting down: the context went while publishing
+                self._enter_fault(error)
             next_deadline += period
             delay = next_deadline - time.monotonic()
             if delay > 0:
@@ -221,7 +268,7 @@ class ControllerNode(Node):
             return  # nothing measured yet: publish nothing (status says WAITING)
         now = self._now()
         if time.monotonic() - sample.received > self.state_timeout:
-            u = self.model.safe_input(sample.values, self._safe_mode)
+            u = self.executor_core.safe_input(sample.values)
             status = (ExecutorMode.SAFE, 0, 0, float("nan"), f"state older than {self.state_timeout} s")
         else:
             with self._lock:
@@ -231,10 +278,28 @@ class ControllerNode(Node):
                 executor_status.tracking_error, executor_status.reason,
             )
         if not (np.all(np.isfinite(u)) and np.all(u >= self.model.input_lower) and np.all(u <= self.model.input_upper)):
-            u = self.model.safe_input(sample.values, self._safe_mode)
+            u = self.executor_core.safe_input(sample.values)
             status = (ExecutorMode.FAULT, 0, 0, float("nan"), "computed command was non-finite or out of limits")
         self._command_publisher.publish(self._make_command(u, now))
         self._last_status = status
+        self._counters["commands"] += 1
+
+    def _enter_fault(self, error: Exception) -> None:
+        """Latch FAULT on the first exception of the loop's work and log it once."""
+        if self._fault is not None:
+            return
+        self._fault = f"command loop failed: {type(error).__name__}: {error}"
+        self._last_status = (ExecutorMode.FAULT, 0, 0, float("nan"), self._fault)
+        self.get_logger().error(f"{self._fault}; FAULT: publishing the safe command until restart")
+
+    def _tick_fault(self) -> None:
+        """In FAULT: the safe command for the latest state, nothing from the executor's chunks."""
+        self._last_status = (ExecutorMode.FAULT, 0, 0, float("nan"), self._fault)
+        sample = self._state
+        if sample is None:
+            return
+        now = self._now()
+        self._command_publisher.publish(self._make_command(self.executor_core.safe_input(sample.values), now))
         self._counters["commands"] += 1
 
     def _input_vector(self, u: np.ndarray, now: float) -> InputVector:
@@ -261,6 +326,10 @@ class ControllerNode(Node):
         msg.commands_published = commands
         msg.chunks_accepted, msg.chunks_rejected = self._counters["accepted"], self._counters["rejected"]
         msg.last_rejection = self._last_rejection
+        msg.rejection_reasons = list(REJECTION_REASONS)
+        msg.rejection_counts = [self._rejections[reason] for reason in REJECTION_REASONS]
+        msg.chunks_dropped = self.executor_core.chunks_dropped
+        msg.chunks_superseded = self.executor_core.chunks_superseded
         msg.command_rate_hz = rate
         self._status_publisher.publish(msg)
 

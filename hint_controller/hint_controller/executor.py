@@ -10,7 +10,18 @@ last knot has no successor and holds x_ref[-1]). Ticks up to KNOT_TOLERANCE peri
 on the knot boundary (floating-point knot times). For ``grace_period`` seconds after the last
 knot's interval the final primitive controller keeps running (HOLDING); before the first chunk,
 after the grace period, or when the state is not finite the model's safe input is commanded.
-Modes match hint_msgs/ControllerStatus. The output is always finite.
+Modes match hint_msgs/ControllerStatus. The output is always finite. The knot index is clamped
+before it becomes an integer, so no period or time (5e-324, 1e300) can make a tick raise.
+
+Which chunk runs when chunks overlap: **the latest arrival wins from its start time on.** A
+submitted chunk C (validated by :class:`hint_controller.chunk_validation.ChunkValidator`)
+supersedes every pending chunk that starts at or after C's start, and the active chunk too if C
+starts at or before it (C was planned later, from a newer state, and covers that time); pending chunks
+that start before C still run until C starts. So a chunk is never rejected for its start time
+relative to the others, and a near-future chunk cannot block the next valid one. The pending
+queue is therefore ordered by both start time and arrival; it holds at most ``max_pending``
+chunks: beyond that the oldest pending chunk is dropped (counted in ``chunks_dropped``; superseded
+ones in ``chunks_superseded``).
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hint_controller.chunk_validation import ChunkLimits, ChunkRejected, ChunkValidator
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.base import DynamicsModel, SafeMode
 from hint_controller.names import name_indices
@@ -92,11 +104,18 @@ class ChunkExecutor:
         grace_period: float = 0.1,
         safe_mode: SafeMode | str | None = None,
         state_names: Sequence[str] | None = None,
+        limits: ChunkLimits = ChunkLimits(),
+        max_pending: int = 8,
     ) -> None:
         """`state_names`: names of the state vectors passed to :meth:`command` (default: the
-        model's); the model's coordinates are selected from them by name."""
+        model's); the model's coordinates are selected from them by name. `limits`: what a
+        submitted chunk must satisfy; `max_pending`: most chunks waiting for their start."""
         if not (grace_period >= 0 and math.isfinite(grace_period)):
             raise ValueError(f"grace_period must be finite and >= 0, got {grace_period}")
+        if not 1 <= max_pending <= 1024:
+            raise ValueError(f"max_pending must be in [1, 1024], got {max_pending}")
+        self.validator = ChunkValidator(model, limits)
+        self.max_pending = int(max_pending)
         self.model = model
         self.grace_period = float(grace_period)
         self.safe_mode = SafeMode(safe_mode) if safe_mode is not None else default_safe_mode(model)
@@ -113,39 +132,51 @@ class ChunkExecutor:
         self.commands = 0
         self.chunks_accepted = 0
         self.chunks_rejected = 0
+        self.chunks_dropped = 0
+        self.chunks_superseded = 0
         self.last_rejection = ""
 
     # ------------------------------------------------------------------ chunks
-    def submit(self, action: CompositeAction) -> None:
-        """Queue `action`; it takes over from the active chunk at its start_time.
+    def submit(self, action: CompositeAction, now: float | None = None) -> None:
+        """Queue `action`; it takes over at its start_time (see the module docstring).
 
-        Raises ValueError (and counts a rejection) when its names do not match the model or it
-        starts before the active chunk. A queued chunk with the same start_time is replaced.
+        Raises :class:`ChunkRejected` (and counts a rejection) when it violates the limits or its
+        names do not match the model; with `now` None the start-time limits are not checked.
         """
         try:
-            chunk = self._prepare(action)
-        except ValueError as error:
+            chunk = self._prepare(action, now)
+        except ChunkRejected as error:
             self.chunks_rejected += 1
             self.last_rejection = str(error)
             raise
-        self._queue = [c for c in self._queue if c.start_time != chunk.start_time]
-        self._queue.append(chunk)
-        self._queue.sort(key=lambda c: c.start_time)
+        kept = [c for c in self._queue if c.start_time < chunk.start_time]
+        self.chunks_superseded += len(self._queue) - len(kept)
+        if self._active is not None and chunk.start_time <= self._active.start_time:
+            self._active = None
+            self.chunks_superseded += 1
+        kept.append(chunk)
+        if len(kept) > self.max_pending:
+            self.chunks_dropped += len(kept) - self.max_pending
+            kept = kept[-self.max_pending:]
+        self._queue = kept
         self.chunks_accepted += 1
 
-    def _prepare(self, action: CompositeAction) -> _PreparedChunk:
+    def _prepare(self, action: CompositeAction, now: float | None) -> _PreparedChunk:
         model = self.model
+        self.validator.check_header(
+            sequence=action.sequence, knot_period=action.period, length=action.length,
+            start_time=action.start_time, now=now,
+        )
         if set(action.state_names) != set(model.state_names) or len(action.state_names) != model.state_dim:
-            raise ValueError(f"chunk {action.sequence}: state names {list(action.state_names)} do not match model {model.name!r} {list(model.state_names)}")
+            raise ChunkRejected("names", f"chunk {action.sequence}: state names {list(action.state_names)} do not match model {model.name!r} {list(model.state_names)}")
         if set(action.input_names) != set(model.input_names) or len(action.input_names) != model.input_dim:
-            raise ValueError(f"chunk {action.sequence}: input names {list(action.input_names)} do not match model {model.name!r} {list(model.input_names)}")
-        if self._active is not None and action.start_time < self._active.start_time:
-            raise ValueError(f"chunk {action.sequence} starts at {action.start_time} before the active chunk {self._active.sequence} ({self._active.start_time})")
+            raise ChunkRejected("names", f"chunk {action.sequence}: input names {list(action.input_names)} do not match model {model.name!r} {list(model.input_names)}")
         state_order = name_indices(action.state_names, model.state_names)
         input_order = name_indices(action.input_names, model.input_names)
         x_ref = np.ascontiguousarray(action.x_ref[:, state_order])
         u_ff = np.ascontiguousarray(action.u_ff[:, input_order])
         gains = np.ascontiguousarray(action.gains[:, input_order][:, :, state_order])
+        self.validator.check_values(action.sequence, x_ref, u_ff, gains)
         x_slope = np.zeros_like(x_ref)
         if action.interpolation is Interpolation.LINEAR and action.length > 1:
             x_slope[:-1] = np.diff(x_ref, axis=0) / action.period
@@ -195,7 +226,8 @@ class ChunkExecutor:
         if chunk is None:
             return self._safe(x, ExecutorMode.WAITING, "no chunk started yet", None)
         elapsed = t - chunk.start_time
-        knot = int(elapsed / chunk.period + KNOT_TOLERANCE)
+        position = elapsed / chunk.period + KNOT_TOLERANCE  # may be huge or inf: clamp before int()
+        knot = int(position) if position < chunk.length else chunk.length
         if knot < chunk.length:
             mode = ExecutorMode.TRACKING
             offset = elapsed - knot * chunk.period
@@ -220,12 +252,17 @@ class ChunkExecutor:
             return self._safe(x, ExecutorMode.FAULT, "non-finite command", chunk)
         return u, ExecutorStatus(mode, "", chunk.sequence, knot, tracking_error)
 
-    def _safe(self, x: np.ndarray, mode: ExecutorMode, reason: str, chunk: _PreparedChunk | None) -> tuple[np.ndarray, ExecutorStatus]:
+    def safe_input(self, x: np.ndarray) -> np.ndarray:
+        """The model's safe input at model state x; zero clipped to the limits if that fails."""
         try:
             u = np.asarray(self.model.safe_input(x, self.safe_mode), dtype=float)
-        except (ValueError, FloatingPointError):
-            u = self._fallback.copy()
-        if not np.isfinite(u).all():
-            u = self._fallback.copy()
+        except Exception:  # noqa: BLE001 - the safe command must always exist
+            return self._fallback.copy()
+        if u.shape != self._fallback.shape or not np.isfinite(u).all():
+            return self._fallback.copy()
+        return np.clip(u, self._lower, self._upper)
+
+    def _safe(self, x: np.ndarray, mode: ExecutorMode, reason: str, chunk: _PreparedChunk | None) -> tuple[np.ndarray, ExecutorStatus]:
+        u = self.safe_input(x)
         sequence = chunk.sequence if chunk is not None else 0
         return u, ExecutorStatus(mode, reason, sequence, 0, math.nan if mode is not ExecutorMode.WAITING else 0.0)

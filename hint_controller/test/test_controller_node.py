@@ -118,10 +118,27 @@ def corrupt(kind: str, msg, node):
         msg.header.stamp = seconds_to_stamp(now(node) - 100.0)
     elif kind == "oversize":
         msg.length, msg.x_ref, msg.u_ff, msg.gains = 5000, [0.0] * 5000 * 6, [0.0] * 5000 * 2, [0.0] * 5000 * 12
+    elif kind in ("period_5e-324", "period_1e-308", "period_1e300"):
+        msg.knot_period = float(kind.removeprefix("period_"))
+    elif kind in ("x_ref", "u_ff", "gains"):
+        setattr(msg, kind, [1e300] + list(getattr(msg, kind))[1:])
+    elif kind in ("future_2", "future_1e6"):
+        from hint_msgs.conversions import seconds_to_stamp
+
+        msg.header.stamp = seconds_to_stamp(now(node) + float(kind.removeprefix("future_")))
     return msg
 
 
-@pytest.mark.parametrize("kind", ["dimensions", "names", "nan", "inf", "stale", "oversize"])
+#: the ControllerStatus rejection reason of each corruption
+REASONS = {
+    "dimensions": "dimensions", "names": "names", "nan": "non_finite", "inf": "non_finite", "stale": "stale",
+    "oversize": "size", "period_5e-324": "knot_period", "period_1e-308": "knot_period",
+    "period_1e300": "knot_period", "x_ref": "x_ref", "u_ff": "u_ff", "gains": "gains",
+    "future_2": "future", "future_1e6": "future",
+}
+
+
+@pytest.mark.parametrize("kind", list(REASONS))
 def test_malformed_chunk_is_rejected_and_the_last_valid_one_keeps_running(ros, rig, kind):
     valid = hover_chunk(rig.model, start_time=now(rig.node) + 0.1, length=150, sequence=1)
     rig.chunk_pub.publish(to_msg(valid))
@@ -135,9 +152,28 @@ def test_malformed_chunk_is_rejected_and_the_last_valid_one_keeps_running(ros, r
     assert rig.process.poll() is None, "controller node died"
     assert (status.chunks_accepted, status.chunks_rejected) == (1, 1)
     assert status.last_rejection.startswith("chunk 2")
+    counts = dict(zip(status.rejection_reasons, status.rejection_counts))
+    assert counts[REASONS[kind]] == 1 and sum(counts.values()) == 1, counts
     assert status.active_sequence == 1 and status.mode == 1
     assert len(rig.commands) > 0.3 * RATE_HZ
     assert_commands_safe(rig.commands, rig.model)
+
+
+def test_tiny_knot_periods_do_not_stop_the_command_loop_and_later_chunks_run(ros, rig):
+    for sequence, period in ((1, 5e-324), (2, 1e-308)):
+        bad = hover_chunk(rig.model, start_time=now(rig.node), length=50, sequence=sequence)
+        msg = to_msg(bad)
+        msg.knot_period = period
+        rig.chunk_pub.publish(msg)
+    ros.spin_for(2.2)  # the old code's thread died at once (5e-324) or 1.8 s later (1e-308)
+    valid = hover_chunk(rig.model, start_time=now(rig.node) + 0.05, length=50, sequence=3)
+    rig.chunk_pub.publish(to_msg(valid))
+    assert ros.spin_until(lambda: rig.statuses and rig.statuses[-1].active_sequence == 3 and rig.statuses[-1].mode == 1, 5)
+    rig.commands.clear()
+    ros.spin_for(0.5)
+    assert rig.process.poll() is None
+    assert len(rig.commands) > 0.3 * RATE_HZ
+    assert (rig.statuses[-1].chunks_accepted, rig.statuses[-1].chunks_rejected) == (1, 2)
 
 
 def test_non_finite_state_and_stale_state_give_safe_commands(ros, rig):

@@ -76,9 +76,11 @@ def test_newer_chunk_takes_over_at_its_start_time(executor):
     u, status = executor.command(1.5, x)
     assert status.active_sequence == 2 and status.knot_index == 0
     np.testing.assert_allclose(u, [10.0, 11.0])
-    with pytest.raises(ValueError, match="before the active chunk"):
-        executor.submit(_chunk(start_time=1.2, sequence=3))
-    assert executor.chunks_accepted == 2 and executor.chunks_rejected == 1
+    # a later arrival that starts before the active chunk supersedes it (latest arrival wins)
+    executor.submit(_chunk(start_time=1.2, length=10, sequence=3))
+    _, status = executor.command(1.55, x)
+    assert status.active_sequence == 3 and status.knot_index == 3
+    assert executor.chunks_accepted == 3 and executor.chunks_rejected == 0 and executor.chunks_superseded == 1
 
 
 def test_ticks_at_floating_point_knot_times_select_that_knot():

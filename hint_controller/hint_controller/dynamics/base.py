@@ -39,6 +39,11 @@ class DynamicsModel(abc.ABC):
     #: elementwise input limits, shape (m,); may be +-inf
     input_lower: np.ndarray
     input_upper: np.ndarray
+    #: elementwise bounds of the states the model is meant for, shape (n,) (workspace, joint and
+    #: velocity limits); the controller rejects reference states outside them, widened by a
+    #: margin (:mod:`hint_controller.chunk_validation`). None: unbounded
+    state_lower: np.ndarray | None = None
+    state_upper: np.ndarray | None = None
 
     @property
     def state_dim(self) -> int:
@@ -47,6 +52,12 @@ class DynamicsModel(abc.ABC):
     @property
     def input_dim(self) -> int:
         return len(self.input_names)
+
+    def state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(state_lower, state_upper), -inf / +inf where the model declares none."""
+        lower = np.full(self.state_dim, -np.inf) if self.state_lower is None else np.asarray(self.state_lower, dtype=float)
+        upper = np.full(self.state_dim, np.inf) if self.state_upper is None else np.asarray(self.state_upper, dtype=float)
+        return lower, upper
 
     @abc.abstractmethod
     def continuous_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:

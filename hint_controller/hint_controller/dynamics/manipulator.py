@@ -2,7 +2,7 @@
 
 State: joint positions then joint velocities, named "<joint>/position" / "<joint>/velocity" (the
 fields of sensor_msgs/JointState); inputs: joint efforts "<joint>/effort" [N m for revolute joints], limited by the URDF's effort
-limits. The default URDF is the shipped three-link planar arm (``models/arm3.urdf``).
+limits; state bounds: the URDF's joint position and velocity limits. The default URDF is the shipped three-link planar arm (``models/arm3.urdf``).
 
 Continuous dynamics (Drake's continuous-time MultibodyPlant, joint damping included, joint
 position limits not enforced):
@@ -64,14 +64,19 @@ class Manipulator(RK4Model):
         damping = np.zeros(nv)
         self.position_lower = np.zeros(nq)
         self.position_upper = np.zeros(nq)
+        velocity_lower, velocity_upper = np.zeros(nv), np.zeros(nv)
         for joint in joints:
             position_names[joint.position_start()] = f"{joint.name()}/position"
             velocity_names[joint.velocity_start()] = f"{joint.name()}/velocity"
             damping[joint.velocity_start()] = joint.default_damping_vector()[0]
             self.position_lower[joint.position_start()] = joint.position_lower_limits()[0]
             self.position_upper[joint.position_start()] = joint.position_upper_limits()[0]
+            velocity_lower[joint.velocity_start()] = joint.velocity_lower_limits()[0]
+            velocity_upper[joint.velocity_start()] = joint.velocity_upper_limits()[0]
         actuators = [plant.get_joint_actuator(i) for i in plant.GetJointActuatorIndices()]
         self.state_names = tuple(position_names + velocity_names)
+        self.state_lower = np.concatenate([self.position_lower, velocity_lower])
+        self.state_upper = np.concatenate([self.position_upper, velocity_upper])
         self.input_names = tuple(f"{a.joint().name()}/effort" for a in actuators)
         limits = np.array([a.effort_limit() for a in actuators])
         self.input_lower, self.input_upper = -limits, limits

@@ -8,6 +8,10 @@ Inputs (thrust_left, thrust_right) [N], the two rotor forces along the body's z 
     zddot     =  cos(theta) (u_l + u_r) / m - g
     thetaddot =  L (u_l - u_r) / I
 
+State bounds (the region the model is meant for; the controller rejects reference states outside
+them, widened by a margin): x in [-3, 3] m, z in [0, 4] m (the obstacle task's 5.2 x 3.2 m box
+and some room), theta in [-pi, pi], xdot, zdot in +-10 m/s, thetadot in +-20 rad/s.
+
 Discretization: one classical RK4 step of the period with u constant; `jacobians` are the exact
 derivatives of that RK4 step (chain rule through the four stages using Drake's symbolic
 Jacobians of the continuous dynamics, compiled to numpy), not a finite-difference estimate.
@@ -48,6 +52,8 @@ class PlanarQuadrotor(RK4Model):
         self.hover_thrust = mass * gravity / 2.0
         self.input_lower = np.zeros(2)
         self.input_upper = np.full(2, max_thrust_to_weight * self.hover_thrust)
+        self.state_lower = np.array([-3.0, 0.0, -np.pi, -10.0, -10.0, -20.0])
+        self.state_upper = np.array([3.0, 4.0, np.pi, 10.0, 10.0, 20.0])
         x = MakeVectorVariable(6, "x")
         u = MakeVectorVariable(2, "u")
         xdot = self.symbolic_dynamics(x, u)

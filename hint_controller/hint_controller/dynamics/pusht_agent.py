@@ -19,6 +19,9 @@ Input limits +-1e5 px/s^2 per axis: the largest acceleration that PD law produce
 and targets in the 512 px workspace is KP * 512 + KD * |v| ~ 51200 + 20 * 1920 ~ 9e4 (|v| stays
 below ~1920 px/s; random corner-to-corner targets peaked at 5.8e4).
 
+State bounds: positions in gym-pusht's 512 px workspace [0, 512], velocities +-2000 px/s (above
+the ~1920 px/s the PD law reaches).
+
 Safe mode BRAKE commands -KD v (the PD law's damping with no position error), so the agent stops
 instead of drifting on at constant velocity as it would under ZERO.
 """
@@ -35,6 +38,9 @@ KP = 100.0
 KD = 20.0
 #: per-axis acceleration limit [px/s^2], see the module docstring
 MAX_ACCELERATION = 1e5
+#: workspace side [px] and speed bound [px/s], see the module docstring
+WORKSPACE_PX = 512.0
+MAX_SPEED = 2000.0
 
 
 def pd_acceleration(x: np.ndarray, target: np.ndarray, kp: float = KP, kd: float = KD) -> np.ndarray:
@@ -54,6 +60,8 @@ class PushTAgent(DynamicsModel):
         self.period = float(period)
         self.input_lower = np.full(2, -max_acceleration)
         self.input_upper = np.full(2, max_acceleration)
+        self.state_lower = np.array([0.0, 0.0, -MAX_SPEED, -MAX_SPEED])
+        self.state_upper = np.array([WORKSPACE_PX, WORKSPACE_PX, MAX_SPEED, MAX_SPEED])
         zeros, eye = np.zeros((2, 2)), np.eye(2)
         #: the continuous plant as a Drake system (xdot = A x + B u, y = x)
         self.continuous_system = LinearSystem(
