@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -37,11 +36,11 @@ from typing import Any
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
 
+from hint_controller.node_main import run_node
 from hint_bringup.bags import DEFAULT_CHUNK_SIZE, DEFAULT_TOPICS, EVENT_NAMES, EVENT_START, EVENT_TYPE, BagWriter
 
 #: wall seconds the recorder keeps taking messages after SIGINT / SIGTERM before it closes the bag
@@ -180,29 +179,24 @@ class RecorderNode(Node):
         self.bag = None
         return path
 
+    def destroy_node(self) -> None:
+        self.close()
+        super().destroy_node()
+
+
+def _drain(node: RecorderNode) -> None:
+    """Take for DRAIN_S what already arrived (e.g. the simulator's last end event)."""
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    drain_until = time.monotonic() + DRAIN_S
+    while rclpy.ok() and not node.finished and time.monotonic() < drain_until:
+        executor.spin_once(timeout_sec=0.02)
+    executor.remove_node(node)
+
 
 def main(args: Sequence[str] | None = None) -> None:
-    # Own SIGINT/SIGTERM handling: a signal only sets a flag, so no write is cut in half, and the
-    # bag is always closed (metadata.yaml written) before exiting.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    stop_requested: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, frame: stop_requested.append(number))
-    node = None
-    try:
-        node = RecorderNode()
-        while rclpy.ok() and not node.finished and not stop_requested:
-            rclpy.spin_once(node, timeout_sec=0.1)
-        drain_until = time.monotonic() + DRAIN_S  # take what already arrived (e.g. the last end event)
-        while rclpy.ok() and not node.finished and time.monotonic() < drain_until:
-            rclpy.spin_once(node, timeout_sec=0.02)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    # run_node: a signal only sets a flag, so no write is cut in half; destroy_node closes the bag
+    run_node(RecorderNode, args, name="recorder", done=lambda node: node.finished, before_shutdown=_drain)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import dataclasses
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -102,17 +103,20 @@ class GraphProcesses:
     def exited(self) -> dict[str, int]:
         return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
 
-    def stop(self, timeout: float = 10.0) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+    def stop(self, timeout: float = 10.0) -> dict[str, int]:
+        """Interrupt the running processes (SIGINT), kill those still running after `timeout`;
+        the exit code of each process that was still running (-9: killed)."""
+        running = {name: p for name, p in self.processes.items() if p.poll() is None}
+        for process in running.values():
+            process.send_signal(signal.SIGINT)
         deadline = time.monotonic() + timeout
-        for process in self.processes.values():
+        for process in running.values():
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        return {name: p.returncode for name, p in running.items()}
 
 
 def parse_arguments(items: Sequence[str]) -> dict[str, str]:
@@ -148,27 +152,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         for spec in specs:
             print(" ".join(spec.command))
         return 0
-    def interrupt(signum, frame):  # SIGTERM (a supervisor, a test) stops the graph like Ctrl-C
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started as a background job
+    # SIGINT (Ctrl-C, also when started as a background job) and SIGTERM (a supervisor) only set
+    # a flag: a second Ctrl-C while the nodes stop interrupts nothing here
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: stop.set())
     running = GraphProcesses(specs)
     print(f"[run] {args.graph}: started {', '.join(running.processes)}; Ctrl-C stops", flush=True)
     start = time.monotonic()
     try:
-        while not running.exited():
+        while not running.exited() and not stop.is_set():
             if args.duration and time.monotonic() - start > args.duration:
                 break
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
+            stop.wait(0.2)
     finally:
         exited = running.exited()
-        running.stop()
+        stopped = running.stop()
     for name, code in exited.items():
         print(f"[run] {name} exited early with code {code}", file=sys.stderr)
-    return 1 if any(code != 0 for code in exited.values()) else 0
+    for name, code in stopped.items():
+        if code != 0:
+            print(f"[run] {name} exited with code {code} when stopped", file=sys.stderr)
+    return 1 if any(code != 0 for code in {**exited, **stopped}.values()) else 0
 
 
 if __name__ == "__main__":

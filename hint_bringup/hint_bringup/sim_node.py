@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -77,10 +76,8 @@ import numpy as np
 import rclpy
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.signals import SignalHandlerOptions
 import rclpy.duration
 from rclpy.qos import (
     HistoryPolicy, QoSCompatibility, QoSProfile, ReliabilityPolicy, qos_check_compatible,
@@ -90,6 +87,7 @@ from hint_controller.dynamics.base import SafeMode
 from hint_controller.executor import default_safe_mode
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
 from hint_controller.names import name_indices
+from hint_controller.node_main import run_node
 from hint_controller.qos import EVENT_QOS
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env, StepInfo
@@ -544,28 +542,16 @@ def _stamp(time_ns: int):
     return Time(sec=int(time_ns // NS), nanosec=int(time_ns % NS))
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _publish_final_stop(node: SimNode) -> None:
+    """End the running episode with STOP and give the subscribers time to take it."""
+    node.publish_stop()
+    node.event_pub.wait_for_all_acked(rclpy.duration.Duration(seconds=0.5))
 
 
 def main(args: Sequence[str] | None = None) -> None:
-    # Own SIGINT/SIGTERM handling keeps the context alive long enough to publish the final STOP.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    node = None
-    try:
-        node = SimNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            if rclpy.ok():
-                node.publish_stop()
-                node.event_pub.wait_for_all_acked(rclpy.duration.Duration(seconds=0.5))
-            node.destroy_node()
-        rclpy.try_shutdown()
+    # run_node's signal handling keeps the context alive after SIGINT / SIGTERM, so the final
+    # STOP can still be published, and raises nothing inside rclpy (such as take_message)
+    run_node(SimNode, args, name="sim", before_shutdown=_publish_final_stop)
 
 
 if __name__ == "__main__":

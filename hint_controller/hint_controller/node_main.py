@@ -1,15 +1,18 @@
-"""What every hint node shares: `main()` (init, spin until Ctrl-C, clean shutdown) and the
+"""What every hint node shares: `main()` (init, spin until Ctrl-C, ordered shutdown) and the
 parameters that connect a node to a ros2_control arm."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Sequence
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
 
 
 def declare_ros2_control_parameters(node: Node, inputs_of: str) -> None:
@@ -27,18 +30,45 @@ def declare_ros2_control_parameters(node: Node, inputs_of: str) -> None:
     )
 
 
-def run_node(make_node: Callable[[], Node], args: Sequence[str] | None = None, name: str = "hint") -> None:
-    """Create the node with `make_node` and spin it.
+def stop_on_signals() -> threading.Event:
+    """An event that SIGINT and SIGTERM set, and nothing else: no exception is raised wherever the
+    main thread happens to be (rclpy's default handler shuts the context down at once and Python's
+    raises KeyboardInterrupt, e.g. inside take_message, while other threads still publish)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: stop.set())
+    return stop
 
+
+def run_node(
+    make_node: Callable[[], Node],
+    args: Sequence[str] | None = None,
+    name: str = "hint",
+    *,
+    done: Callable[[Node], bool] | None = None,
+    before_shutdown: Callable[[Node], None] | None = None,
+) -> None:
+    """Create the node with `make_node` and spin it until SIGINT / SIGTERM (or `done(node)`).
+
+    Shutdown order: spinning stops, `before_shutdown(node)` runs while the context is alive (a
+    last message), ``node.destroy_node()`` stops and joins the node's own threads, and only then
+    is the context shut down, so no thread publishes into a dead context.
     A configuration error raised while the node is built (missing file, bad parameter: a
     FileNotFoundError or ValueError) is printed as one line and ends the process with status 1.
     """
-    rclpy.init(args=args)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = stop_on_signals()
     node = None
     try:
         node = make_node()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while rclpy.ok() and not stop.is_set() and not (done is not None and done(node)):
+            executor.spin_once(timeout_sec=0.1)
+        executor.remove_node(node)
+        if before_shutdown is not None and rclpy.ok():
+            before_shutdown(node)
+    except ExternalShutdownException:
         pass
     except (FileNotFoundError, ValueError) as error:
         if node is not None:

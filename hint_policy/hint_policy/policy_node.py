@@ -66,6 +66,7 @@ class PolicyNode(Node):
         self._latest_input = np.zeros(len(self.policy.input_names))
         self._last_chunk_time: float | None = None
         self._busy = threading.Lock()
+        self._worker: threading.Thread | None = None
         self.sample_latencies: list[float] = []
 
         self._make_observation_inputs(p("state_source"), p("command_format"))
@@ -159,7 +160,9 @@ class PolicyNode(Node):
             states = np.array([s for s, _ in self._history])
             inputs = np.array([u for _, u in self._history])
             self._last_chunk_time = now
-            threading.Thread(target=self._plan, args=(states, inputs, now), daemon=True).start()
+            # not a daemon: destroy_node joins it, so no sampling runs into interpreter teardown
+            self._worker = threading.Thread(target=self._plan, args=(states, inputs, now), name="hint_policy_sampler")
+            self._worker.start()
 
     def _plan(self, states: np.ndarray, inputs: np.ndarray, observed_at: float) -> None:
         try:
@@ -171,6 +174,13 @@ class PolicyNode(Node):
             self.get_logger().error(f"sampling a composite action failed: {error}")
         finally:
             self._busy.release()
+
+    def destroy_node(self) -> None:
+        """Wait for a running sample (it may still publish: the context is alive) before the node goes."""
+        self._busy.acquire()  # no new sample starts from here on
+        if self._worker is not None:
+            self._worker.join()
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:
