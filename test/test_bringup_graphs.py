@@ -289,3 +289,15 @@ def test_arm_sim_wires_controller_and_simulator_through_ros2_control_topics():
     renamed = runner_view("arm_sim", {"command_topic": "/arm/commands", "record": "true"})
     assert renamed["controller"]["remappings"][-1] == renamed["sim"]["remappings"][-1] == ("command", "/arm/commands")
     assert "/arm/commands" in renamed["recorder"]["parameters"]["topics"]
+
+
+def test_hardware_graph_shuts_down_with_the_controller_and_respawns_the_policy_only_on_request():
+    hardware = graph("hardware")
+    assert hardware.shutdown_on_exit == ("controller",)
+    specs = hardware.argument_specs()
+    assert specs["respawn_policy"][0] == "false" and float(specs["respawn_delay"][0]) > 0
+    assert hardware.respawn_delays({}) == {}
+    assert hardware.respawn_delays({"respawn_policy": "true", "respawn_delay": "3"}) == {"policy": 3.0}
+    with pytest.raises(ValueError, match="needs ros2 launch"):
+        process_specs(hardware, {"checkpoint": "/x.pt", "respawn_policy": "true"})
+    assert [s.node for s in process_specs(hardware, {"checkpoint": "/x.pt"})] == ["controller", "policy"]

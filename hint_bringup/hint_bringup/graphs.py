@@ -96,6 +96,16 @@ def parse_names(text: str) -> list[str]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Respawn:
+    """ros2 launch restarts `node` `delay` seconds after it exits when argument `enable` is true."""
+
+    node: str
+    enable: str  # launch argument name, default false
+    delay: str  # launch argument name, default 2.0 s
+    default_delay: str = "2.0"
+
+
+@dataclasses.dataclass(frozen=True)
 class Graph:
     """A set of nodes started together from one parameter file."""
 
@@ -113,6 +123,11 @@ class Graph:
     #: who acts, chosen by the argument driver:=<name>: name -> node; the first one is the default
     #: and stands in `nodes`, another one takes its place there
     drivers: dict[str, NodeSpec] = dataclasses.field(default_factory=dict)
+    #: nodes whose exit shuts the whole graph down (ros2 launch: on_exit Shutdown; the runner stops
+    #: the graph when any node exits), so a dead node is never silent
+    shutdown_on_exit: tuple[str, ...] = ()
+    #: nodes ros2 launch may restart (off by default)
+    respawn: tuple[Respawn, ...] = ()
 
     def __post_init__(self) -> None:
         arguments = {name: spec if isinstance(spec, GraphArgument) else GraphArgument(*spec)
@@ -131,7 +146,15 @@ class Graph:
         if self.drivers:
             choices = " | ".join(self.drivers)
             common["driver"] = (next(iter(self.drivers)), f"who acts: {choices} (recorded as the bag's operator)")
+        for r in self.respawn:
+            common[r.enable] = ("false", f"restart the {r.node} node when it exits (ros2 launch only; true|false)")
+            common[r.delay] = (r.default_delay, f"seconds before the {r.node} node is restarted")
         return {**common, **{name: (spec.default, spec.description) for name, spec in self.arguments.items()}}
+
+    def respawn_delays(self, arguments: dict[str, str]) -> dict[str, float]:
+        """node name -> respawn delay [s] of the nodes whose respawn argument is true."""
+        values = self.resolve(arguments)
+        return {r.node: float(values[r.delay]) for r in self.respawn if as_bool(values[r.enable])}
 
     def active_nodes(self, arguments: dict[str, str]) -> tuple[NodeSpec, ...]:
         """The nodes to start: `nodes` with the default driver replaced by the chosen one."""
@@ -304,7 +327,8 @@ GRAPHS: dict[str, Graph] = {
     ),
     "hardware": Graph(
         "hardware", "hardware.yaml", (CONTROLLER, POLICY), arguments=HARDWARE_ARGUMENTS,
-        defaults={"use_sim_time": "false"},
+        defaults={"use_sim_time": "false"}, shutdown_on_exit=("controller",),
+        respawn=(Respawn("policy", "respawn_policy", "respawn_delay"),),
     ),
 }
 

@@ -17,17 +17,31 @@ def launch_arguments(g: Graph) -> dict[str, tuple[str, str]]:
 
 
 def node_actions(g: Graph, values: dict[str, str]) -> list[Any]:
-    """launch_ros Node actions (and the bag recorder) for resolved argument `values`."""
+    """launch_ros Node actions (and the bag recorder) for resolved argument `values`.
+
+    Nodes in ``g.shutdown_on_exit`` shut the launch down when they exit; nodes with respawn on
+    are restarted after their delay.
+    """
+    from launch.actions import Shutdown
     from launch_ros.actions import Node
 
     overrides = g.overrides(values)
     remappings = g.remappings(values)
+    respawn = g.respawn_delays(values)
     namespace = values.get("namespace", "")
+
+    def supervision(name: str) -> dict[str, Any]:
+        if name in respawn:
+            return {"respawn": True, "respawn_delay": respawn[name]}
+        if name in g.shutdown_on_exit:
+            return {"on_exit": Shutdown(reason=f"the {name} node exited")}
+        return {}
+
     actions: list[Any] = [
         Node(
             package=node.package, executable=node.executable, name=node.name, namespace=namespace,
             parameters=[str(g.config_path()), overrides[node.name]], remappings=list(remappings[node.name]),
-            output="screen", emulate_tty=True,
+            output="screen", emulate_tty=True, **supervision(node.name),
         )
         for node in g.active_nodes(values)
     ]

@@ -69,6 +69,9 @@ def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
     unknown = set(arguments) - set(g.argument_specs())
     if unknown:
         raise ValueError(f"unknown arguments {sorted(unknown)} for {g.name}; known: {sorted(g.argument_specs())}")
+    if g.respawn_delays(arguments):
+        raise ValueError(f"respawning ({sorted(g.respawn_delays(arguments))}) needs ros2 launch; "
+                         "the runner stops the whole graph when a node exits")
     overrides = g.overrides(arguments)
     remappings = g.remappings(arguments)
     namespace = arguments.get("namespace", "").strip("/")
