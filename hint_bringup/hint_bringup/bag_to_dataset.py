@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hint_bringup.bags import BagError, CorruptBagError, find_bags, read_episodes, repair_bag
+from hint_policy.cli import add_debug_flag, run_main
 from hint_policy.demos import Demo, load_demos, save_demos
 
 LOG = logging.getLogger("hint_bringup.bag_to_dataset")
@@ -54,6 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="replace an existing --out")
     mode.add_argument("--append", action="store_true", help="add the episodes to an existing --out")
+    add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -120,11 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     existing: list[Demo] = []
     if out.exists():
         if args.append:
-            try:
-                existing = load_demos(out)
-            except ValueError as error:
-                LOG.error("cannot append to %s: %s", out, error)
-                return 2
+            existing = load_demos(out)  # a damaged file: one-line error (run_main), exit status 2
         elif not args.force:
             LOG.error("%s exists; refusing to overwrite it (use --append to add episodes or --force to replace it)", out)
             return 2
@@ -152,4 +150,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

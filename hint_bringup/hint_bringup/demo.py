@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from hint_bringup.graphs import graph
-from hint_bringup.run import GraphProcesses, process_specs
+from hint_bringup.run import GraphProcesses, check_policy_checkpoint, process_specs
+from hint_policy.cli import add_debug_flag, run_main
 
 END_EVENTS = {1: "success", 2: "collision", 3: "timeout"}
 
@@ -72,15 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/demo"))
     parser.add_argument("--checkpoint", default="", help="policy checkpoint; default: the shipped PushT policy")
     parser.add_argument("--timeout", type=float, default=480.0, help="give up after this many seconds")
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
 
     g = graph("pusht_sim")
     checkpoint = args.checkpoint or g.overrides({})["policy"]["checkpoint"]
-    if not Path(checkpoint).is_file():
-        print(f"[demo] no policy checkpoint at {checkpoint}; train one (README: Train) or pass --checkpoint", file=sys.stderr)
-        return 1
     bag_dir = args.out.resolve() / "bags"
-    specs = process_specs(g, {"checkpoint": str(checkpoint), "record": "true", "bag_dir": str(bag_dir)})
+    arguments = {"checkpoint": str(checkpoint), "record": "true", "bag_dir": str(bag_dir)}
+    check_policy_checkpoint(g, arguments)  # missing or damaged: one line (run_main), exit status 2
+    specs = process_specs(g, arguments)
     print(f"[demo] starting {', '.join(s.node for s in specs)} with {checkpoint}", flush=True)
     running = GraphProcesses(specs, quiet=not os.environ.get("HINT_DEMO_VERBOSE"))
     frames: list[np.ndarray] = []
@@ -98,4 +99,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hint_bringup.graphs import GRAPHS, RECORDER, Graph, as_bool, graph
+from hint_policy.cli import add_debug_flag, run_main
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +87,16 @@ def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
     return specs
 
 
+def check_policy_checkpoint(g: Graph, arguments: dict[str, str]) -> None:
+    """Load the policy's checkpoint once before any node starts: a missing, truncated or corrupt
+    file is a CheckpointError naming it (one line from run_main), not a node dying later."""
+    policy = g.overrides(arguments).get("policy")
+    if policy is not None:
+        from hint_policy.checkpoint import load_checkpoint
+
+        load_checkpoint(policy["checkpoint"])
+
+
 def default_sigint() -> None:
     """Let a child process react to SIGINT even when this one was started with it ignored (a
     shell's background job): Python only turns SIGINT into KeyboardInterrupt when it is not
@@ -140,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list graphs and their arguments")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
     parser.add_argument("--print", action="store_true", help="print the command lines and exit")
+    add_debug_flag(parser)
     args = parser.parse_intermixed_args(argv)  # options may follow name:=value pairs
     if args.list or not args.graph:
         for name, g in sorted(GRAPHS.items()):
@@ -148,13 +160,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"    {arg}:={default!r:<10} {description}")
         return 0
     try:
-        specs = process_specs(graph(args.graph), parse_arguments(args.arguments))
+        arguments = parse_arguments(args.arguments)
+        specs = process_specs(graph(args.graph), arguments)
     except (KeyError, ValueError) as error:
         parser.error(str(error))
     if args.print:
         for spec in specs:
             print(" ".join(spec.command))
         return 0
+    check_policy_checkpoint(graph(args.graph), arguments)
     # SIGINT (Ctrl-C, also when started as a background job) and SIGTERM (a supervisor) only set
     # a flag: a second Ctrl-C while the nodes stop interrupts nothing here
     stop = threading.Event()
@@ -180,4 +194,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

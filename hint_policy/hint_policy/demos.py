@@ -133,6 +133,6 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
                 demos.append(
                     Demo(states=data[f"demo_{i}/states"], inputs=data[f"demo_{i}/inputs"], **meta)
                 )
-    except (KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is not a valid hint demo file: {error}") from error
+    except (KeyError, OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"{path}: not a valid hint demo file: {error}") from error
     return demos

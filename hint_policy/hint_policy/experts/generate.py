@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from hint_policy.cli import add_debug_flag, run_main
 from hint_policy.demos import Demo, save_demos
 from hint_policy.envs import ENV_NAMES, make_env
 
@@ -155,9 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-failures", action="store_true", help="also keep unsuccessful demos")
     parser.add_argument("--max-attempts", type=int, default=None, help="seeds to try at most (default 3 N)")
     parser.add_argument("--frame", type=Path, default=None, help="also save a PNG of the first demo's middle")
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     if args.num_demos < 1:
         parser.error("--num-demos must be at least 1")
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # an unusable --out fails now, not after the demos
 
     start = time.perf_counter()
     kept, tried = collect(
@@ -179,4 +182,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))
