@@ -1,4 +1,5 @@
-"""Controller node timing: the real node process for 10 s while chunks arrive, at 500 and 1000 Hz.
+"""Controller node timing: the real node process for 10 s while chunks arrive, at 500 and 1000 Hz;
+and valid chunks lost under a flood of malformed ones (:func:`measure_flood`).
 
 The 1000 Hz run is repeated with ``realtime_priority:=50`` (SCHED_FIFO command thread, figures
 ``*.1000hz_fifo``); the note says whether the system granted it.
@@ -108,7 +109,151 @@ def _measure(rate_hz: float, realtime_priority: int = 0) -> tuple[float, np.ndar
     return achieved / rate_hz, period_error_ms, output
 
 
+#: malformed composite actions of the flood, cycled: each breaks one limit of the controller
+JUNK_KINDS = ("period_5e-324", "period_1e-308", "period_1e300", "x_ref_1e300", "u_ff_1e300", "gains_1e300",
+              "future_1e6", "future_2", "stale", "dimensions", "nan", "oversize")
+
+
+def _junk_message(kind: str, valid, now: float):
+    """The message of `valid` (a CompositeAction) broken as `kind` says."""
+    from hint_controller.action_messages import action_to_msg
+    from hint_msgs.conversions import seconds_to_stamp
+
+    msg = action_to_msg(valid)
+    if kind.startswith("period_"):
+        msg.knot_period = float(kind.removeprefix("period_"))
+    elif kind.endswith("_1e300"):
+        field = kind.removesuffix("_1e300")
+        setattr(msg, field, [1e300] * len(getattr(msg, field)))
+    elif kind.startswith("future_"):
+        msg.header.stamp = seconds_to_stamp(now + float(kind.removeprefix("future_")))
+    elif kind == "stale":
+        msg.header.stamp = seconds_to_stamp(now - 100.0)
+    elif kind == "dimensions":
+        msg.length += 1
+    elif kind == "nan":
+        msg.gains = [float("nan")] * len(msg.gains)
+    elif kind == "oversize":
+        msg.length, msg.x_ref, msg.u_ff, msg.gains = 5000, [0.0] * 5000 * 6, [0.0] * 5000 * 2, [0.0] * 5000 * 12
+    return msg
+
+
+def measure_flood(junk_count: int = 10_000, valid_hz: float = 20.0, junk_hz: float = 0.0, settle_s: float = 2.0) -> dict[str, float]:
+    """A real controller node process while a flood of `junk_count` malformed composite actions
+    (JUNK_KINDS in turn, the same message objects reused, at `junk_hz` or with 0 as fast as one
+    publisher can)
+    arrives interleaved with valid chunks at `valid_hz` (16 knots of 0.1 s, as the PushT policy sends) from a second publisher (both with
+    hint_controller.qos.CHUNK_QOS, as the policy node uses). Returns the valid chunks sent and
+    accepted, the junk chunks sent, rejected and accepted (by the controller's status), the flood's
+    duration and rate, and ``lost`` = the fraction of valid chunks not accepted."""
+    import threading
+
+    import rclpy
+    from hint_controller.action_messages import action_to_msg
+    from hint_controller.composite_action import CompositeAction
+    from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
+    from hint_controller.qos import CHUNK_QOS, STATUS_QOS
+    from hint_msgs.conversions import seconds_to_stamp, vector_to_msg
+    from hint_msgs.msg import CompositeAction as CompositeActionMsg
+    from hint_msgs.msg import ControllerStatus, StateVector
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    model = PlanarQuadrotor(period=0.01)
+    _isolate_ros_traffic()
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen([sys.executable, "-m", "hint_controller.controller_node"], stdout=log, stderr=subprocess.STDOUT)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    policy = rclpy.create_node("flood_valid_publisher", context=context)
+    attacker = rclpy.create_node("flood_junk_publisher", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(policy)
+    statuses: list = []
+    policy.create_subscription(ControllerStatus, "controller_status", statuses.append, STATUS_QOS)
+    state_pub = policy.create_publisher(StateVector, "state", QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    valid_pub = policy.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
+    junk_pub = attacker.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
+    x = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    counts = {"valid": 0, "junk": 0}
+
+    def now() -> float:
+        return policy.get_clock().now().nanoseconds * 1e-9
+
+    def chunk(start_time: float, sequence: int) -> CompositeAction:
+        length = 16
+        return CompositeAction(
+            np.tile(x, (length, 1)), np.full((length, 2), model.hover_thrust), np.zeros((length, 2, 6)) - 0.5,
+            period=0.1, start_time=start_time, state_names=model.state_names, input_names=model.input_names,
+            sequence=sequence,
+        )
+
+    def publish_valid() -> None:
+        counts["valid"] += 1
+        valid_pub.publish(action_to_msg(chunk(now() + 0.02, counts["valid"])))
+
+    def flood(junk: list) -> None:
+        begin = time.monotonic()
+        for i in range(junk_count):
+            if junk_hz:
+                delay = begin + i / junk_hz - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            kind, msg = junk[i % len(junk)]
+            if kind.startswith("future_"):  # keep it ahead of the receiver's clock
+                msg.header.stamp = seconds_to_stamp(now() + float(kind.removeprefix("future_")))
+            msg.sequence = 1_000_000 + i
+            junk_pub.publish(msg)
+            counts["junk"] += 1
+
+    policy.create_timer(0.01, lambda: state_pub.publish(vector_to_msg(StateVector, model.state_names, x, stamp=now())))
+    try:
+        deadline = time.monotonic() + 30
+        while not (statuses and valid_pub.get_subscription_count() and junk_pub.get_subscription_count()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("controller node not discovered")
+            executor.spin_once(timeout_sec=0.05)
+        junk = [(kind, _junk_message(kind, chunk(now(), 0), now())) for kind in JUNK_KINDS]
+        valid_timer = policy.create_timer(1.0 / valid_hz, publish_valid)
+        flooder = threading.Thread(target=flood, args=(junk,))
+        start = time.monotonic()
+        flooder.start()
+        while flooder.is_alive():
+            executor.spin_once(timeout_sec=0.01)
+        flood_s = time.monotonic() - start
+        valid_timer.cancel()
+        end = time.monotonic() + settle_s
+        while time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.05)
+        status = statuses[-1]
+    finally:
+        process.send_signal(subprocess.signal.SIGINT)
+        process.wait(timeout=10)
+        executor.shutdown()
+        policy.destroy_node()
+        attacker.destroy_node()
+        rclpy.try_shutdown(context=context)
+        log.close()
+    accepted = min(status.chunks_accepted, counts["valid"])
+    return {
+        "valid_sent": counts["valid"], "valid_accepted": accepted, "junk_sent": counts["junk"],
+        "junk_rejected": status.chunks_rejected, "junk_accepted": status.chunks_accepted - accepted,
+        "flood_s": flood_s, "junk_rate_hz": counts["junk"] / flood_s,
+        "lost": (counts["valid"] - accepted) / max(counts["valid"], 1),
+        "rejections": {r: c for r, c in zip(status.rejection_reasons, status.rejection_counts) if c},
+    }
+
+
 def run(report) -> None:
+    for junk_hz, suffix in ((1000.0, ""), (0.0, ".unpaced")):
+        flood = measure_flood(junk_hz=junk_hz)
+        report(
+            f"controller.valid_chunks_lost_under_flood{suffix}", flood["lost"], "fraction",
+            f"{flood['valid_sent'] - flood['valid_accepted']} of {flood['valid_sent']} valid chunks (20 Hz) not accepted while "
+            f"{flood['junk_sent']} malformed ones went out at {flood['junk_rate_hz']:.0f} msg/s from a second publisher "
+            f"({flood['junk_rejected']} reached the controller and were rejected, {flood['junk_accepted']} accepted); "
+            "controller node process, real DDS",
+        )
     note = f"controller node process, {DURATION_S:.0f} s, state 200 Hz + chunk every 0.1 s; from command stamps"
     for rate, priority, suffix in ((500, 0, "500hz"), (1000, 0, "1000hz"), (1000, 50, "1000hz_fifo")):
         ratio, errors, output = _measure(float(rate), priority)

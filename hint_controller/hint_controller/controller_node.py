@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 import os
 import threading
 import time
@@ -64,6 +65,12 @@ from hint_controller.executor import ChunkExecutor, ExecutorMode
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
 from hint_controller.node_main import declare_ros2_control_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STATUS_QOS, STREAM_QOS
+
+#: rejections are logged at most once per this many seconds [s]
+REJECTION_LOG_PERIOD = 1.0
+#: most composite actions handled per executor wake-up (the status timer runs in between)
+CHUNK_DRAIN = 500
+
 
 @dataclasses.dataclass(frozen=True)
 class StateSample:
@@ -103,6 +110,7 @@ class ControllerNode(Node):
         self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
         self._rejections: collections.Counter[str] = collections.Counter()
         self._last_rejection = ""
+        self._rejection_log = [-math.inf, 0]  # monotonic time of the last rejection line, rejections since
         self._fault: str | None = None  # why the command loop failed (latched)
         self._last_status = None
         self._rate_window = (time.monotonic(), 0)
@@ -168,7 +176,9 @@ class ControllerNode(Node):
             self.create_subscription(StateVector, "state", self._on_state_vector, STREAM_QOS)
         else:
             raise ValueError(f"state_source must be state_vector or joint_state, got {self._param('state_source')!r}")
-        self.create_subscription(CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS)
+        self._chunk_subscription = self.create_subscription(
+            CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS,
+        )
         self.create_subscription(EpisodeEvent, "episode_event", self._on_episode_event, EVENT_QOS)
         command_format = self._param("command_format")
         if command_format == "input_vector":
@@ -208,6 +218,20 @@ class ControllerNode(Node):
                                "earlier chunks dropped")
 
     def _on_composite_action(self, msg: CompositeActionMsg) -> None:
+        """Handle `msg`, then take and handle what else the reader holds (up to CHUNK_DRAIN): a
+        burst costs one executor wake-up, whose own overhead is several times a pre-check's, so
+        a flood of junk is consumed faster than it arrives instead of pushing valid chunks out of
+        the reader's history."""
+        self._handle_chunk(msg)
+        handle = self._chunk_subscription.handle
+        for _ in range(CHUNK_DRAIN):
+            with handle:
+                taken = handle.take_message(CompositeActionMsg, False)
+            if taken is None:
+                return
+            self._handle_chunk(taken[0])
+
+    def _handle_chunk(self, msg: CompositeActionMsg) -> None:
         now = self._now()
         try:
             # cheap pre-check of the scalar fields before the arrays are converted
@@ -225,12 +249,20 @@ class ControllerNode(Node):
             self._counters["rejected"] += 1
             label = f"chunk {msg.sequence}"
             self._last_rejection = str(error) if str(error).startswith(label) else f"{label}: {error}"
-            self.get_logger().error(
-                f"composite action rejected ({reason}), keeping the last valid one: {self._last_rejection}",
-                throttle_duration_sec=1.0,
-            )
+            self._log_rejection(f"composite action rejected ({reason}), keeping the last valid one: {self._last_rejection}")
             return
         self._counters["accepted"] += 1
+
+    def _log_rejection(self, line: str) -> None:
+        """At most one line per REJECTION_LOG_PERIOD, saying how many went unlogged (rclpy's own
+        throttle inspects the caller's frame on every call: ~1 ms, too slow for a flood)."""
+        now = time.monotonic()
+        if now - self._rejection_log[0] < REJECTION_LOG_PERIOD:
+            self._rejection_log[1] += 1
+            return
+        unlogged = self._rejection_log[1]
+        self._rejection_log[:] = [now, 0]
+        self.get_logger().error(line + (f" ({unlogged} more rejected since the last line)" if unlogged else ""))
 
     # -- control loop -----------------------------------------------------------------------
     def _now(self) -> float:
