@@ -5,10 +5,12 @@
   ones. Simulators and ros2_control's joint_state_broadcaster publish compatibly.
 * ``CHUNK_QOS``: composite actions are rare and each one matters: reliable, keep-last 256. The
   depth absorbs a flood of junk from another publisher while the controller rejects it (its
-  pre-check consumes about 1000 chunks/s on a loaded 2-core machine): at depth 4 a flood pushed
-  8-10 % of the valid chunks out of the reader's history, at 256 none of 200 were lost under
-  10,000 junk chunks at 1000 msg/s (bench ``controller.valid_chunks_lost_under_flood``). A flood
-  faster than the controller can reject still pushes valid chunks out (figure ``*.unpaced``).
+  pre-check consumes about 1000 chunks/s on a shared 2-core machine): at depth 4 a flood pushed
+  8-10 % of the valid chunks out of the reader's history; at 256, under 10,000 junk chunks at
+  1000 msg/s (bench ``controller.valid_chunks_lost_under_flood``), 0 of 200 were lost when the
+  machine was otherwise quiet and 22 of 199 when other jobs held the CPUs (the controller then
+  managed 0.74 of its 500 Hz). A flood faster than the controller can reject still pushes valid
+  chunks out (figure ``*.unpaced``).
   Memory: at most 256 samples of the largest chunk sent.
 * ``STATUS_QOS``: controller status for people and monitors that join late: reliable, latched.
 * ``EVENT_QOS``: episode events; a node that starts late still gets the recent ones (latched).
