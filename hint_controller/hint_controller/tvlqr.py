@@ -49,6 +49,11 @@ class TVLQRConfig:
     q_diag: tuple[float, ...] | None = None
     r_diag: tuple[float, ...] | None = None
     qf_diag: tuple[float, ...] | None = None
+    #: terminal cost when qf_diag is None: "q" (Qf = Q) or "dare" (Qf = the infinite-horizon
+    #: cost-to-go of the linearization at the trajectory's end, so the gains do not fade out over
+    #: the last steps: a demo's final primitive controllers hold its final state as firmly as the
+    #: earlier ones track it)
+    terminal: str = "q"
 
     def matrices(self, model: DynamicsModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Q, R, Qf) for `model`, defaults filled in."""
@@ -57,9 +62,16 @@ class TVLQRConfig:
         r = np.diag(np.asarray(self.r_diag if self.r_diag is not None else default_r, dtype=float))
         qf = np.diag(np.asarray(self.qf_diag, dtype=float)) if self.qf_diag is not None else q.copy()
         n, m = model.state_dim, model.input_dim
+        if self.terminal not in ("q", "dare"):
+            raise ValueError(f"terminal must be 'q' or 'dare', got {self.terminal!r}")
         if q.shape != (n, n) or qf.shape != (n, n) or r.shape != (m, m):
             raise ValueError(f"weights must have {n} state and {m} input entries for {model.name!r}")
         return q, r, qf
+
+
+    def terminal_cost(self, qf: np.ndarray) -> np.ndarray | str:
+        """What synthesize_gains takes as `qf`: the matrix, or "dare" when asked for it."""
+        return "dare" if self.terminal == "dare" and self.qf_diag is None else qf
 
 
 def _default_weights(model: DynamicsModel) -> tuple[Sequence[float], Sequence[float]]:
@@ -85,9 +97,12 @@ def synthesize_gains(
     inputs: np.ndarray,
     q: np.ndarray,
     r: np.ndarray,
-    qf: np.ndarray | None = None,
+    qf: np.ndarray | str | None = None,
 ) -> TVLQRResult:
     """Discrete-time finite-horizon TVLQR gains along (states (T+1, n), inputs (T, m)).
+
+    `qf` is the terminal cost matrix (None = Q) or "dare": the solution of the discrete algebraic
+    Riccati equation of the last step's linearization (falls back to Q where it has none).
 
     `states` holds the model's own coordinates (select them by name first, e.g. with
     :func:`hint_controller.names.name_indices`). The trajectory need not be dynamically feasible
@@ -97,8 +112,24 @@ def synthesize_gains(
     inputs = np.asarray(inputs, dtype=float)
     _check_trajectory(model, states, inputs)
     a, b = model.trajectory_jacobians(states[:-1], inputs)
-    gains, cost_to_go = riccati_backward(a, b, np.asarray(q, float), np.asarray(r, float), np.asarray(qf if qf is not None else q, float))
+    q, r = np.asarray(q, float), np.asarray(r, float)
+    if isinstance(qf, str):
+        if qf != "dare":
+            raise ValueError(f"qf must be a matrix, None or 'dare', got {qf!r}")
+        qf = infinite_horizon_cost(a[-1], b[-1], q, r)
+    gains, cost_to_go = riccati_backward(a, b, q, r, np.asarray(qf if qf is not None else q, float))
     return TVLQRResult(gains=gains, cost_to_go=cost_to_go, state_jacobians=a, input_jacobians=b)
+
+
+def infinite_horizon_cost(a: np.ndarray, b: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """P of the discrete algebraic Riccati equation for (A, B, Q, R); Q where none exists."""
+    from scipy.linalg import solve_discrete_are
+
+    try:
+        p = solve_discrete_are(a, b, q, r)
+    except (np.linalg.LinAlgError, ValueError):
+        return q.copy()
+    return 0.5 * (p + p.T) if np.all(np.isfinite(p)) else q.copy()
 
 
 def riccati_backward(
@@ -162,8 +193,9 @@ def primitive_controllers(
     """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    q, r, qf = (config or TVLQRConfig()).matrices(model)
-    result = synthesize_gains(model, states, inputs, q, r, qf)
+    config = config or TVLQRConfig()
+    q, r, qf = config.matrices(model)
+    result = synthesize_gains(model, states, inputs, q, r, config.terminal_cost(qf))
     knots = np.arange(0, (len(inputs) // stride) * stride, stride)
     return np.asarray(states, float)[knots], np.asarray(inputs, float)[knots], result.gains[knots]
 

@@ -44,13 +44,19 @@ class DataConfig:
     #: tau_chunk: primitive controllers per composite action
     chunk_length: int = 16
     #: "primitives" = (x_ref, u_ff, K) per knot; "feedforward" = u_ff only (the no-gains
-    #: baseline: executed with K = 0 and x_ref = 0)
+    #: baseline: executed with K = 0 and x_ref = 0); "servo_targets" = position targets of the
+    #: model's servo law (Diffusion Policy's PushT action, gym-pusht's PD; no synthesized gains)
     action_content: str = "primitives"
     #: observations before the first knot: "zero" (Algorithm 1) or "repeat" (copy of the first)
     obs_padding: str = "zero"
     #: state names that are angles which wrap (PushT's block_theta, a continuous joint): observed
     #: as (cos, sin), so poses 2 pi apart look the same; the gains and x_ref keep the raw angle
     obs_angles: list[str] = dataclasses.field(default_factory=list)
+    #: the state names a policy observes (empty = every state of the demos); e.g. PushT's
+    #: positions without the agent velocity
+    obs_states: list[str] = dataclasses.field(default_factory=list)
+    #: observe the input applied in the physics step before each observed state
+    obs_previous_input: bool = True
     #: number of knot-grid phases used as samples (1 = knots at steps 0, k, 2k, ...; up to k =
     #: every physics step starts a grid, k times the samples)
     phases: int = 1
@@ -91,6 +97,8 @@ class DiffusionConfig:
     sampler_steps: int = 10
     #: noise of each DDIM step, 0 (deterministic) to 1 (ancestral); see hint_policy.diffusion.ddpm
     ddim_eta: float = 1.0
+    #: what the network predicts: "epsilon" (the noise, Ho et al.) or "sample" (the clean action)
+    prediction: str = "epsilon"
 
 
 @dataclasses.dataclass
@@ -129,6 +137,12 @@ class EvalConfig:
     env: str = ""
     episodes: int = 10
     first_seed: int = 100000
+    #: explicit episode seeds (replace first_seed / episodes when given), e.g. the demos' own
+    #: seeds for an overfit check
+    seeds: list[int] = dataclasses.field(default_factory=list)
+    #: keep the checkpoints of the `keep_best` best evaluations (checkpoints/best_step_<n>.pt,
+    #: and the best one as checkpoints/best.pt), as Diffusion Policy keeps its top-k; 0 = none
+    keep_best: int = 3
     #: knots executed from each composite action before the next one is requested
     exec_knots: int = 8
     #: observation noise at evaluation; null = the training sigma
@@ -152,8 +166,8 @@ class HintConfig:
         _check(d.obs_steps >= 1, "data.obs_steps must be >= 1")
         _check(d.chunk_length >= 1, "data.chunk_length must be >= 1")
         _check(1 <= d.phases <= d.control_stride, "data.phases must be in [1, control_stride]")
-        _check(d.action_content in ("primitives", "feedforward"),
-               "data.action_content must be 'primitives' or 'feedforward'")
+        _check(d.action_content in ("primitives", "feedforward", "servo_targets"),
+               "data.action_content must be 'primitives', 'feedforward' or 'servo_targets'")
         _check(d.obs_padding in ("zero", "repeat"), "data.obs_padding must be 'zero' or 'repeat'")
         _check(d.sigma >= 0, "data.sigma must be >= 0")
         _check(d.noise_draws >= 1, "data.noise_draws must be >= 1")
@@ -163,6 +177,7 @@ class HintConfig:
         _check(len(self.model.unet_channels) >= 1, "model.unet_channels must not be empty")
         _check(self.diffusion.train_steps >= 2, "diffusion.train_steps must be >= 2")
         _check(self.diffusion.sampler in ("ddpm", "ddim"), "diffusion.sampler must be ddpm or ddim")
+        _check(self.diffusion.prediction in ("epsilon", "sample"), "diffusion.prediction must be epsilon or sample")
         _check(self.eval.sampler in ("ddpm", "ddim"), "eval.sampler must be ddpm or ddim")
         t = self.train
         _check(t.steps >= 0 and t.batch_size >= 1, "train.steps >= 0 and train.batch_size >= 1")
@@ -226,7 +241,11 @@ def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, A
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ValueError(f"override {item!r}: {part} is not a section")
-        node[parts[-1]] = yaml.safe_load(text)
+        try:
+            node[parts[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {item!r}: the value is not valid YAML ({' '.join(str(error).split())}); "
+                             "quote the whole override, e.g. \"data.obs_states=[agent_x, agent_y]\"") from None
     return values
 
 
@@ -237,7 +256,10 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file {path} does not exist")
-        values = yaml.safe_load(path.read_text()) or {}
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
         if not isinstance(values, dict):
             raise ValueError(f"config file {path} must hold a mapping")
     apply_overrides(values, list(overrides or []))

@@ -14,7 +14,9 @@ Observation chunk o_h at knot h: the ``obs_steps`` (tau_obs) knots h - tau_obs +
 first. Each row is ``[full state x_{s_i}, previous input u_{s_i - 1}]``: the state observed at
 knot i and the low-level input applied during the physics step that led to it (the input of
 knot i's own step is not yet known when o_h is formed; for s_i = 0 there is none and it is 0).
-State coordinates named in ``obs_angles`` (angles that wrap, e.g. PushT's unwrapped block angle)
+``obs_states`` narrows the state to the named coordinates and ``obs_previous_input = False``
+drops the input (a policy that sees its own last input can learn to copy it instead of reading
+the scene). State coordinates named in ``obs_angles`` (angles that wrap, e.g. PushT's unwrapped block angle)
 are observed as their cosine in place and their sine appended after the state, so the same
 physical pose gives the same observation (:func:`observation_features`).
 Rows before the first knot are padding: zeros in raw units (``obs_padding="zero"``, Algorithm 1)
@@ -22,8 +24,10 @@ or copies of the first row (``"repeat"``). Inference (:mod:`hint_policy.inferenc
 same way.
 
 Composite action a_h: primitives of knots h .. h + tau_chunk - 1, each flattened as
-``[x_ref (n), u_ff (m), K row-major (m n)]`` (``action_content="primitives"``) or ``[u_ff]``
-(``"feedforward"``, the no-gains baseline). Knots past the demo's last knot repeat the last
+``[x_ref (n), u_ff (m), K row-major (m n)]`` (``action_content="primitives"``), ``[u_ff]``
+(``"feedforward"``, the no-gains baseline) or ``[target (m)]`` (``"servo_targets"``, Diffusion
+Policy's action: the position target of the model's own servo law, e.g. gym-pusht's PD; executed
+as x_ref = (target, 0), u_ff = 0, K = the servo's fixed gains, no learned or synthesized gains). Knots past the demo's last knot repeat the last
 primitive (end padding, as in Diffusion Policy).
 
 Noise augmentation (replica policy): observations are normalized to [-1, 1] per coordinate
@@ -66,15 +70,31 @@ class ChunkLayout:
     control_stride: int
     physics_period: float
     obs_angle_names: tuple[str, ...] = ()  # observed as (cos, sin); absent in older checkpoints
+    #: the states a policy observes (a subset of obs_state_names, in that order); () = all
+    obs_feature_names: tuple[str, ...] = ()
+    #: whether the previous input is part of each observation row (older checkpoints: always)
+    obs_previous_input: bool = True
+    #: fixed gains (m x n, row-major) that execute "servo_targets" actions; () otherwise
+    servo_gains: tuple[float, ...] = ()
+
+    @property
+    def observed_state_names(self) -> tuple[str, ...]:
+        return self.obs_feature_names or self.obs_state_names
 
     @property
     def obs_dim(self) -> int:
-        return len(self.obs_state_names) + len(self.obs_angle_names) + len(self.input_names)
+        inputs = len(self.input_names) if self.obs_previous_input else 0
+        return len(self.observed_state_names) + len(self.obs_angle_names) + inputs
 
     @property
     def action_dim(self) -> int:
         n, m = len(self.state_names), len(self.input_names)
         return n + m + m * n if self.action_content == "primitives" else m
+
+    def unpack(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x_ref, u_ff, gains) of raw action rows (L, action_dim), see :func:`unpack_actions`."""
+        return unpack_actions(actions, len(self.state_names), len(self.input_names), self.action_content,
+                              self.servo_gains)
 
     @property
     def control_period(self) -> float:
@@ -95,7 +115,8 @@ class ChunkLayout:
         return cls(**values)
 
 
-_NAME_FIELDS = ("obs_state_names", "state_names", "input_names", "obs_angle_names")
+_NAME_FIELDS = ("obs_state_names", "state_names", "input_names", "obs_angle_names", "obs_feature_names",
+                "servo_gains")
 
 
 @dataclasses.dataclass
@@ -118,18 +139,30 @@ class ChunkArrays:
     knot_step: np.ndarray  # (N,) int: physics step of knot h
 
 
+#: what a composite action's rows hold (data.action_content)
+ACTION_CONTENTS = ("primitives", "feedforward", "servo_targets")
+
+
 def pack_actions(x_ref: np.ndarray, u_ff: np.ndarray, gains: np.ndarray, content: str) -> np.ndarray:
-    """Flatten primitives (L, n), (L, m), (L, m, n) into action rows (L, action_dim)."""
-    if content == "feedforward":
+    """Flatten primitives (L, n), (L, m), (L, m, n) into action rows (L, action_dim).
+
+    For "servo_targets", `u_ff` holds the servo targets (L, m) (see :func:`demo_primitives`)."""
+    if content in ("feedforward", "servo_targets"):
         return np.asarray(u_ff, dtype=float).copy()
     length = len(x_ref)
     return np.concatenate([x_ref, u_ff, np.reshape(gains, (length, -1))], axis=1)
 
 
-def unpack_actions(actions: np.ndarray, n: int, m: int, content: str):
-    """Inverse of :func:`pack_actions`: (x_ref, u_ff, gains); feedforward gives x_ref = K = 0."""
+def unpack_actions(actions: np.ndarray, n: int, m: int, content: str, servo_gains: tuple[float, ...] = ()):
+    """Inverse of :func:`pack_actions`: (x_ref, u_ff, gains); feedforward gives x_ref = K = 0,
+    servo targets give x_ref = (target, 0), u_ff = 0 and K = `servo_gains`."""
     actions = np.asarray(actions, dtype=float)
     length = actions.shape[0]
+    if content == "servo_targets":
+        if actions.shape[1] != m or len(servo_gains) != m * n:
+            raise ValueError(f"servo targets need {m} columns and {m * n} servo gains")
+        x_ref = np.hstack([actions, np.zeros((length, n - m))])
+        return x_ref, np.zeros((length, m)), np.broadcast_to(np.reshape(servo_gains, (m, n)), (length, m, n)).copy()
     if content == "feedforward":
         if actions.shape[1] != m:
             raise ValueError(f"feedforward actions need {m} columns, got {actions.shape[1]}")
@@ -143,12 +176,19 @@ def unpack_actions(actions: np.ndarray, n: int, m: int, content: str):
 
 
 def demo_primitives(
-    demo: Demo, model: DynamicsModel, synthesize: SynthesisFn | None
+    demo: Demo, model: DynamicsModel, synthesize: SynthesisFn | str | None
 ) -> Primitives:
-    """Primitive controllers at every physics step of `demo` (gains 0 when `synthesize` is None)."""
+    """Primitive controllers at every physics step of `demo` (gains 0 when `synthesize` is None;
+    "servo_targets": the model's servo targets in place of u_ff, gains 0)."""
     model_states = demo.select_states(model.state_names)
     inputs = demo.inputs[:, name_indices(demo.input_names, model.input_names)]
     steps, n, m = len(inputs), len(model.state_names), len(model.input_names)
+    if synthesize == "servo_targets":
+        servo = getattr(model, "servo_targets", None)
+        if servo is None:
+            raise ValueError(f"data.action_content servo_targets needs a model with a servo law; {model.name!r} has none")
+        zeros = np.zeros((steps, m, n))
+        return Primitives(x_ref=model_states[:-1].copy(), u_ff=servo(model_states[:-1], inputs), gains=zeros)
     if synthesize is None:
         gains = np.zeros((steps, m, n))
     else:
@@ -163,14 +203,20 @@ def demo_primitives(
 def observation_features(states: np.ndarray, inputs: np.ndarray, layout: ChunkLayout) -> np.ndarray:
     """Observation rows (r, obs_dim) from full states (r, n_full) and previous inputs (r, m).
 
-    A row is the state with each angle of ``layout.obs_angle_names`` replaced by its cosine,
-    then the sines of those angles, then the input.
+    A row is the observed states (``layout.observed_state_names``) with each angle of
+    ``layout.obs_angle_names`` replaced by its cosine, then the sines of those angles, then the
+    input (if ``layout.obs_previous_input``).
     """
     states = np.array(states, dtype=float, ndmin=2)
-    angles = name_indices(layout.obs_state_names, layout.obs_angle_names)
+    observed = layout.observed_state_names
+    states = states[:, name_indices(layout.obs_state_names, observed)]
+    angles = name_indices(observed, layout.obs_angle_names)
     sines = np.sin(states[:, angles])
     states[:, angles] = np.cos(states[:, angles])
-    return np.hstack([states, sines, np.asarray(inputs, dtype=float).reshape(len(states), -1)])
+    parts = [states, sines]
+    if layout.obs_previous_input:
+        parts.append(np.asarray(inputs, dtype=float).reshape(len(states), -1))
+    return np.hstack(parts)
 
 
 def observation_rows(demo: Demo, layout: ChunkLayout) -> np.ndarray:
@@ -205,9 +251,11 @@ def build_chunks(
     if not demos:
         raise ValueError("no demos to build a dataset from")
     first = demos[0]
-    unknown = sorted(set(config.obs_angles) - set(first.state_names))
-    if unknown:
-        raise ValueError(f"data.obs_angles names {unknown} are not states of the demos {list(first.state_names)}")
+    observed = config.obs_states or list(first.state_names)
+    for key, names in (("obs_states", config.obs_states), ("obs_angles", config.obs_angles)):
+        unknown = sorted(set(names) - set(observed if key == "obs_angles" else first.state_names))
+        if unknown:
+            raise ValueError(f"data.{key} names {unknown} that are not observed states of the demos {observed}")
     layout = ChunkLayout(
         obs_state_names=first.state_names,
         state_names=tuple(model.state_names),
@@ -219,12 +267,15 @@ def build_chunks(
         control_stride=config.control_stride,
         physics_period=float(first.period),
         obs_angle_names=tuple(config.obs_angles),
+        obs_feature_names=tuple(config.obs_states),
+        obs_previous_input=config.obs_previous_input,
+        servo_gains=tuple(np.ravel(model.servo_gains())) if config.action_content == "servo_targets" else (),
     )
-    use_gains = config.action_content == "primitives"
+    synthesis = {"primitives": synthesize, "feedforward": None, "servo_targets": "servo_targets"}[config.action_content]
     columns: dict[str, list] = {k: [] for k in ("obs", "obs_real", "actions", "demo", "step")}
     for index, demo in enumerate(demos):
         _check_compatible(demo, first)
-        primitives = demo_primitives(demo, model, synthesize if use_gains else None)
+        primitives = demo_primitives(demo, model, synthesis)
         rows = observation_rows(demo, layout)
         packed = pack_actions(primitives.x_ref, primitives.u_ff, primitives.gains, config.action_content)
         for phase in range(config.phases):
@@ -274,8 +325,32 @@ def _check_compatible(demo: Demo, first: Demo) -> None:
 
 @dataclasses.dataclass
 class Normalizers:
+    """Observation and action scaling, and which action coordinates a model learns.
+
+    Action coordinates that are constant over the training data (gain entries that are always
+    zero, or all equal when the gains are time-invariant) carry no information: the denoiser
+    learns only the others (:attr:`learned_action_dim`), and :meth:`decode_actions` fills the
+    constant ones back in. Noise prediction on a constant coordinate is not free: the denoiser
+    would have to output a_noisy / sqrt(1 - alpha_bar_k), unbounded at small k.
+    """
+
     obs: MinMaxNormalizer
     action: MinMaxNormalizer
+
+    @property
+    def learned_action_dim(self) -> int:
+        return int((~self.action.constant).sum())
+
+    def encode_actions(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw actions (..., D) -> normalized learned coordinates (..., learned_action_dim)."""
+        return self.action.normalize(raw)[..., ~self.action.constant]
+
+    def decode_actions(self, learned: np.ndarray) -> np.ndarray:
+        """Normalized learned coordinates (..., learned_action_dim) -> raw actions (..., D)."""
+        learned = np.asarray(learned, dtype=np.float64)
+        full = np.zeros(learned.shape[:-1] + (self.action.dim,))
+        full[..., ~self.action.constant.numpy()] = learned
+        return self.action.unnormalize(full)
 
     def state_dict(self) -> dict:
         return {"obs": self.obs.state_dict(), "action": self.action.state_dict()}
@@ -298,7 +373,7 @@ class HintDataset(torch.utils.data.Dataset):
     """Normalized, noise-augmented samples; items are dicts ``{"obs", "action"}`` of float32.
 
     ``obs`` is the noised normalized observation chunk (obs_steps, obs_dim), ``action`` the
-    normalized composite action (chunk_length, action_dim). :meth:`get_batch` gathers many items
+    normalized composite action's learned coordinates (chunk_length, learned_action_dim). :meth:`get_batch` gathers many items
     at once (what the training loop uses).
     """
 
@@ -317,7 +392,7 @@ class HintDataset(torch.utils.data.Dataset):
         self.sigma = float(sigma)
         self.noise_mode = noise_mode
         self.clean_obs = normalizers.obs.normalize(torch.as_tensor(chunks.obs, dtype=torch.float32))
-        self.actions = normalizers.action.normalize(torch.as_tensor(chunks.actions, dtype=torch.float32))
+        self.actions = normalizers.encode_actions(torch.as_tensor(chunks.actions, dtype=torch.float32))
         self.num_samples = len(self.clean_obs)
         self.draws = noise_draws if (noise_mode == "fixed" and self.sigma > 0) else 1
         self.unit_noise: torch.Tensor | None = None

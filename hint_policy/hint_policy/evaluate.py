@@ -35,10 +35,12 @@ import torch
 
 from hint_controller.executor import ChunkExecutor
 from hint_controller.names import name_indices
-from hint_policy.config import HintConfig
+from hint_policy.baselines import BASELINES, NearestNeighbourPolicy
+from hint_policy.cli import add_debug_flag, run_main
+from hint_policy.config import HintConfig, load_config
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
-from hint_policy.inference import HintPolicy
+from hint_policy.inference import ChunkPolicy, HintPolicy
 
 
 @dataclasses.dataclass
@@ -78,7 +80,7 @@ class EvalSummary:
 class _Episode:
     """One env in a lockstep batch, with its executor and knot history."""
 
-    def __init__(self, env: Env, policy: HintPolicy, seed: int, state_order: list[int]) -> None:
+    def __init__(self, env: Env, policy: ChunkPolicy, seed: int, state_order: list[int]) -> None:
         self.env, self.seed, self.order = env, seed, state_order
         self.executor = ChunkExecutor(env.model, state_names=env.state_names)
         state = env.reset(seed)
@@ -111,7 +113,7 @@ class _Episode:
 
 
 def evaluate_policy(
-    policy: HintPolicy,
+    policy: ChunkPolicy,
     env_factory: Callable[[], Env],
     seeds: Sequence[int],
     exec_knots: int = 8,
@@ -168,10 +170,10 @@ def make_eval_fn(config: HintConfig) -> Callable[[HintPolicy, int], dict[str, fl
     settings = config.eval
     if not settings.env:
         raise ValueError("eval.every_steps > 0 needs eval.env (e.g. pusht)")
-    seeds = list(range(settings.first_seed, settings.first_seed + settings.episodes))
+    seeds = list(settings.seeds) or list(range(settings.first_seed, settings.first_seed + settings.episodes))
 
     def evaluate(policy: HintPolicy, step: int) -> dict[str, float]:
-        policy.reset(seed=settings.first_seed + step)
+        policy.reset(seed=seeds[0] + step)
         summary = evaluate_policy(policy, lambda: make_env(settings.env), seeds, settings.exec_knots)
         return summary.metrics
 
@@ -193,7 +195,11 @@ def _progress(total: int, enabled: bool):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="trained policy (.pt)")
+    source.add_argument("--baseline", choices=BASELINES,
+                        help="evaluate a baseline built from --config's demos instead (hint_policy.baselines)")
+    parser.add_argument("--config", type=Path, help="training config whose demos and features the baseline uses")
     parser.add_argument("--env", help="simulator (pusht, quadrotor); default: eval.env of the checkpoint's config")
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--first-seed", type=int, default=100000)
@@ -209,13 +215,22 @@ def main(argv: list[str] | None = None) -> int:
                              "with the simulator on small machines")
     parser.add_argument("--out", type=Path, help="JSON file for the summary and per-episode results")
     parser.add_argument("--video", type=Path, help="gif/mp4 of the first episode (one frame per knot)")
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    policy = HintPolicy.from_checkpoint(args.checkpoint, sigma=args.sigma, sampler=args.sampler,
-                                        steps=args.steps, device=args.device, seed=args.seed)
-    env_name = args.env or policy.config.eval.env
+    if args.baseline:
+        if args.config is None:
+            parser.error("--baseline needs --config")
+        config = load_config(args.config)
+        policy = NearestNeighbourPolicy.from_config(config)
+        label = f"baseline:{args.baseline}"
+    else:
+        policy = HintPolicy.from_checkpoint(args.checkpoint, sigma=args.sigma, sampler=args.sampler,
+                                            steps=args.steps, device=args.device, seed=args.seed)
+        config, label = policy.config, str(args.checkpoint)
+    env_name = args.env or config.eval.env
     if not env_name:
         parser.error("--env is required (the checkpoint's config has no eval.env)")
     frames: list[np.ndarray] = []
@@ -223,12 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     summary = evaluate_policy(policy, lambda: make_env(env_name), seeds, args.exec_knots, args.batch,
                               frames.append if args.video else None, progress=True)
     metrics = summary.metrics
-    print(json.dumps({"checkpoint": str(args.checkpoint), "env": env_name, "sigma": policy.sigma, **metrics}))
+    print(json.dumps({"checkpoint": label, "env": env_name, "sigma": policy.sigma, **metrics}))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         report: dict[str, Any] = {
-            "checkpoint": str(args.checkpoint), "env": env_name, "sigma": policy.sigma,
-            "sampler": policy.sampler, "sampler_steps": policy.steps, "exec_knots": args.exec_knots,
+            "checkpoint": label, "env": env_name, "sigma": policy.sigma,
+            "sampler": getattr(policy, "sampler", None), "sampler_steps": getattr(policy, "steps", None),
+            "exec_knots": args.exec_knots,
             "metrics": metrics, "episodes": [dataclasses.asdict(e) for e in summary.episodes],
         }
         args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -245,4 +261,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -24,81 +24,33 @@ import torch
 
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pad_observation, unpack_actions
+from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pad_observation
 from hint_policy.train import build_diffusion, build_model, load_checkpoint
 
 
-class HintPolicy:
-    """A trained denoiser (EMA weights) with its normalizers, layout and sampler settings."""
+class ChunkPolicy:
+    """What every chunk policy shares: observation chunks in, composite actions out.
 
-    def __init__(
-        self,
-        denoiser: torch.nn.Module,
-        config: HintConfig,
-        layout: ChunkLayout,
-        normalizers: Normalizers,
-        *,
-        sigma: float | None = None,
-        sampler: str = "ddim",
-        steps: int = 10,
-        device: str | torch.device = "cpu",
-        seed: int | None = None,
-        interpolation: Interpolation = Interpolation.LINEAR,
-        source: str = "<memory>",
-    ) -> None:
-        if sampler not in ("ddpm", "ddim"):
-            raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}")
-        self.device = torch.device(device)
-        self.config = config
+    Subclasses implement :meth:`raw_actions` (raw observation chunks -> raw composite actions
+    (B, chunk_length, action_dim)); this class builds the observation exactly as the training
+    data (:mod:`hint_policy.dataset`) and turns action rows into :class:`CompositeAction` objects
+    numbered by :attr:`sequence`. :class:`HintPolicy` samples the trained DDPM;
+    :class:`hint_policy.baselines.NearestNeighbourPolicy` looks the action up.
+    """
+
+    def __init__(self, layout: ChunkLayout, *, sigma: float = 0.0,
+                 interpolation: Interpolation = Interpolation.LINEAR, source: str = "<memory>") -> None:
         self.layout = layout
-        self.normalizers = normalizers
-        self.training_sigma = float(config.data.sigma)
-        self.sigma = self.training_sigma if sigma is None else float(sigma)
+        self.sigma = float(sigma)
         if self.sigma < 0:
             raise ValueError(f"sigma must be >= 0, got {self.sigma}")
-        self.sampler = sampler
-        self.steps = config.diffusion.train_steps if sampler == "ddpm" else int(steps)
         self.interpolation = Interpolation(interpolation)
         self.source = source
-        self.denoiser = denoiser.to(self.device).eval()
-        self.diffusion = build_diffusion(config, layout).to(self.device)
-        if sampler == "ddim":
-            self.diffusion.ddim_timesteps(self.steps)  # validates the step count now
         self.sequence = 0
-        self.generator = torch.Generator()
-        self.reset(seed)
-
-    # ------------------------------------------------------------------ construction
-
-    @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, **settings: Any) -> HintPolicy:
-        """Load the EMA weights of a training checkpoint (FileNotFoundError / ValueError name the file).
-
-        ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, steps,
-        device, seed, interpolation).
-        """
-        return cls.from_payload(load_checkpoint(path), source=str(path), **settings)
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any], source: str = "<memory>", **settings: Any) -> HintPolicy:
-        """Build from a checkpoint dict (what train.py saves); ``settings`` as in :meth:`from_checkpoint`."""
-        try:
-            config = config_from_dict(HintConfig, payload["config"])
-            layout = ChunkLayout.from_dict(payload["layout"])
-            normalizers = Normalizers.from_state_dict(payload["normalizers"])
-            denoiser = build_model(config, layout)
-            denoiser.load_state_dict(payload["ema"]["model"])
-        except (KeyError, TypeError, RuntimeError, ValueError) as error:
-            raise ValueError(f"checkpoint {source} is incomplete or inconsistent: {error}") from error
-        return cls(denoiser, config, layout, normalizers, source=source, **settings)
 
     def reset(self, seed: int | None = None) -> None:
-        """Restart the sequence numbers and (with `seed`) the random stream."""
+        """Restart the sequence numbers (subclasses also reseed their random stream)."""
         self.sequence = 0
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(int(seed))
 
     # ------------------------------------------------------------------ properties
     # read-only views of the chunk layout: names, sizes and timing of observations and actions
@@ -133,9 +85,101 @@ class HintPolicy:
             raise ValueError("observation contains non-finite values")
         return pad_observation(observation_features(states, inputs, self.layout), self.obs_steps, self.layout.obs_padding)
 
+    def raw_actions(self, raw_obs: np.ndarray) -> np.ndarray:
+        """Raw composite actions (B, chunk_length, action_dim) for raw observation chunks."""
+        raise NotImplementedError
+
+    def act(self, obs_states: np.ndarray, obs_inputs: np.ndarray, start_time: float) -> CompositeAction:
+        """One composite action for one observation history."""
+        return self.act_batch([obs_states], [obs_inputs], [start_time])[0]
+
+    def act_batch(self, obs_states: list, obs_inputs: list, start_times: list[float]) -> list[CompositeAction]:
+        """Composite actions for several histories at once (one model pass for all)."""
+        raw = np.stack([self.observation(s, u) for s, u in zip(obs_states, obs_inputs, strict=True)])
+        raw_actions = self.raw_actions(raw)
+        return [self._composite(action, float(t)) for action, t in zip(raw_actions, start_times, strict=True)]
+
+    def _composite(self, raw_action: np.ndarray, start_time: float) -> CompositeAction:
+        x_ref, u_ff, gains = self.layout.unpack(raw_action)
+        action = CompositeAction(
+            x_ref=x_ref, u_ff=u_ff, gains=gains, period=self.control_period, start_time=start_time,
+            state_names=self.state_names, input_names=self.input_names, sequence=self.sequence,
+            sigma=self.sigma, interpolation=self.interpolation,
+        )
+        self.sequence += 1
+        return action
+
+
+class HintPolicy(ChunkPolicy):
+    """A trained denoiser (EMA weights) with its normalizers, layout and sampler settings."""
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        config: HintConfig,
+        layout: ChunkLayout,
+        normalizers: Normalizers,
+        *,
+        sigma: float | None = None,
+        sampler: str = "ddim",
+        steps: int = 10,
+        device: str | torch.device = "cpu",
+        seed: int | None = None,
+        interpolation: Interpolation = Interpolation.LINEAR,
+        source: str = "<memory>",
+    ) -> None:
+        if sampler not in ("ddpm", "ddim"):
+            raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}")
+        self.training_sigma = float(config.data.sigma)
+        super().__init__(layout, sigma=self.training_sigma if sigma is None else sigma,
+                         interpolation=interpolation, source=source)
+        self.device = torch.device(device)
+        self.config = config
+        self.normalizers = normalizers
+        self.sampler = sampler
+        self.steps = config.diffusion.train_steps if sampler == "ddpm" else int(steps)
+        self.denoiser = denoiser.to(self.device).eval()
+        self.diffusion = build_diffusion(config, layout, normalizers).to(self.device)
+        if sampler == "ddim":
+            self.diffusion.ddim_timesteps(self.steps)  # validates the step count now
+        self.generator = torch.Generator()
+        self.reset(seed)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, **settings: Any) -> HintPolicy:
+        """Load the EMA weights of a training checkpoint (FileNotFoundError / ValueError name the file).
+
+        ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, steps,
+        device, seed, interpolation).
+        """
+        return cls.from_payload(load_checkpoint(path), source=str(path), **settings)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], source: str = "<memory>", **settings: Any) -> HintPolicy:
+        """Build from a checkpoint dict (what train.py saves); ``settings`` as in :meth:`from_checkpoint`."""
+        try:
+            config = config_from_dict(HintConfig, payload["config"])
+            layout = ChunkLayout.from_dict(payload["layout"])
+            normalizers = Normalizers.from_state_dict(payload["normalizers"])
+            denoiser = build_model(config, layout, normalizers)
+            denoiser.load_state_dict(payload["ema"]["model"])
+        except (KeyError, TypeError, RuntimeError, ValueError) as error:
+            raise ValueError(f"checkpoint {source} is incomplete or inconsistent: {error}") from error
+        return cls(denoiser, config, layout, normalizers, source=source, **settings)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Restart the sequence numbers and (with `seed`) the random stream."""
+        super().reset(seed)
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(int(seed))
+
     @torch.no_grad()
     def sample_normalized(self, raw_obs: np.ndarray) -> np.ndarray:
-        """Normalized composite actions (B, L, D) for raw observation chunks (B, obs_steps, obs_dim)."""
+        """Normalized learned action coordinates (B, L, learned_action_dim) for raw observation chunks."""
         obs = self.normalizers.obs.normalize(torch.as_tensor(raw_obs, dtype=torch.float32))
         if self.sigma > 0:
             obs = obs + self.sigma * torch.randn(obs.shape, generator=self.generator)
@@ -144,27 +188,9 @@ class HintPolicy:
         )
         return actions.cpu().numpy()
 
-    def act(self, obs_states: np.ndarray, obs_inputs: np.ndarray, start_time: float) -> CompositeAction:
-        """One composite action for one observation history."""
-        return self.act_batch([obs_states], [obs_inputs], [start_time])[0]
-
-    def act_batch(self, obs_states: list, obs_inputs: list, start_times: list[float]) -> list[CompositeAction]:
-        """Composite actions for several histories at once (one denoiser pass per diffusion step)."""
-        raw = np.stack([self.observation(s, u) for s, u in zip(obs_states, obs_inputs, strict=True)])
-        normalized = self.sample_normalized(raw)
-        raw_actions = self.normalizers.action.unnormalize(normalized.astype(np.float64))
-        return [self._composite(action, float(t)) for action, t in zip(raw_actions, start_times, strict=True)]
-
-    def _composite(self, raw_action: np.ndarray, start_time: float) -> CompositeAction:
-        n, m = len(self.state_names), len(self.input_names)
-        x_ref, u_ff, gains = unpack_actions(raw_action, n, m, self.layout.action_content)
-        action = CompositeAction(
-            x_ref=x_ref, u_ff=u_ff, gains=gains, period=self.control_period, start_time=start_time,
-            state_names=self.state_names, input_names=self.input_names, sequence=self.sequence,
-            sigma=self.sigma, interpolation=self.interpolation,
-        )
-        self.sequence += 1
-        return action
+    def raw_actions(self, raw_obs: np.ndarray) -> np.ndarray:
+        """Sample, then unnormalize (see :meth:`sample_normalized`)."""
+        return self.normalizers.decode_actions(self.sample_normalized(raw_obs))
 
     def __repr__(self) -> str:
         return (f"HintPolicy({self.source}, {self.config.model.denoiser}, sigma={self.sigma}, "

@@ -4,7 +4,9 @@ Every coordinate (last axis) is mapped affinely so that its training minimum goe
 maximum to +1: ``normalized = (x - center) / half_range`` with ``center = (max + min) / 2`` and
 ``half_range = (max - min) / 2``. A coordinate that is constant on the training data (for
 example a gain entry that never changes) would divide by zero; its ``half_range`` is set to 1,
-so it normalizes to ``x - center`` (0 on the training data) and the map stays exactly invertible.
+so it normalizes to ``x - center`` (0 on the training data) and the map stays exactly invertible;
+such coordinates are flagged in ``constant`` (a model need not learn them, see
+:class:`hint_policy.dataset.Normalizers`).
 
 The normalizer is stored in checkpoints as a dict of two tensors (``state_dict``), so checkpoints
 load with ``torch.load(weights_only=True)``.
@@ -23,7 +25,7 @@ ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 class MinMaxNormalizer:
     """Affine map of each coordinate of the last axis onto [-1, 1]."""
 
-    def __init__(self, center: torch.Tensor, half_range: torch.Tensor) -> None:
+    def __init__(self, center: torch.Tensor, half_range: torch.Tensor, constant: torch.Tensor | None = None) -> None:
         center = torch.as_tensor(center, dtype=torch.float32)
         half_range = torch.as_tensor(half_range, dtype=torch.float32)
         if center.ndim != 1 or center.shape != half_range.shape:
@@ -33,8 +35,13 @@ class MinMaxNormalizer:
             )
         if not bool(torch.all(half_range > 0)):
             raise ValueError("half_range must be positive")
+        constant = torch.zeros_like(center, dtype=torch.bool) if constant is None else torch.as_tensor(constant)
+        if constant.shape != center.shape or constant.dtype != torch.bool:
+            raise ValueError("constant must be a bool mask of the same shape as center")
         self.center = center
         self.half_range = half_range
+        #: coordinates that were constant on the training data
+        self.constant = constant
 
     @property
     def dim(self) -> int:
@@ -58,7 +65,7 @@ class MinMaxNormalizer:
         half_range = (high - low) / 2
         constant = half_range <= relative_eps * torch.clamp(center.abs(), min=1.0)
         half_range = torch.where(constant, torch.ones_like(half_range), half_range)
-        return cls(center.to(torch.float32), half_range.to(torch.float32))
+        return cls(center.to(torch.float32), half_range.to(torch.float32), constant)
 
     def normalize(self, x: ArrayT) -> ArrayT:
         """Map raw values (..., dim) to normalized values."""
@@ -79,14 +86,14 @@ class MinMaxNormalizer:
         return self.center.numpy().astype(dtype), self.half_range.numpy().astype(dtype)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"center": self.center.clone(), "half_range": self.half_range.clone()}
+        return {"center": self.center.clone(), "half_range": self.half_range.clone(), "constant": self.constant.clone()}
 
     @classmethod
     def from_state_dict(cls, state: dict[str, torch.Tensor]) -> MinMaxNormalizer:
         missing = {"center", "half_range"} - set(state)
         if missing:
             raise KeyError(f"normalizer state lacks {sorted(missing)}")
-        return cls(state["center"], state["half_range"])
+        return cls(state["center"], state["half_range"], state.get("constant"))  # older files: no mask
 
     def __repr__(self) -> str:
         return f"MinMaxNormalizer(dim={self.dim})"

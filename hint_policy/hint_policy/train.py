@@ -37,6 +37,14 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from hint_controller.dynamics.base import DynamicsModel
+from hint_policy.checkpoint import (  # noqa: F401  (re-exported: the checkpoint API training writes)
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from hint_policy.cli import add_debug_flag, run_main
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
 from hint_policy.dataset import (
     ChunkLayout,
@@ -49,8 +57,6 @@ from hint_policy.dataset import (
 from hint_policy.demos import Demo, load_demos
 from hint_policy.diffusion import EMA, ConditionalDDPM, NoiseSchedule, build_denoiser
 
-CHECKPOINT_FORMAT = "hint_policy_checkpoint"
-CHECKPOINT_VERSION = 1
 
 #: eval_fn(policy, step) -> metrics; called on rank 0 with the EMA weights (see hint_policy.evaluate)
 EvalFn = Callable[[Any, int], dict[str, float]]
@@ -124,11 +130,13 @@ def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> 
         return None
     from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
 
-    weights = {key: tuple(value) if value is not None else None for key, value in options.items()}
-    q, r, qf = TVLQRConfig(**weights).matrices(model)
+    weights = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
+    tvlqr = TVLQRConfig(**weights)
+    q, r, qf = tvlqr.matrices(model)
+    terminal = tvlqr.terminal_cost(qf)
 
     def synthesize(states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        return synthesize_gains(model, states, inputs, q, r, qf).gains
+        return synthesize_gains(model, states, inputs, q, r, terminal).gains
 
     return synthesize
 
@@ -156,44 +164,17 @@ def read_demo_files(paths: Sequence[str]) -> list[Demo]:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
-    """torch.save `payload` to `path` atomically (temporary file in the same folder + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+def build_model(config: HintConfig, layout: ChunkLayout, normalizers: Normalizers) -> torch.nn.Module:
+    """The denoiser over the learned action coordinates (Normalizers.learned_action_dim)."""
+    return build_denoiser(config.model, normalizers.learned_action_dim, layout.chunk_length, layout.obs_steps,
+                          layout.obs_dim)
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a hint checkpoint with weights_only=True; clear errors naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch raises many kinds for corrupt files
-        raise ValueError(f"checkpoint {path} is corrupt or not a torch checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a hint_policy checkpoint")
-    if payload.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: checkpoint version {payload.get('version')}, expected {CHECKPOINT_VERSION}")
-    return payload
-
-
-def build_model(config: HintConfig, layout: ChunkLayout) -> torch.nn.Module:
-    return build_denoiser(config.model, layout.action_dim, layout.chunk_length, layout.obs_steps, layout.obs_dim)
-
-
-def build_diffusion(config: HintConfig, layout: ChunkLayout) -> ConditionalDDPM:
+def build_diffusion(config: HintConfig, layout: ChunkLayout, normalizers: Normalizers) -> ConditionalDDPM:
     schedule = NoiseSchedule(config.diffusion.train_steps, config.diffusion.beta_schedule)
     return ConditionalDDPM(
-        schedule, (layout.chunk_length, layout.action_dim), config.diffusion.clip_sample, config.diffusion.ddim_eta
+        schedule, (layout.chunk_length, normalizers.learned_action_dim), config.diffusion.clip_sample,
+        config.diffusion.ddim_eta, config.diffusion.prediction,
     )
 
 
@@ -251,8 +232,9 @@ def train(
 
     `demos` default to the files in ``data.demos``, `model` to ``data.dynamics``, `synthesize`
     to the oracle named by ``data.synthesis`` ("config"); pass a callable or None to override.
-    `eval_fn(policy, step)` runs every ``eval.every_steps`` on rank 0; by default it comes from
-    :func:`hint_policy.evaluate.make_eval_fn` when evaluation is enabled. `resume` = True
+    `eval_fn(policy, step)` runs every ``eval.every_steps`` on rank 0 (the command line passes
+    :func:`hint_policy.evaluate.make_eval_fn`); the ``eval.keep_best`` best checkpoints by its
+    ``mean_score`` are kept, and ``training_curve.png`` plots loss and score against steps. `resume` = True
     continues from ``<out_dir>/checkpoints/latest.pt`` if it exists; a path must exist.
     """
     config.validate()
@@ -275,6 +257,8 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
         torch.cuda.set_device(device)
     out_dir = Path(tc.out_dir)
     checkpoint_dir = out_dir / "checkpoints"
+    if info.is_main:
+        remove_stale_temporaries(checkpoint_dir)
     resume_path = _resume_path(resume, checkpoint_dir)
     payload = load_checkpoint(resume_path) if resume_path else None
 
@@ -288,8 +272,8 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
         _check_resumable(payload, config, layout, resume_path)
 
     torch.manual_seed(tc.seed)
-    denoiser = build_model(config, layout).to(device)
-    diffusion = build_diffusion(config, layout).to(device)
+    denoiser = build_model(config, layout, normalizers).to(device)
+    diffusion = build_diffusion(config, layout, normalizers).to(device)
     ema = EMA(denoiser, tc.ema_power, tc.ema_max_decay)
     optimizer = torch.optim.AdamW(
         denoiser.parameters(), lr=tc.lr, betas=tuple(tc.adam_betas), weight_decay=tc.weight_decay
@@ -304,8 +288,6 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
     ema.model.to(device)
     device_ids = [device.index] if device.type == "cuda" else None
     trained = DistributedDataParallel(denoiser, device_ids=device_ids) if info.world_size > 1 else denoiser
-    if eval_fn is None and config.eval.every_steps > 0 and info.is_main:
-        eval_fn = importlib.import_module("hint_policy.evaluate").make_eval_fn(config)
 
     def snapshot(loss: float) -> dict[str, Any]:
         return {
@@ -345,6 +327,7 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
     progress = _progress(tc, step, info.is_main)
     latest: Path | None = resume_path if payload else None
     stop = _StopRequest()
+    best = _BestCheckpoints(checkpoint_dir, config.eval.keep_best if info.is_main else 0)
     try:
         while step < tc.steps:
             if stop.agreed(info, device):  # only between optimization steps: checkpoints hold whole steps
@@ -379,8 +362,11 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
                 latest = checkpoint(loss_value, keep=tc.keep_checkpoints) or latest
             if eval_fn is not None and config.eval.every_steps > 0 and step % config.eval.every_steps == 0:
                 if info.is_main:
-                    metrics = eval_fn(_policy_from_snapshot(snapshot(loss_value), config), step)
+                    state = snapshot(loss_value)
+                    metrics = eval_fn(_policy_from_snapshot(state, config), step)
                     log.write({"step": step, "event": "eval", **metrics})
+                    best.consider(step, metrics.get("mean_score", math.nan), state)
+                    progress.set_postfix(loss=f"{loss_value:.4f}", score=f"{metrics.get('mean_score', math.nan):.3f}")
         latest = checkpoint(loss_value, keep=tc.keep_checkpoints) or latest
     except KeyboardInterrupt:
         if step > 0:
@@ -390,6 +376,8 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
     finally:
         stop.restore()
         progress.close()
+        if info.is_main:
+            plot_training_curve(out_dir / "train_log.jsonl", out_dir / "training_curve.png")
     return TrainResult(checkpoint=latest, step=step, last_loss=loss_value, losses=losses)
 
 
@@ -425,12 +413,75 @@ def _check_resumable(payload: dict, config: HintConfig, layout: ChunkLayout, pat
         raise ValueError(f"cannot resume from {path}: observation/action layout differs")
 
 
+def overfit_config(config: HintConfig, num_demos: int) -> HintConfig:
+    """`config` narrowed to its first `num_demos` demos, sigma 0, evaluated from their own seeds."""
+    demos = select_demos(read_demo_files(config.data.demos), dataclasses.replace(config, data=dataclasses.replace(
+        config.data, num_demos=num_demos)))
+    data = dataclasses.replace(config.data, num_demos=num_demos, sigma=0.0)
+    every = config.eval.every_steps or max(1, config.train.steps // 4)
+    evaluation = dataclasses.replace(config.eval, seeds=[d.seed for d in demos], episodes=len(demos), every_steps=every,
+                                     sigma=0.0, env=config.eval.env or "")
+    train_config = dataclasses.replace(config.train, out_dir=str(Path(config.train.out_dir) / f"overfit_{num_demos}"))
+    overfit = dataclasses.replace(config, data=data, eval=evaluation, train=train_config)
+    overfit.validate()
+    return overfit
+
+
 def _policy_from_snapshot(payload: dict, config: HintConfig):
     from hint_policy.inference import HintPolicy
 
     return HintPolicy.from_payload(
         payload, sigma=config.eval.sigma, sampler=config.eval.sampler, steps=config.eval.sampler_steps
     )
+
+
+class _BestCheckpoints:
+    """The `keep` best evaluated checkpoints: best_step_<n>.pt files and a copy of the best as best.pt."""
+
+    def __init__(self, folder: Path, keep: int) -> None:
+        self.folder, self.keep = folder, keep
+        self.kept: list[tuple[float, int]] = []  # (score, step), best first
+
+    def consider(self, step: int, score: float, state: dict[str, Any]) -> None:
+        if self.keep <= 0 or not math.isfinite(score):
+            return
+        if len(self.kept) >= self.keep and score <= self.kept[-1][0]:
+            return
+        state = {**state, "metrics": {**state["metrics"], "score": score}}
+        save_checkpoint(self.folder / f"best_step_{step:08d}.pt", state)
+        self.kept = sorted(self.kept + [(score, step)], key=lambda item: -item[0])
+        for _, dropped in self.kept[self.keep:]:
+            (self.folder / f"best_step_{dropped:08d}.pt").unlink(missing_ok=True)
+        self.kept = self.kept[: self.keep]
+        if self.kept[0][1] == step:
+            save_checkpoint(self.folder / "best.pt", state)
+
+
+def plot_training_curve(log_path: Path, out_path: Path) -> Path | None:
+    """Loss and evaluation score against steps from a train_log.jsonl (None when nothing to plot)."""
+    if not log_path.is_file():
+        return None
+    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    losses = [(r["step"], r["loss"]) for r in records if "loss" in r and "event" not in r]
+    scores = [(r["step"], r["mean_score"]) for r in records if r.get("event") == "eval" and "mean_score" in r]
+    if not losses:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, loss_axis = plt.subplots(figsize=(7, 4))
+    loss_axis.plot(*zip(*losses), color="tab:blue", lw=1)
+    loss_axis.set(xlabel="training step", ylabel="training loss", yscale="log")
+    if scores:
+        score_axis = loss_axis.twinx()
+        score_axis.plot(*zip(*scores), "o-", color="tab:green")
+        score_axis.set(ylabel="evaluation mean score", ylim=(0, 1.02))
+    figure.tight_layout()
+    figure.savefig(out_path, dpi=100)
+    plt.close(figure)
+    return out_path
 
 
 class _Logger:
@@ -498,10 +549,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, e.g. train.lr=3e-4")
     parser.add_argument("--resume", nargs="?", const=True, default=False,
                         help="continue from <out_dir>/checkpoints/latest.pt, or from the given checkpoint")
+    parser.add_argument("--overfit", type=int, metavar="N",
+                        help="check the recipe: train on the first N demos without noise and evaluate from "
+                             "those demos' own starts; a learner that cannot reach 0.9 there has a bug")
+    add_debug_flag(parser)
     args = parser.parse_args(argv)
     config = load_config(args.config, args.set)
+    if args.overfit:
+        config = overfit_config(config, args.overfit)
+    eval_fn = None
+    if config.eval.every_steps > 0 and int(os.environ.get("RANK", "0")) == 0:
+        from hint_policy.evaluate import make_eval_fn
+
+        eval_fn = make_eval_fn(config)
     try:
-        result = train(config, resume=args.resume)
+        result = train(config, resume=args.resume, eval_fn=eval_fn)
     except KeyboardInterrupt:
         print("interrupted; resume with --resume", file=sys.stderr)
         return 130
@@ -511,4 +573,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -11,7 +11,7 @@ from hint_controller.dynamics.pusht_agent import KD, KP, pd_acceleration
 from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.envs import make_env
 from hint_policy.envs.pusht import PUSHT_INPUT_NAMES, PUSHT_STATE_NAMES
-from hint_policy.evaluate import evaluate_policy, main
+from hint_policy.evaluate import evaluate_policy, main, make_eval_fn
 from hint_policy.train import train
 from policy_test_utils import one_torch_thread, pd_demo  # noqa: F401  (autouse fixture)
 
@@ -74,7 +74,7 @@ def test_training_hook_and_command_line_evaluate_a_trained_policy(tmp_path):
         "train": {"steps": 4, "batch_size": 16, "out_dir": str(tmp_path), "progress": False},
         "eval": {"every_steps": 4, "env": "pusht", "episodes": 2, "exec_knots": 8, "sampler_steps": 2},
     })
-    result = train(config, demos=pd_demos(3))
+    result = train(config, demos=pd_demos(3), eval_fn=make_eval_fn(config))  # what the command line passes
     records = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     evals = [r for r in records if r.get("event") == "eval"]
     assert len(evals) == 1 and evals[0]["episodes"] == 2.0 and 0 <= evals[0]["mean_score"] <= 1

@@ -89,6 +89,15 @@ class PushTAgent(DynamicsModel):
         horizon = len(inputs)
         return np.broadcast_to(self._a, (horizon, 4, 4)).copy(), np.broadcast_to(self._b, (horizon, 4, 2)).copy()
 
+    def servo_gains(self) -> np.ndarray:
+        """K (2, 4) of gym-pusht's PD law as a primitive controller: u = K (x - (target, 0))."""
+        return np.hstack([-KP * np.eye(2), -KD * np.eye(2)])
+
+    def servo_targets(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Targets (T, 2) for which gym-pusht's PD law gives exactly `inputs` at `states` (T, 4)."""
+        states = np.asarray(states, dtype=float)
+        return states[..., :2] + (np.asarray(inputs, dtype=float) + KD * states[..., 2:4]) / KP
+
     def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
         if SafeMode(mode) is SafeMode.BRAKE:
             velocity = np.asarray(x, dtype=float)[2:4]

@@ -2,7 +2,12 @@
 
 Forward process: a^k = sqrt(alpha_bar_k) a^0 + sqrt(1 - alpha_bar_k) eps, eps ~ N(0, I).
 Training loss (eq. 4.1 of Block et al. 2023): E ||eps - eps_theta(a^k, k, o~)||^2 with k uniform,
-o~ the noised observation chunk.
+o~ the noised observation chunk (``prediction="epsilon"``). With ``prediction="sample"`` the
+network predicts the clean action instead, loss E ||a^0 - f_theta(a^k, k, o~)||^2 (the same
+model family: eps and a^0 determine each other given a^k). Sample prediction is what made PushT
+learnable on a CPU budget: at high noise it is a plain regression onto the conditional mean, which
+a network fits in a few thousand steps, while an epsilon network's a^0 estimate at alpha_bar ~ 2e-7
+divides its error by sqrt(alpha_bar) (README, PushT ablation).
 Samplers (both predict a^0 from eps_theta and, with ``clip_sample``, clip it to [-1, 1]):
 
 * DDPM (Ho et al. 2020): ancestral sampling through all K steps with the posterior variance
@@ -23,14 +28,22 @@ from torch import nn
 from hint_policy.diffusion.schedule import NoiseSchedule
 
 
+#: what the denoiser network outputs
+PREDICTIONS = ("epsilon", "sample")
+
+
 class ConditionalDDPM:
     """Loss and sampling for a denoiser eps_theta(a_noisy (B,L,D), k (B,), obs (B,To,Do))."""
 
     def __init__(
-        self, schedule: NoiseSchedule, action_shape: tuple[int, int], clip_sample: bool = True, ddim_eta: float = 1.0
+        self, schedule: NoiseSchedule, action_shape: tuple[int, int], clip_sample: bool = True, ddim_eta: float = 1.0,
+        prediction: str = "epsilon",
     ):
         if not 0.0 <= ddim_eta <= 1.0:
             raise ValueError(f"ddim_eta must be in [0, 1], got {ddim_eta}")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
+        self.prediction = prediction
         self.schedule = schedule
         self.action_shape = tuple(action_shape)
         self.clip_sample = clip_sample
@@ -58,7 +71,7 @@ class ConditionalDDPM:
         noise: torch.Tensor | None = None,
         steps: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Mean squared epsilon-prediction error (eq. 4.1) on one batch.
+        """Mean squared prediction error (eq. 4.1 for epsilon; the clean action for sample) on one batch.
 
         `noise` (like `actions`) and diffusion step indices `steps` (B,) are drawn from
         `generator` unless given (the training loop draws them for the global batch so that
@@ -70,10 +83,15 @@ class ConditionalDDPM:
             steps = torch.randint(0, self.num_steps, (actions.shape[0],), generator=generator)
         noise, steps = noise.to(actions.device), steps.to(actions.device)
         predicted = denoiser(self.add_noise(actions, noise, steps), steps, obs)
-        return torch.mean((predicted - noise) ** 2)
+        target = noise if self.prediction == "epsilon" else actions
+        return torch.mean((predicted - target) ** 2)
 
-    def _predict_clean(self, noisy: torch.Tensor, eps: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
-        clean = (noisy - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+    def _predict_clean(self, noisy: torch.Tensor, output: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+        """The clean action implied by the network `output` at noise level `alpha_bar` (clipped)."""
+        if self.prediction == "sample":
+            clean = output
+        else:
+            clean = (noisy - (1 - alpha_bar).sqrt() * output) / alpha_bar.sqrt()
         return clean.clamp(-1.0, 1.0) if self.clip_sample else clean
 
     @torch.no_grad()
@@ -107,10 +125,10 @@ class ConditionalDDPM:
         batch = obs.shape[0]
         for k in reversed(range(self.num_steps)):
             step = torch.full((batch,), k, dtype=torch.long, device=obs.device)
-            eps = denoiser(x, step, obs)
+            output = denoiser(x, step, obs)
             alpha_bar, alpha_bar_prev = s.alpha_bars[k], s.alpha_bars_prev[k]
             beta, alpha = s.betas[k], s.alphas[k]
-            clean = self._predict_clean(x, eps, alpha_bar)
+            clean = self._predict_clean(x, output, alpha_bar)
             mean = (alpha_bar_prev.sqrt() * beta / (1 - alpha_bar)) * clean + (
                 alpha.sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar)
             ) * x
@@ -136,10 +154,10 @@ class ConditionalDDPM:
         visited = self.ddim_timesteps(steps)
         for i, k in enumerate(visited):
             step = torch.full((batch,), k, dtype=torch.long, device=obs.device)
-            eps = denoiser(x, step, obs)
+            output = denoiser(x, step, obs)
             alpha_bar = s.alpha_bars[k]
             alpha_bar_prev = s.alpha_bars[visited[i + 1]] if i + 1 < len(visited) else torch.ones_like(alpha_bar)
-            clean = self._predict_clean(x, eps, alpha_bar)
+            clean = self._predict_clean(x, output, alpha_bar)
             eps = (x - alpha_bar.sqrt() * clean) / (1 - alpha_bar).sqrt()  # consistent with clipping
             sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
             x = alpha_bar_prev.sqrt() * clean + (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps
