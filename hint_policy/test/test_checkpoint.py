@@ -16,7 +16,7 @@ from hint_policy.checkpoint import (
     remove_stale_temporaries, save_checkpoint,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "hint_bringup" / "checkpoints" / "pusht.pt"
+SHIPPED = Path(__file__).resolve().parents[2] / "hint_bringup" / "checkpoints" / "quadrotor.pt"  # version 1
 
 
 def payload() -> dict:
@@ -112,3 +112,15 @@ def test_the_file_is_fsynced_before_the_rename(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
     save_checkpoint(tmp_path / "latest.pt", payload())
     assert calls == ["fsync", "replace", "fsync"]  # the file, the rename, the folder
+
+
+def test_optimizer_state_scalars_and_bool_masks_are_checksummed(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()  # AdamW keeps its step count as a 0-dim tensor
+    saved = {**payload(), "optimizer": optimizer.state_dict(), "mask": torch.tensor([True, False])}
+    path = save_checkpoint(tmp_path / "opt.pt", saved)
+    loaded = load_checkpoint(path)
+    assert float(loaded["optimizer"]["state"][0]["step"]) == 1.0
+    assert loaded["mask"].tolist() == [True, False]
