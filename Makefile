@@ -23,6 +23,6 @@ experiments: setup  ## paper Figures 5 and 6 (resumable; about 65 + 12 min on 2 
 	@source scripts/env.sh && python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
 		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml
 
-clean:  ## remove build outputs and generated results (keeps .venv, data/, outputs/ and results/experiments/)
+clean:  ## remove build outputs and generated results (keeps .venv, data/, outputs/, results/experiments/ and results/pusht_training/)
 	rm -rf build install log
-	find results -mindepth 1 -maxdepth 1 ! -name experiments -exec rm -rf {} + 2>/dev/null || true
+	find results -mindepth 1 -maxdepth 1 ! -name experiments ! -name pusht_training -exec rm -rf {} + 2>/dev/null || true

@@ -1,4 +1,7 @@
-"""Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*).
+"""Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*),
+the nearest-neighbour baseline on the same PushT seeds (eval.pusht_nn.*), and how long the shipped
+PushT recipe took to first reach a score of 0.8 (train.pusht.minutes_to_score_0_8, read from the
+training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl).
 
 The checkpoints in hint_bringup/checkpoints run in the ROS-free simulators through the real
 chunk executor (hint_policy.evaluate), 50 episodes each from seed 100000 (demos use seeds below
@@ -8,11 +11,15 @@ that), with the training sigma and the policy settings of the sim launch files
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 
-CHECKPOINTS = Path(__file__).resolve().parents[1] / "hint_bringup" / "checkpoints"
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINTS = ROOT / "hint_bringup" / "checkpoints"
+PUSHT_CONFIG = ROOT / "hint_policy" / "config" / "pusht.yaml"
+PUSHT_TRAINING_LOG = ROOT / "results" / "pusht_training" / "train_log.jsonl"
 EPISODES = 50
 FIRST_SEED = 100_000
 
@@ -35,6 +42,38 @@ def _evaluate(name: str, settings: dict):
     return evaluate_policy(policy, lambda: make_env(name), seeds, exec_knots=settings["execute_knots"]).metrics
 
 
+def _nearest_neighbour_pusht(settings: dict) -> dict:
+    """The nearest-neighbour baseline over the shipped recipe's demos (generated when missing)."""
+    from hint_policy.baselines import NearestNeighbourPolicy
+    from hint_policy.config import load_config
+    from hint_policy.demos import save_demos
+    from hint_policy.envs import make_env
+    from hint_policy.evaluate import evaluate_policy
+    from hint_policy.experts.generate import collect
+
+    config = load_config(PUSHT_CONFIG)
+    for name in config.data.demos:
+        path = ROOT / name
+        if not path.is_file():
+            print(f"{path} is missing: generating 200 pusht expert demos (about 3 min)", flush=True)
+            kept, _ = collect("pusht", 200, 0, workers=2, progress=False)
+            save_demos(path, kept)
+    config.data.demos = [str(ROOT / name) for name in config.data.demos]
+    policy = NearestNeighbourPolicy.from_config(config)
+    seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
+    return evaluate_policy(policy, lambda: make_env("pusht"), seeds, exec_knots=settings["execute_knots"]).metrics
+
+
+def minutes_to_score(log_path: Path, threshold: float) -> float:
+    """Wall minutes from the start of a training log to its first evaluation at `threshold` or above
+    (NaN when none reached it)."""
+    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    for record in records:
+        if record.get("event") == "eval" and record.get("mean_score", 0.0) >= threshold:
+            return record["time"] / 60
+    return float("nan")
+
+
 def run(report) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -48,5 +87,14 @@ def run(report) -> None:
                     f"{settings['sampler']}-{settings['sampling_steps']}, {settings['execute_knots']} knots per chunk")
             report(f"eval.{name}.score", metrics["mean_score"], "score", "mean episode score; " + note)
             report(f"eval.{name}.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
+        settings = _launch_settings("pusht")
+        metrics = _nearest_neighbour_pusht(settings)
+        note = (f"nearest-neighbour chunk lookup over {PUSHT_CONFIG.name}'s demos and features, same "
+                f"{EPISODES} seeds from {FIRST_SEED}, {settings['execute_knots']} knots per chunk")
+        report("eval.pusht_nn.score", metrics["mean_score"], "score", "mean episode score; " + note)
+        report("eval.pusht_nn.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
+        report("train.pusht.minutes_to_score_0_8", minutes_to_score(PUSHT_TRAINING_LOG, 0.8), "min",
+               f"wall minutes of the shipped PushT training run to its first evaluation >= 0.8 "
+               f"({PUSHT_TRAINING_LOG.relative_to(ROOT)}, 50 held-out seeds per evaluation)")
     finally:
         torch.set_num_threads(threads)

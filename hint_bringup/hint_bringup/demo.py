@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     video = write_video(frames, args.out / "pusht_demo.mp4")
     bags = sorted(p for p in bag_dir.glob("*") if p.is_dir())
     if results:
-        print(f"[demo] mean score over {len(results)} episodes: {np.mean([r[2] for r in results]):.3f}")
+        successes = sum(outcome == "success" for _, outcome, _ in results)
+        print(f"[demo] {successes} of {len(results)} episodes succeeded; mean coverage score "
+              f"{np.mean([r[2] for r in results]):.3f}")
     print(f"[demo] video: {video or 'none (no frames received)'}")
     print(f"[demo] bag: {bags[-1] if bags else 'none'}  (convert: python -m hint_bringup.bag_to_dataset {bag_dir} --out {args.out / 'dataset.npz'})")
     return 0 if len(results) == args.episodes else 1
