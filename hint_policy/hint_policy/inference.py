@@ -149,7 +149,7 @@ class HintPolicy(ChunkPolicy):
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, **settings: Any) -> HintPolicy:
-        """Load the EMA weights of a training checkpoint (FileNotFoundError / ValueError name the file).
+        """Load the EMA weights of a training checkpoint (CheckpointError, a ValueError, names the file).
 
         ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, steps,
         device, seed, interpolation).

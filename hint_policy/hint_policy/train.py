@@ -418,9 +418,9 @@ def overfit_config(config: HintConfig, num_demos: int) -> HintConfig:
     demos = select_demos(read_demo_files(config.data.demos), dataclasses.replace(config, data=dataclasses.replace(
         config.data, num_demos=num_demos)))
     data = dataclasses.replace(config.data, num_demos=num_demos, sigma=0.0)
-    every = config.eval.every_steps or max(1, config.train.steps // 4)
+    every = max(1, config.train.steps // 4)  # four evaluations, the last at the final step
     evaluation = dataclasses.replace(config.eval, seeds=[d.seed for d in demos], episodes=len(demos), every_steps=every,
-                                     sigma=0.0, env=config.eval.env or "")
+                                     sigma=0.0)
     train_config = dataclasses.replace(config.train, out_dir=str(Path(config.train.out_dir) / f"overfit_{num_demos}"))
     overfit = dataclasses.replace(config, data=data, eval=evaluation, train=train_config)
     overfit.validate()

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from hint_controller.composite_action import CompositeAction
+from hint_policy.checkpoint import CheckpointError
 from hint_policy.demos import Demo
 from hint_policy.inference import HintPolicy
 from policy_test_utils import AGENT_STATES, INPUTS, one_torch_thread, train_tiny  # noqa: F401  (autouse fixture)
@@ -87,7 +88,7 @@ def test_observation_mismatches_are_reported(trained):
 
 def test_missing_and_corrupt_checkpoints_name_the_file(tmp_path):
     missing = tmp_path / "nothing.pt"
-    with pytest.raises(FileNotFoundError, match="nothing.pt"):
+    with pytest.raises(CheckpointError, match="nothing.pt: checkpoint does not exist"):
         HintPolicy.from_checkpoint(missing)
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint at all")
@@ -95,7 +96,7 @@ def test_missing_and_corrupt_checkpoints_name_the_file(tmp_path):
         HintPolicy.from_checkpoint(corrupt)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
-    with pytest.raises(ValueError, match="foreign.pt is not a hint_policy checkpoint"):
+    with pytest.raises(ValueError, match="foreign.pt: not a hint_policy checkpoint"):
         HintPolicy.from_checkpoint(foreign)
 
 
