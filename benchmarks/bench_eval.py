@@ -46,19 +46,13 @@ def _nearest_neighbour_pusht(settings: dict) -> dict:
     """The nearest-neighbour baseline over the shipped recipe's demos (generated when missing)."""
     from hint_policy.baselines import NearestNeighbourPolicy
     from hint_policy.config import load_config
-    from hint_policy.demos import save_demos
     from hint_policy.envs import make_env
     from hint_policy.evaluate import evaluate_policy
-    from hint_policy.experts.generate import collect
+    from hint_policy.experts.generate import ensure_demo_file
 
     config = load_config(PUSHT_CONFIG)
-    for name in config.data.demos:
-        path = ROOT / name
-        if not path.is_file():
-            print(f"{path} is missing: generating 200 pusht expert demos (about 3 min)", flush=True)
-            kept, _ = collect("pusht", 200, 0, workers=2, progress=False)
-            save_demos(path, kept)
-    config.data.demos = [str(ROOT / name) for name in config.data.demos]
+    config.data.demos = [str(ensure_demo_file(ROOT / name, "pusht", 200, workers=2, progress=False))
+                         for name in config.data.demos]
     policy = NearestNeighbourPolicy.from_config(config)
     seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
     return evaluate_policy(policy, lambda: make_env("pusht"), seeds, exec_knots=settings["execute_knots"]).metrics

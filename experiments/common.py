@@ -572,16 +572,10 @@ def _postfix(records: list[dict], metric: str) -> str:
 
 def ensure_demos(spec: ExperimentSpec, runs: Sequence[RunSpec], workers: int = 1) -> Path:
     """Generate the demo file with the expert when missing; check it has enough demos for the grid."""
-    path = Path(spec.demos.file)
-    if not path.is_file():
-        from hint_policy.demos import save_demos
-        from hint_policy.experts.generate import collect
+    from hint_policy.experts.generate import ensure_demo_file
 
-        print(f"{path} is missing: generating {spec.demos.generate} {spec.demos.env} expert demos", flush=True)
-        kept, _ = collect(spec.demos.env, spec.demos.generate, spec.demos.generate_seed_start, workers)
-        if len(kept) < spec.demos.generate:
-            raise RuntimeError(f"the {spec.demos.env} expert gave only {len(kept)} of {spec.demos.generate} demos")
-        save_demos(path, kept)
+    path = ensure_demo_file(spec.demos.file, spec.demos.env, spec.demos.generate, spec.demos.generate_seed_start,
+                            workers)
     for run in runs:
         run_demos(spec, run, build_run_config(spec, run))  # raises when too few
     return path

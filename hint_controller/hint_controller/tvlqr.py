@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.linalg import solve_discrete_are
 from scipy.linalg.lapack import dposv
 
 from hint_controller.composite_action import CompositeAction, Interpolation
@@ -67,7 +68,6 @@ class TVLQRConfig:
         if q.shape != (n, n) or qf.shape != (n, n) or r.shape != (m, m):
             raise ValueError(f"weights must have {n} state and {m} input entries for {model.name!r}")
         return q, r, qf
-
 
     def terminal_cost(self, qf: np.ndarray) -> np.ndarray | str:
         """What synthesize_gains takes as `qf`: the matrix, or "dare" when asked for it."""
@@ -123,8 +123,6 @@ def synthesize_gains(
 
 def infinite_horizon_cost(a: np.ndarray, b: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
     """P of the discrete algebraic Riccati equation for (A, B, Q, R); Q where none exists."""
-    from scipy.linalg import solve_discrete_are
-
     try:
         p = solve_discrete_are(a, b, q, r)
     except (np.linalg.LinAlgError, ValueError):

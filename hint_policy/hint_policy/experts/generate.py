@@ -111,6 +111,20 @@ def collect(
     return kept, tried
 
 
+def ensure_demo_file(path: str | os.PathLike, env_name: str, num_demos: int, seed_start: int = 0,
+                     workers: int = 1, progress: bool = True) -> Path:
+    """`path`, first filled with `num_demos` successful expert demos when it does not exist."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    print(f"{path} is missing: generating {num_demos} {env_name} expert demos", flush=True)
+    kept, _ = collect(env_name, num_demos, seed_start, workers, progress=progress)
+    if len(kept) < num_demos:
+        raise RuntimeError(f"the {env_name} expert gave only {len(kept)} of {num_demos} demos")
+    save_demos(path, kept)
+    return path
+
+
 def summary(env_name: str, tried: Sequence[Demo]) -> dict[str, float]:
     """Success statistics of the expert over the tried seeds."""
     stats = {
