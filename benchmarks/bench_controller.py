@@ -200,8 +200,8 @@ def measure_flood(junk_count: int = 10_000, valid_hz: float = 20.0, junk_hz: flo
                 if delay > 0:
                     time.sleep(delay)
             kind, msg = junk[i % len(junk)]
-            if kind.startswith("future_"):  # keep it ahead of the receiver's clock
-                msg.header.stamp = seconds_to_stamp(now() + float(kind.removeprefix("future_")))
+            if kind != "stale":  # fresh stamps (future ones ahead of the receiver's clock): only the limit it breaks rejects it
+                msg.header.stamp = seconds_to_stamp(now() + float(kind.removeprefix("future_") if kind.startswith("future_") else 0.0))
             msg.sequence = 1_000_000 + i
             junk_pub.publish(msg)
             counts["junk"] += 1

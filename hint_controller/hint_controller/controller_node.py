@@ -25,8 +25,9 @@ Safety: a composite action that is malformed (dimensions, names, non-finite valu
 outside the limits of :mod:`hint_controller.chunk_validation` (knot period, duration, stamp too far
 ahead or too old, values outside the model's widened bounds, gain norm) is rejected with one log
 line (at most one a second, so a flood does not flood the log), counted by reason in the status,
-and the last valid chunk keeps executing. The scalar limits are checked before the message's
-arrays are converted, so junk costs the subscriber little. Every command is checked finite and
+and the last valid chunk keeps executing. The chunk subscription is raw: the scalar limits are
+checked on fields read from the serialized message, before it is deserialized and its arrays
+converted, so junk costs the subscriber little. Every command is checked finite and
 within the model's limits before it is published; state older than ``state_timeout`` switches to
 the model's safe command. An exception in the command loop's work switches the node to FAULT
 (latched until restart): it is logged once, reported in the status, and the safe command keeps
@@ -46,6 +47,7 @@ import numpy as np
 import rclpy
 from hint_msgs.conversions import (
     MessageValidationError,
+    composite_action_header,
     stamp_to_seconds,
     vector_from_msg,
     vector_to_msg,
@@ -54,6 +56,7 @@ from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import ControllerStatus, EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
@@ -177,7 +180,7 @@ class ControllerNode(Node):
         else:
             raise ValueError(f"state_source must be state_vector or joint_state, got {self._param('state_source')!r}")
         self._chunk_subscription = self.create_subscription(
-            CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS,
+            CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS, raw=True,
         )
         self.create_subscription(EpisodeEvent, "episode_event", self._on_episode_event, EVENT_QOS)
         command_format = self._param("command_format")
@@ -217,41 +220,51 @@ class ControllerNode(Node):
         self.get_logger().info(f"episode {msg.episode_index} (seed {msg.seed}) started at {start:.3f} s: "
                                "earlier chunks dropped")
 
-    def _on_composite_action(self, msg: CompositeActionMsg) -> None:
-        """Handle `msg`, then take and handle what else the reader holds (up to CHUNK_DRAIN): a
-        burst costs one executor wake-up, whose own overhead is several times a pre-check's, so
-        a flood of junk is consumed faster than it arrives instead of pushing valid chunks out of
-        the reader's history."""
-        self._handle_chunk(msg)
+    def _on_composite_action(self, serialized: bytes) -> None:
+        """Handle `serialized` (the subscription is raw), then take and handle what else the
+        reader holds (up to CHUNK_DRAIN): a burst costs one executor wake-up, whose own overhead
+        is several times a pre-check's, so a flood of junk is consumed faster than it arrives
+        instead of pushing valid chunks out of the reader's history."""
+        self._handle_chunk(serialized)
         handle = self._chunk_subscription.handle
         for _ in range(CHUNK_DRAIN):
             with handle:
-                taken = handle.take_message(CompositeActionMsg, False)
+                taken = handle.take_message(CompositeActionMsg, True)
             if taken is None:
                 return
             self._handle_chunk(taken[0])
 
-    def _handle_chunk(self, msg: CompositeActionMsg) -> None:
+    def _handle_chunk(self, serialized: bytes) -> None:
+        """Pre-check the scalar fields read from the serialized message; only a chunk that
+        passes is deserialized, converted and checked in full."""
         now = self._now()
+        label = "chunk ?"
         try:
-            # cheap pre-check of the scalar fields before the arrays are converted
+            header = composite_action_header(serialized)
+            label = f"chunk {header.sequence}"
             self.executor_core.validator.check_header(
-                sequence=msg.sequence, knot_period=msg.knot_period, length=msg.length,
-                start_time=stamp_to_seconds(msg.header.stamp), now=now,
+                sequence=header.sequence, knot_period=header.knot_period, length=header.length,
+                start_time=header.start_time, now=now,
             )
             # names are matched (in any order) against the model by the executor
-            action = action_from_msg(msg, max_length=self.limits.max_knots)
+            action = action_from_msg(self._deserialize_chunk(serialized), max_length=self.limits.max_knots)
             with self._lock:
                 self.executor_core.submit(action, now=now)
         except ValueError as error:  # MessageValidationError and ChunkRejected are ValueErrors
             reason = rejection_reason(error)
             self._rejections[reason] += 1
             self._counters["rejected"] += 1
-            label = f"chunk {msg.sequence}"
             self._last_rejection = str(error) if str(error).startswith(label) else f"{label}: {error}"
             self._log_rejection(f"composite action rejected ({reason}), keeping the last valid one: {self._last_rejection}")
             return
         self._counters["accepted"] += 1
+
+    @staticmethod
+    def _deserialize_chunk(serialized: bytes) -> CompositeActionMsg:
+        try:
+            return deserialize_message(serialized, CompositeActionMsg)
+        except RuntimeError as error:  # rclpy's RMWError: not a well-formed CompositeAction
+            raise MessageValidationError(f"malformed CompositeAction ({len(serialized)} bytes): {error}") from None
 
     def _log_rejection(self, line: str) -> None:
         """At most one line per REJECTION_LOG_PERIOD, saying how many went unlogged (rclpy's own

@@ -159,6 +159,25 @@ def test_malformed_chunk_is_rejected_and_the_last_valid_one_keeps_running(ros, r
     assert_commands_safe(rig.commands, rig.model)
 
 
+def test_undecodable_bytes_on_the_chunk_topic_are_rejected_and_the_last_valid_one_keeps_running(ros, rig):
+    from rclpy.serialization import serialize_message
+
+    valid = hover_chunk(rig.model, start_time=now(rig.node) + 0.1, length=150, sequence=1)
+    rig.chunk_pub.publish(to_msg(valid))
+    ros.spin_for(0.5)
+    serialized = serialize_message(to_msg(hover_chunk(rig.model, start_time=now(rig.node) + 0.05, length=50, sequence=2)))
+    rig.chunk_pub.publish(serialized[: len(serialized) // 2])  # a valid header, arrays cut off: not CDR any more
+    assert ros.spin_until(lambda: rig.statuses and rig.statuses[-1].chunks_rejected >= 1, 5)
+    rig.commands.clear()
+    ros.spin_for(0.6)
+    status = rig.statuses[-1]
+    assert rig.process.poll() is None, "controller node died"
+    assert status.last_rejection.startswith("chunk 2: malformed CompositeAction"), status.last_rejection
+    assert dict(zip(status.rejection_reasons, status.rejection_counts))["other"] == 1
+    assert status.active_sequence == 1 and status.mode == 1
+    assert len(rig.commands) > 0.3 * RATE_HZ
+
+
 def test_tiny_knot_periods_do_not_stop_the_command_loop_and_later_chunks_run(ros, rig):
     for sequence, period in ((1, 5e-324), (2, 1e-308)):
         bad = hover_chunk(rig.model, start_time=now(rig.node), length=50, sequence=sequence)

@@ -14,6 +14,7 @@ raises a specific subclass of :class:`MessageValidationError` whose text says wh
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -77,6 +78,36 @@ def seconds_to_stamp(seconds: float) -> Time:
 def stamp_to_seconds(stamp: Time) -> float:
     """Seconds of a builtin_interfaces/Time."""
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+class CompositeActionHeader(NamedTuple):
+    """The scalar fields of a CompositeAction that precede its arrays."""
+
+    start_time: float  # header stamp [s]
+    sequence: int
+    knot_period: float  # [s]
+    length: int
+
+
+#: CDR encapsulation identifiers (plain CDR, XCDR1) and the byte order they announce
+_CDR_BYTE_ORDER = {b"\x00\x00": ">", b"\x00\x01": "<"}
+
+
+def composite_action_header(serialized: bytes) -> CompositeActionHeader:
+    """The header fields of a *serialized* CompositeAction (as rclpy takes it with ``raw=True``),
+    read without deserializing its names and arrays: a subscriber can reject most junk for the
+    price of two struct reads. Raises MessageValidationError for data too short or not CDR."""
+    order = _CDR_BYTE_ORDER.get(bytes(serialized[:2]))
+    if order is None:
+        raise MessageValidationError(f"not a CDR-encoded message (encapsulation {bytes(serialized[:4]).hex()})")
+    try:
+        sec, nanosec, frame_id_size = struct.unpack_from(order + "iII", serialized, 4)
+        offset = 12 + frame_id_size  # CDR body offset after header.frame_id (size word + chars)
+        offset += -offset % 8  # the uint64 sequence is 8-aligned in the body
+        sequence, knot_period, _, _, length = struct.unpack_from(order + "QdIII", serialized, 4 + offset)
+    except struct.error as error:
+        raise MessageValidationError(f"truncated CompositeAction ({len(serialized)} bytes): {error}") from None
+    return CompositeActionHeader(sec + nanosec * 1e-9, sequence, knot_period, length)
 
 
 def _check_names(kind: str, names: Sequence[str], expected: Sequence[str] | None) -> tuple[str, ...]:

@@ -148,3 +148,20 @@ def test_vector_missing_a_wanted_name_is_rejected():
         conversions.vector_from_msg(msg, ["a", "z"])
     with pytest.raises(conversions.NonFiniteError):
         conversions.vector_to_msg(StateVector, ["a"], np.array([math.inf]), stamp=0.0)
+
+
+@pytest.mark.parametrize("frame_id", ["", "w", "map", "odom", "base_link_13", "x" * 64])
+def test_header_read_from_the_serialized_chunk_equals_the_deserialized_one(frame_id):
+    from rclpy.serialization import serialize_message
+
+    msg = arm_msg(knot_period=0.0371, stamp=1_700_000_123.456789, sequence=2**40 + 7)
+    msg.header.frame_id = frame_id  # its length moves the fields after it (CDR alignment)
+    msg.length = 513  # read as sent, not derived from the arrays
+    header = conversions.composite_action_header(serialize_message(msg))
+    assert header == (conversions.stamp_to_seconds(msg.header.stamp), msg.sequence, msg.knot_period, 513)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00\x01\x00\x00" + b"\x00" * 10, b"\x00\x07\x00\x00" + b"\x00" * 64])
+def test_truncated_or_non_cdr_serialized_chunk_is_rejected(data):
+    with pytest.raises(conversions.MessageValidationError):
+        conversions.composite_action_header(data)
