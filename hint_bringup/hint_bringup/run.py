@@ -128,9 +128,20 @@ class GraphProcesses:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                dump_stacks_then_kill(process)
         return {name: p.returncode for name, p in running.items()}
+
+
+def dump_stacks_then_kill(process: subprocess.Popen, dump_s: float = 2.0) -> None:
+    """Kill a process that did not stop, after asking it for the Python stacks of all its threads
+    (SIGUSR1: hint_controller.node_main.run_node registers faulthandler for it), so the output
+    shows where it hung."""
+    process.send_signal(signal.SIGUSR1)
+    try:
+        process.wait(timeout=dump_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def parse_arguments(items: Sequence[str]) -> dict[str, str]:

@@ -3,6 +3,7 @@ parameters that connect a node to a ros2_control arm."""
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -58,6 +59,7 @@ def run_node(
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = stop_on_signals()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # where it hangs, if a stop never ends (hint_bringup.run)
     node = None
     try:
         node = make_node()
