@@ -112,6 +112,8 @@ class TrainConfig:
     weight_decay: float = 1e-6
     adam_betas: list[float] = dataclasses.field(default_factory=lambda: [0.95, 0.999])
     warmup_steps: int = 500
+    #: after the warm-up: "cosine" (decay to 0 at `steps`, Diffusion Policy's) or "constant"
+    lr_schedule: str = "cosine"
     #: gradient norm clip; 0 = none
     grad_clip: float = 0.0
     ema_power: float = 0.75
@@ -183,6 +185,7 @@ class HintConfig:
         _check(t.steps >= 0 and t.batch_size >= 1, "train.steps >= 0 and train.batch_size >= 1")
         _check(t.lr > 0 and t.warmup_steps >= 0, "train.lr > 0 and train.warmup_steps >= 0")
         _check(len(t.adam_betas) == 2, "train.adam_betas needs two values")
+        _check(t.lr_schedule in ("cosine", "constant"), "train.lr_schedule must be cosine or constant")
 
 
 def _check(condition: bool, message: str) -> None:

@@ -181,10 +181,13 @@ def build_diffusion(config: HintConfig, layout: ChunkLayout, normalizers: Normal
 # --------------------------------------------------------------------------- the loop
 
 
-def learning_rate_factor(step: int, warmup_steps: int, total_steps: int) -> float:
-    """Linear warm-up to 1 over `warmup_steps`, then cosine decay to 0 at `total_steps`."""
+def learning_rate_factor(step: int, warmup_steps: int, total_steps: int, schedule: str = "cosine") -> float:
+    """Linear warm-up to 1 over `warmup_steps`, then cosine decay to 0 at `total_steps`
+    (`schedule` "cosine") or 1 to the end ("constant")."""
     if warmup_steps > 0 and step < warmup_steps:
         return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
     span = max(1, total_steps - warmup_steps)
     progress = min(1.0, (step - warmup_steps) / span)
     return 0.5 * (1 + math.cos(math.pi * progress))
@@ -340,7 +343,7 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
             diffusion_steps = torch.randint(0, diffusion.num_steps, (tc.batch_size,), generator=generator)
             mine = slice(info.rank * per_rank, (info.rank + 1) * per_rank)
             for group in optimizer.param_groups:
-                group["lr"] = tc.lr * learning_rate_factor(step, tc.warmup_steps, tc.steps)
+                group["lr"] = tc.lr * learning_rate_factor(step, tc.warmup_steps, tc.steps, tc.lr_schedule)
             loss = diffusion.loss(
                 trained, batch["action"][mine].to(device), batch["obs"][mine].to(device),
                 noise=noise[mine], steps=diffusion_steps[mine],

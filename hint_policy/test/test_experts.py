@@ -34,6 +34,8 @@ def test_pusht_expert_succeeds_with_smooth_applied_inputs(pusht_demos):
         assert demo.period == 0.01 and demo.state_names == env.state_names
         np.testing.assert_array_equal(_replay(env, demo), demo.states)
         assert env.is_success()
+        # past the 0.95 threshold: the demo ends at the expert's finish coverage
+        assert env.coverage() > PushTExpert().config.finish_coverage
         # smooth accelerations: no PD target jumps (gym-pusht teleop peaks near 1e4 px/s^2)
         assert np.abs(demo.inputs).max() < 6000.0
         assert np.abs(np.diff(demo.inputs, axis=0)).max() < 1000.0

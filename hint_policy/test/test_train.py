@@ -40,6 +40,8 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     assert learning_rate_factor(9, 10, 100) == pytest.approx(1.0)
     assert learning_rate_factor(55, 10, 100) == pytest.approx(0.5)
     assert learning_rate_factor(100, 10, 100) == pytest.approx(0.0)
+    assert learning_rate_factor(5, 10, 100, "constant") == pytest.approx(0.6)
+    assert learning_rate_factor(100, 10, 100, "constant") == 1.0
 
 
 @pytest.mark.parametrize("denoiser", ["unet", "mlp"])
@@ -147,8 +149,11 @@ def test_ddp_with_two_gloo_processes_matches_one_process(tmp_path):
     assert main(["--config", str(config_path), "--set", f"train.out_dir={tmp_path / 'single'}"]) == 0
     single = load_checkpoint(tmp_path / "single" / "checkpoints" / "latest.pt")
     assert single["world_size"] == 1
+    # reduction order differs between one process and two (Adam divides by the root of tiny second
+    # moments, which amplifies it to ~3e-5 after 6 steps); a DDP run without the gradient all-reduce
+    # is off by the order of the learning rate (1e-3)
     for name, tensor in single["model"].items():
-        torch.testing.assert_close(ddp["model"][name], tensor, atol=2e-5, rtol=1e-4, msg=name)
+        torch.testing.assert_close(ddp["model"][name], tensor, atol=1e-4, rtol=1e-4, msg=name)
 
 
 def test_config_yaml_roundtrip_and_validation(tmp_path):
