@@ -5,7 +5,8 @@
   ones. Simulators and ros2_control's joint_state_broadcaster publish compatibly.
 * ``CHUNK_QOS``: composite actions are rare and each one matters: reliable, keep-last 256. The
   depth absorbs a flood of junk from another publisher while the controller rejects it (its
-  pre-check consumes about 1000 chunks/s on a shared 2-core machine): at depth 4 a flood pushed
+  pre-check on the serialized header costs 13-26 us of CPU a chunk, a chunk that passes it and is
+  converted ~250 us): at depth 4 a flood pushed
   8-10 % of the valid chunks out of the reader's history; at 256, under 10,000 junk chunks at
   1000 msg/s (bench ``controller.valid_chunks_lost_under_flood``), 0 of 200 were lost when the
   machine was otherwise quiet and 22 of 199 when other jobs held the CPUs (the controller then
