@@ -6,6 +6,8 @@ only maps its fields onto the dataclass, once, for every node that sends or rece
 
 from __future__ import annotations
 
+import dataclasses
+
 from hint_msgs.conversions import (
     DimensionError,
     NameMismatchError,
@@ -18,7 +20,7 @@ from hint_msgs.conversions import (
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 
 from hint_controller.chunk_validation import ChunkRejected
-from hint_controller.composite_action import CompositeAction
+from hint_controller.composite_action import Certificate, CompositeAction
 
 #: the rejection reason (hint_controller.chunk_validation.REJECTION_REASONS) of each conversion error
 _CONVERSION_REASONS = (
@@ -27,12 +29,17 @@ _CONVERSION_REASONS = (
 )
 
 
+#: the message's certificate fields of an uncertified chunk
+_UNCERTIFIED = (-1.0, -1.0, -1.0)
+
+
 def action_to_msg(action: CompositeAction) -> CompositeActionMsg:
     """The message of `action` (stamp = its start time)."""
     return composite_action_to_msg(
         action.x_ref, action.u_ff, action.gains, knot_period=action.period, stamp=action.start_time,
         state_names=action.state_names, input_names=action.input_names, sequence=action.sequence,
-        sigma=action.sigma, interpolation=int(action.interpolation),
+        sigma=action.sigma, interpolation=int(action.interpolation), x_ref_end=action.x_ref_end,
+        certificate=_UNCERTIFIED if action.certificate is None else dataclasses.astuple(action.certificate),
     )
 
 
@@ -52,4 +59,6 @@ def action_from_msg(
         x_ref=arrays.x_ref, u_ff=arrays.u_ff, gains=arrays.gains, period=arrays.knot_period,
         start_time=arrays.start_time, state_names=arrays.state_names, input_names=arrays.input_names,
         sequence=arrays.sequence, sigma=arrays.sigma, interpolation=arrays.interpolation,
+        x_ref_end=arrays.x_ref_end,
+        certificate=Certificate(*arrays.certificate) if min(arrays.certificate) >= 0 else None,
     )

@@ -17,7 +17,9 @@ o_h                    observation chunk           last tau_obs states and input
 sigma                  ``sigma``                   std of the observation noise (replica policy)
 =====================  ==========================  =============================================
 
-Knot k of a composite action applies from ``start_time + k * period`` until the next knot.
+Knot k of a composite action applies from ``start_time + k * period`` until the next knot;
+``x_ref_end`` is the reference at ``end_time`` (the next knot's x_ref when the chunk is cut from a
+longer plan; None: the executor extrapolates it with its model).
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ class Interpolation(enum.IntEnum):
 
 
 @dataclasses.dataclass(frozen=True)
+class Certificate:
+    """Incremental-stability certificate of a chunk (:mod:`hint_controller.stability`)."""
+
+    contraction: float  # ||Phi_tau||_2: start deviation -> deviation at the chunk's end
+    transient_gain: float  # max_i ||Phi_i||_2 over the chunk's physics steps
+    input_gain: float  # worst max-norm state deviation per unit max-norm input disturbance
+
+
+@dataclasses.dataclass(frozen=True)
 class CompositeAction:
     """A chunk of ``length`` affine primitive controllers at a fixed knot period."""
 
@@ -49,6 +60,8 @@ class CompositeAction:
     sequence: int = 0
     sigma: float = 0.0
     interpolation: Interpolation = Interpolation.LINEAR
+    x_ref_end: np.ndarray | None = None  # (n,): the reference at end_time
+    certificate: Certificate | None = None
 
     def __post_init__(self) -> None:
         x_ref = np.asarray(self.x_ref, dtype=float)
@@ -72,8 +85,12 @@ class CompositeAction:
             raise ValueError(f"gains must have shape {(length, m, n)}, got {gains.shape}")
         if not (np.isfinite(self.period) and self.period > 0):
             raise ValueError(f"period must be finite and > 0, got {self.period}")
-        for label, array in (("x_ref", x_ref), ("u_ff", u_ff), ("gains", gains)):
-            if not np.all(np.isfinite(array)):
+        x_end = None if self.x_ref_end is None else np.asarray(self.x_ref_end, dtype=float)
+        object.__setattr__(self, "x_ref_end", x_end)
+        if x_end is not None and x_end.shape != (n,):
+            raise ValueError(f"x_ref_end must have shape {(n,)}, got {x_end.shape}")
+        for label, array in (("x_ref", x_ref), ("u_ff", u_ff), ("gains", gains), ("x_ref_end", x_end)):
+            if array is not None and not np.all(np.isfinite(array)):
                 raise ValueError(f"{label} contains non-finite values")
 
     @property

@@ -5,10 +5,16 @@ its knot k = floor((t - start_time) / period) applies
 
     u = u_ff[k] + gains[k] (x - x_ref(t)),   clamped to the model's input limits,
 
-with x_ref(t) = x_ref[k] (ZERO_ORDER_HOLD) or the line from x_ref[k] to x_ref[k+1] (LINEAR; the
-last knot has no successor and holds x_ref[-1]). Ticks up to KNOT_TOLERANCE periods early count as
-on the knot boundary (floating-point knot times). For ``grace_period`` seconds after the last
-knot's interval the final primitive controller keeps running (HOLDING); before the first chunk,
+with x_ref(t) = x_ref[k] (ZERO_ORDER_HOLD) or the line from x_ref[k] to x_ref[k+1] (LINEAR). The
+last knot's line ends at the chunk's ``x_ref_end``; a chunk without one gets the model's
+extrapolation, x_ref[-1] rolled forward one knot period under u_ff[-1] (what the plant does from
+the last reference under the last feed-forward; holding x_ref[-1] instead asked the feedback to
+stop the robot there, an input error of 2.6 N on the quadrotor). u_ff and K are held per knot: a
+chunk that must reproduce a trajectory exactly carries one knot per model step (knot period =
+model period, see :func:`hint_controller.tvlqr.chunk_controllers`). Ticks up to KNOT_TOLERANCE
+periods early count as on the knot boundary (floating-point knot times). For ``grace_period``
+seconds after the last knot's interval the final primitive controller keeps running with the
+reference held at its end (``x_ref_end``, ZERO_ORDER_HOLD: x_ref[-1]) (HOLDING); before the first chunk,
 after the grace period, or when the state is not finite the model's safe input is commanded.
 Modes match hint_msgs/ControllerStatus. The output is always finite. The knot index is clamped
 before it becomes an integer, so no period or time (5e-324, 1e300) can make a tick raise.
@@ -72,7 +78,7 @@ class _PreparedChunk:
 
     action: CompositeAction
     x_ref: np.ndarray
-    x_slope: np.ndarray  # (length, n): (x_ref[k+1] - x_ref[k]) / period, zero for the last knot (or ZOH)
+    x_slope: np.ndarray  # (length, n): (x_ref[k+1] - x_ref[k]) / period, x_ref_end for the last knot; 0 for ZOH
     u_ff: np.ndarray
     gains: np.ndarray
     start_time: float
@@ -176,10 +182,11 @@ class ChunkExecutor:
         x_ref = np.ascontiguousarray(action.x_ref[:, state_order])
         u_ff = np.ascontiguousarray(action.u_ff[:, input_order])
         gains = np.ascontiguousarray(action.gains[:, input_order][:, :, state_order])
-        self.validator.check_values(action.sequence, x_ref, u_ff, gains)
+        x_end = self._extrapolate(x_ref[-1], u_ff[-1], action.period) if action.x_ref_end is None else action.x_ref_end[state_order]
+        self.validator.check_values(action.sequence, np.vstack([x_ref, x_end]), u_ff, gains)
         x_slope = np.zeros_like(x_ref)
-        if action.interpolation is Interpolation.LINEAR and action.length > 1:
-            x_slope[:-1] = np.diff(x_ref, axis=0) / action.period
+        if action.interpolation is Interpolation.LINEAR:
+            x_slope[:] = np.diff(np.vstack([x_ref, x_end]), axis=0) / action.period
         return _PreparedChunk(
             action=action,
             x_ref=x_ref,
@@ -193,6 +200,17 @@ class ChunkExecutor:
             sequence=int(action.sequence),
             activation_time=float(action.start_time) - KNOT_TOLERANCE * float(action.period),
         )
+
+    def _extrapolate(self, x: np.ndarray, u: np.ndarray, period: float) -> np.ndarray:
+        """x rolled forward `period` (rounded to whole model steps, at least one) under the clamped u;
+        x itself where the model's rollout is not finite."""
+        steps = max(1, round(period / self.model.period))
+        u = np.clip(u, self._lower, self._upper)
+        try:
+            end = np.asarray(self.model.rollout(x, np.tile(u, (steps, 1)))[-1], dtype=float)
+        except (ValueError, ArithmeticError):
+            return x.copy()
+        return end if end.shape == x.shape and np.isfinite(end).all() else x.copy()
 
     def reset(self, before: float | None = None) -> None:
         """Forget every chunk, or with `before` only those starting before that time (at an
@@ -225,19 +243,8 @@ class ChunkExecutor:
             return self._safe(x, ExecutorMode.SAFE, "non-finite state", chunk)
         if chunk is None:
             return self._safe(x, ExecutorMode.WAITING, "no chunk started yet", None)
-        elapsed = t - chunk.start_time
-        position = elapsed / chunk.period + KNOT_TOLERANCE  # may be huge or inf: clamp before int()
-        knot = int(position) if position < chunk.length else chunk.length
-        if knot < chunk.length:
-            mode = ExecutorMode.TRACKING
-            offset = elapsed - knot * chunk.period
-            if offset < 0.0:
-                offset = 0.0
-        elif t < chunk.end_time + self.grace_period:
-            mode = ExecutorMode.HOLDING
-            knot = chunk.length - 1
-            offset = 0.0
-        else:
+        mode, knot, offset = self._locate(chunk, t)
+        if mode is ExecutorMode.SAFE:
             return self._safe(x, ExecutorMode.SAFE, "grace period after the last knot is over", chunk)
         error = self._error
         np.subtract(x, chunk.x_ref[knot], out=error)
@@ -251,6 +258,30 @@ class ChunkExecutor:
         if not math.isfinite(tracking_error) or not np.isfinite(u).all():
             return self._safe(x, ExecutorMode.FAULT, "non-finite command", chunk)
         return u, ExecutorStatus(mode, "", chunk.sequence, knot, tracking_error)
+
+    def _locate(self, chunk: _PreparedChunk, t: float) -> tuple[ExecutorMode, int, float]:
+        """(TRACKING, knot, time into it), (HOLDING, last knot, its period: the reference at its
+        end) or (SAFE, 0, 0) after the grace period."""
+        elapsed = t - chunk.start_time
+        position = elapsed / chunk.period + KNOT_TOLERANCE  # may be huge or inf: clamp before int()
+        knot = int(position) if position < chunk.length else chunk.length
+        if knot < chunk.length:
+            offset = elapsed - knot * chunk.period
+            return ExecutorMode.TRACKING, knot, offset if offset > 0.0 else 0.0
+        if t < chunk.end_time + self.grace_period:
+            return ExecutorMode.HOLDING, chunk.length - 1, chunk.period
+        return ExecutorMode.SAFE, 0, 0.0
+
+    def primitive_at(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(x_ref(t), u_ff, K) of the active chunk at time t, in the model's coordinates, as the
+        latest :meth:`command` applies them before clamping; None when it commands no chunk."""
+        chunk = self._active
+        if chunk is None:
+            return None
+        mode, knot, offset = self._locate(chunk, t)
+        if mode is ExecutorMode.SAFE:
+            return None
+        return chunk.x_ref[knot] + offset * chunk.x_slope[knot], chunk.u_ff[knot], chunk.gains[knot]
 
     def safe_input(self, x: np.ndarray) -> np.ndarray:
         """The model's safe input at model state x; zero clipped to the limits if that fails."""

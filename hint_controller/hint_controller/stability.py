@@ -1,63 +1,112 @@
-"""Empirical incremental stability of composite actions (Block et al. 2023, Definition 3.1).
+"""Exact incremental-stability certificates of composite actions (Block et al. 2023, Def. 3.1).
 
-A chunk of primitive controllers is incrementally stable when closed-loop trajectories from
-nearby starts approach each other: ||x_T - x'_T|| <= beta(||x_0 - x'_0||, T) with beta
-decreasing in T. Here the chunk is executed exactly as the robot would run it (a
-:class:`ChunkExecutor` ticking at the model's period, limits included) from two starts and the
-ratio of final to initial distance is reported: below 1 the chunk contracts nearby states.
+A chunk is run exactly as the robot runs it (a :class:`ChunkExecutor` ticking at the model's
+period, input limits included) from a start x_0, giving states x_0..x_S, applied inputs
+u_0..u_{S-1} and the executor's feedback Jacobians G_i = du_i/dx_i (the knot's gain K, with the
+rows of clamped inputs zeroed: a saturated input does not respond to the state). With the model's
+step Jacobians A_i, B_i at (x_i, u_i), a start deviation and input disturbances propagate to
+first order as
 
-The distance is Euclidean in the model's coordinates. A closed loop that is exponentially stable
-can still stretch some directions over a short horizon (transient growth of a non-normal
-system), so the factor of a short chunk may exceed 1 and falls with the chunk's duration; on the
-planar quadrotor with default TVLQR weights it was about 1.0-1.1 for 0.8 s chunks and 0.5-0.7 for
-1.2 s chunks (worst of 30 directions), against 7 and 12 with the gains zeroed.
+    dx_{i+1} = M_i dx_i + B_i du_i,      M_i = A_i + B_i G_i,
+    Phi_i = M_{i-1} ... M_0              (Phi_0 = I, the closed-loop state-transition matrix).
+
+The certificate of the chunk (:class:`hint_controller.composite_action.Certificate`):
+
+* ``contraction`` = ||Phi_S||_2, the worst-direction ratio of final to initial deviation (the
+  t-ISS beta at the chunk's end): below 1 the chunk brings every nearby start closer;
+* ``transient_gain`` = max_{1<=i<=S} ||Phi_i||_2, the largest growth on the way (a stable but
+  non-normal closed loop can stretch some directions first);
+* ``input_gain`` = max_i sup_{||du||_inf <= 1} ||dx_i||_inf = max_i max_r sum_{j<i} |row r of
+  Phi(i, j+1) B_j|_1 (the t-ISS gamma in the paper's max-norm sense, state units per input unit;
+  Phi(i, k) = M_{i-1} ... M_k).
+
+Norms are taken in the model's own coordinates (metres, radians, pixels and their rates), so they
+depend on those units; the finite-difference cross-check is ``test_stability.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 
-from hint_controller.composite_action import CompositeAction
+from hint_controller.composite_action import Certificate, CompositeAction
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor
+from hint_controller.names import name_indices
 
 
-def closed_loop_states(model: DynamicsModel, action: CompositeAction, x_start: np.ndarray) -> np.ndarray:
-    """States at every model step while `action` runs from x_start at its start_time, shape (S+1, n)
-    with S = round(action duration / model.period)."""
-    executor = ChunkExecutor(model, grace_period=0.0)
-    executor.submit(action)
-    steps = int(round(action.length * action.period / model.period))
-    states = np.empty((steps + 1, model.state_dim))
-    states[0] = x_start
-    for i in range(steps):
-        u, _ = executor.command(action.start_time + i * model.period, states[i])
-        states[i + 1] = model.step(states[i], u)
-    return states
+@dataclasses.dataclass(frozen=True)
+class ClosedLoop:
+    """A closed-loop run of chunks at the model's period."""
+
+    states: np.ndarray  # (S+1, n)
+    inputs: np.ndarray  # (S, m), applied (after clamping, disturbance included)
+    feedback: np.ndarray  # (S, m, n), du_i/dx_i of the executor's law (0 rows where clamped)
 
 
-def contraction_factor(model: DynamicsModel, action: CompositeAction, x_start: np.ndarray, offset: np.ndarray) -> float:
-    """||x_T - x'_T|| / ||x_0 - x'_0|| for starts x_start and x_start + offset under `action`."""
-    offset = np.asarray(offset, dtype=float)
-    initial = float(np.linalg.norm(offset))
-    if initial == 0.0:
-        raise ValueError("offset must be non-zero")
-    x_start = np.asarray(x_start, dtype=float)
-    final_a = closed_loop_states(model, action, x_start)[-1]
-    final_b = closed_loop_states(model, action, x_start + offset)[-1]
-    return float(np.linalg.norm(final_a - final_b)) / initial
-
-
-def chunk_contraction(
+def closed_loop(
     model: DynamicsModel,
-    action: CompositeAction,
+    actions: Sequence[CompositeAction],
     x_start: np.ndarray,
-    radius: float = 1e-2,
-    n_pairs: int = 8,
-    seed: int = 0,
-) -> float:
-    """Worst contraction factor over `n_pairs` random offsets of norm `radius` around x_start."""
-    rng = np.random.default_rng(seed)
-    directions = rng.normal(size=(n_pairs, model.state_dim))
-    directions *= radius / np.linalg.norm(directions, axis=1, keepdims=True)
-    return max(contraction_factor(model, action, x_start, d) for d in directions)
+    input_disturbance: np.ndarray | None = None,
+) -> ClosedLoop:
+    """Run `actions` (back to back, as the executor switches them) from x_start at the first one's
+    start time until the last one ends, S = round(duration / model.period) steps; an optional
+    (S, m) disturbance is added to each applied input."""
+    actions = sorted(actions, key=lambda a: a.start_time)
+    start = actions[0].start_time
+    steps = int(round((max(a.end_time for a in actions) - start) / model.period))
+    executor = ChunkExecutor(model, grace_period=0.0, max_pending=max(1, len(actions)))
+    for action in actions:
+        executor.submit(action)
+    n, m = model.state_dim, model.input_dim
+    states, inputs, feedback = np.empty((steps + 1, n)), np.empty((steps, m)), np.zeros((steps, m, n))
+    states[0] = x_start
+    lower, upper = np.asarray(model.input_lower, float), np.asarray(model.input_upper, float)
+    for i in range(steps):
+        t = start + i * model.period
+        u, _ = executor.command(t, states[i])
+        primitive = executor.primitive_at(t)
+        if primitive is not None:
+            x_ref, u_ff, gain = primitive
+            raw = u_ff + gain @ (states[i] - x_ref)
+            feedback[i] = gain * ((raw > lower) & (raw < upper))[:, None]
+        inputs[i] = u if input_disturbance is None else u + input_disturbance[i]
+        states[i + 1] = model.step(states[i], inputs[i])
+    return ClosedLoop(states, inputs, feedback)
+
+
+def transition_matrices(model: DynamicsModel, run: ClosedLoop) -> tuple[np.ndarray, np.ndarray]:
+    """(closed-loop step matrices M (S, n, n), input matrices B (S, n, m)) along `run`."""
+    a, b = model.trajectory_jacobians(run.states[:-1], run.inputs)
+    return a + b @ run.feedback, b
+
+
+def certificate_of_run(model: DynamicsModel, run: ClosedLoop) -> tuple[Certificate, np.ndarray]:
+    """The certificate of a closed-loop run and its Phi_i, shape (S+1, n, n)."""
+    steps_m, b = transition_matrices(model, run)
+    n = model.state_dim
+    phi = np.empty((len(steps_m) + 1, n, n))
+    phi[0] = np.eye(n)
+    response = np.zeros((n, 0))  # [Phi(i, 1) B_0, ..., Phi(i, i) B_{i-1}]
+    input_gain = 0.0
+    for i, (m_i, b_i) in enumerate(zip(steps_m, b)):
+        phi[i + 1] = m_i @ phi[i]
+        response = np.hstack([m_i @ response, b_i])
+        input_gain = max(input_gain, float(np.abs(response).sum(axis=1).max()))
+    norms = np.linalg.norm(phi[1:], ord=2, axis=(1, 2))
+    return Certificate(float(norms[-1]), float(norms.max()), input_gain), phi
+
+
+def certify(model: DynamicsModel, action: CompositeAction, x_start: np.ndarray | None = None) -> Certificate:
+    """The certificate of `action` run from x_start (model coordinates; default: its own x_ref[0])."""
+    own_start = action.x_ref[0][name_indices(action.state_names, model.state_names)]
+    start = own_start if x_start is None else np.asarray(x_start, dtype=float)
+    return certificate_of_run(model, closed_loop(model, [action], start))[0]
+
+
+def certified(model: DynamicsModel, action: CompositeAction) -> CompositeAction:
+    """`action` with its certificate (from its own reference start) filled in."""
+    return dataclasses.replace(action, certificate=certify(model, action))

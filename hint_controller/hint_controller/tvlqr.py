@@ -185,9 +185,13 @@ def primitive_controllers(
     Gains are synthesized per model step (period `model.period`), then knots are taken every
     `stride` steps: knot k = (x_{k s}, u_{k s}, K_{k s}) with s = stride, shapes
     (T // s, n), (T // s, m), (T // s, m, n) (a trailing partial interval is dropped). With
-    stride 1 each knot is exactly the step's TVLQR controller; with stride > 1 the executor holds
-    u_ff and K over the knot while x_ref is interpolated, an approximation that is good when the
-    input varies slowly over a knot.
+    stride 1 each knot is exactly the step's TVLQR controller, and chunks of them reproduce the
+    trajectory exactly; with stride > 1 the executor holds u_ff and K over the knot while x_ref is
+    interpolated, an approximation: a knot carries none of the inputs within it, so no
+    interpolation reproduces a trajectory whose input changes inside a knot (measured on expert
+    demos, full 16-knot chunks: 1.4e-2 of the demo's range on the quadrotor at stride 5 with u_ff
+    and K interpolated too, 0.11 on PushT at stride 10, whose expert's PD input decays within each
+    knot).
     """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
@@ -207,11 +211,14 @@ def chunk_controllers(
     chunk_length: int,
     start_time: float = 0.0,
     interpolation: Interpolation = Interpolation.LINEAR,
+    final_state: np.ndarray | None = None,
 ) -> list[CompositeAction]:
     """Consecutive knots packed into composite actions of `chunk_length` knots each.
 
     Chunk c starts at start_time + c * chunk_length * knot_period and carries sequence c + 1.
-    A trailing partial chunk is kept (shorter).
+    A trailing partial chunk is kept (shorter). Each chunk's x_ref_end is the next knot's x_ref;
+    the last chunk's is `final_state` (the state one knot after the last knot; None: left to the
+    executor's extrapolation).
     """
     if chunk_length < 1:
         raise ValueError(f"chunk_length must be >= 1, got {chunk_length}")
@@ -229,6 +236,7 @@ def chunk_controllers(
                 input_names=model.input_names,
                 sequence=c + 1,
                 interpolation=interpolation,
+                x_ref_end=x_ref[last] if last < len(x_ref) else final_state,
             )
         )
     return chunks

@@ -7,8 +7,9 @@ import pytest
 
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
-from hint_controller.dynamics.pusht_agent import PushTAgent
+from hint_controller.dynamics.pusht_agent import PushTAgent, pd_acceleration
 from hint_controller.executor import ChunkExecutor, ExecutorMode
+from hint_controller.stability import closed_loop
 from hint_controller.tvlqr import chunk_controllers, primitive_controllers
 
 STATE_NAMES = PushTAgent.state_names
@@ -52,20 +53,89 @@ def test_tracking_applies_the_knot_controller_with_interpolated_reference(execut
     assert status.tracking_error == pytest.approx(np.linalg.norm(x - x_ref))
 
 
-def test_last_knot_holds_its_reference_then_grace_then_safe(executor):
-    chunk = _chunk()
+def test_last_knot_interpolates_toward_x_ref_end_then_holds_it_in_the_grace_period(executor):
+    chunk = dataclasses.replace(_chunk(), x_ref_end=np.array([20.0, 30.0, 40.0, 50.0]))
     executor.submit(chunk)
     x = np.array([1.0, 2.0, 3.0, 4.0])
-    expected = chunk.u_ff[2] + chunk.gains[2] @ (x - chunk.x_ref[2])
-    u, status = executor.command(1.25, x)  # inside the last knot: no successor, reference held
+    u, status = executor.command(1.25, x)  # half-way through the last knot (1.2 .. 1.3)
     assert status.mode is ExecutorMode.TRACKING and status.knot_index == 2
-    np.testing.assert_allclose(u, expected)
+    np.testing.assert_allclose(u, chunk.u_ff[2] + chunk.gains[2] @ (x - 0.5 * (chunk.x_ref[2] + chunk.x_ref_end)))
     u, status = executor.command(1.45, x)  # past the end (1.3), within the 0.2 s grace period
     assert status.mode is ExecutorMode.HOLDING and status.knot_index == 2
-    np.testing.assert_allclose(u, expected)
+    np.testing.assert_allclose(u, chunk.u_ff[2] + chunk.gains[2] @ (x - chunk.x_ref_end))
     u, status = executor.command(1.51, x)
     assert status.mode is ExecutorMode.SAFE
     np.testing.assert_allclose(u, [-60.0, -80.0])
+
+
+def test_without_x_ref_end_the_last_knot_follows_the_models_extrapolation(executor):
+    chunk = _chunk()
+    executor.submit(chunk)
+    model = PushTAgent()
+    x_end = model.rollout(chunk.x_ref[2], np.tile(chunk.u_ff[2], (10, 1)))[-1]  # 0.1 s = 10 model steps
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    u, _ = executor.command(1.25, x)
+    np.testing.assert_allclose(u, chunk.u_ff[2] + chunk.gains[2] @ (x - 0.5 * (chunk.x_ref[2] + x_end)))
+    zoh = ChunkExecutor(model, grace_period=0.2)
+    zoh.submit(dataclasses.replace(chunk, interpolation=Interpolation.ZERO_ORDER_HOLD))
+    np.testing.assert_allclose(zoh.command(1.45, x)[0], chunk.u_ff[2] + chunk.gains[2] @ (x - chunk.x_ref[2]))
+
+
+def _pd_demo(model: PushTAgent, steps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """gym-pusht's PD law toward a random target changed every 10 steps: an input that decays
+    within each 10-step knot, as the PushT expert's does."""
+    rng = np.random.default_rng(seed)
+    states, inputs = [np.array([250.0, 250.0, 0.0, 0.0])], []
+    for t in range(steps):
+        if t % 10 == 0:
+            target = rng.uniform(100.0, 400.0, size=2)
+        inputs.append(pd_acceleration(states[-1], target))
+        states.append(model.step(states[-1], inputs[-1]))
+    return np.array(states), np.array(inputs)
+
+
+def _demo(name: str):
+    if name == "planar_quadrotor":
+        model = PlanarQuadrotor()
+        return (model, *hover_to_point_trajectory(model, 480))
+    model = PushTAgent()
+    return (model, *_pd_demo(model, 480))
+
+
+def _relative_replay_error(states: np.ndarray, demo_states: np.ndarray) -> float:
+    """max over the replay of |x - x_demo| / the demo's range of that coordinate."""
+    span = np.ptp(demo_states, axis=0)
+    return float(np.max(np.abs(states - demo_states) / np.where(span > 0, span, 1.0)))
+
+
+@pytest.mark.parametrize("name", ["planar_quadrotor", "pusht_agent"])
+@pytest.mark.parametrize("stride", [1, 5, 10])
+def test_full_chunk_replay_of_a_demos_own_chunks_reproduces_the_demo(name, stride):
+    """Chunks of 16 knots of `stride` model steps each, carrying one primitive per model step,
+    run to their ends back to back from the demo's start: the demo, to rounding."""
+    model, states, inputs = _demo(name)
+    chunks = chunk_controllers(model, *primitive_controllers(model, states, inputs), knot_period=model.period,
+                               chunk_length=16 * stride, final_state=states[-1])
+    assert len(chunks) >= 3 and all(c.x_ref_end is not None for c in chunks)
+    run = closed_loop(model, chunks, states[0])
+    np.testing.assert_allclose(run.inputs, np.clip(inputs, model.input_lower, model.input_upper), rtol=1e-12, atol=1e-9)
+    assert _relative_replay_error(run.states, states) < 1e-9
+    # mid-tick commands (a 500 Hz controller between 100 Hz steps) follow the reference's line
+    executor = ChunkExecutor(model)
+    executor.submit(chunks[0])
+    midway = 0.5 * (states[3] + states[4])
+    np.testing.assert_allclose(executor.command(3.5 * model.period, midway)[0], inputs[3], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["planar_quadrotor", "pusht_agent"])
+def test_knot_rate_chunks_cannot_reproduce_inputs_that_change_within_a_knot(name):
+    """Why exact chunks carry a primitive per model step: 16-knot chunks at stride 10 hold u_ff
+    over each knot, and the demo's input changes inside it."""
+    model, states, inputs = _demo(name)
+    chunks = chunk_controllers(model, *primitive_controllers(model, states, inputs, stride=10),
+                               knot_period=10 * model.period, chunk_length=16, final_state=states[-1])
+    run = closed_loop(model, chunks, states[0])
+    assert _relative_replay_error(run.states, states) > 1e-3
 
 
 def test_newer_chunk_takes_over_at_its_start_time(executor):

@@ -65,6 +65,9 @@ class CompositeActionArrays(NamedTuple):
     input_names: tuple[str, ...]
     sigma: float
     interpolation: int
+    x_ref_end: np.ndarray | None = None  # (state_dim,), None when the message leaves it empty
+    #: (contraction, transient_gain, input_gain) certificate; negative = not certified
+    certificate: tuple[float, float, float] = (-1.0, -1.0, -1.0)
 
 
 def seconds_to_stamp(seconds: float) -> Time:
@@ -140,6 +143,8 @@ def composite_action_to_msg(
     sequence: int = 0,
     sigma: float = 0.0,
     interpolation: int = CompositeAction.INTERPOLATION_LINEAR,
+    x_ref_end: np.ndarray | None = None,
+    certificate: tuple[float, float, float] = (-1.0, -1.0, -1.0),
 ) -> CompositeAction:
     """Build a CompositeAction; validates like :func:`composite_action_from_msg` does."""
     x_ref = np.asarray(x_ref, dtype=np.float64)
@@ -165,6 +170,8 @@ def composite_action_to_msg(
     msg.gains = gains.ravel().tolist()
     msg.sigma = float(sigma)
     msg.interpolation = int(interpolation)
+    msg.x_ref_end = [] if x_ref_end is None else np.asarray(x_ref_end, dtype=np.float64).ravel().tolist()
+    msg.contraction, msg.transient_gain, msg.input_gain = (float(value) for value in certificate)
     composite_action_from_msg(msg)  # the same checks a receiver makes
     return msg
 
@@ -213,8 +220,14 @@ def composite_action_from_msg(
     x_ref = np.asarray(msg.x_ref, dtype=np.float64).reshape(length, state_dim)
     u_ff = np.asarray(msg.u_ff, dtype=np.float64).reshape(length, input_dim)
     gains = np.asarray(msg.gains, dtype=np.float64).reshape(length, input_dim, state_dim)
-    for field, array in (("x_ref", x_ref), ("u_ff", u_ff), ("gains", gains)):
-        _check_finite(field, array)
+    if len(msg.x_ref_end) not in (0, state_dim):
+        raise DimensionError(f"x_ref_end has {len(msg.x_ref_end)} values, expected 0 or {state_dim}")
+    x_ref_end = np.asarray(msg.x_ref_end, dtype=np.float64) if len(msg.x_ref_end) else None
+    certificate = (float(msg.contraction), float(msg.transient_gain), float(msg.input_gain))
+    for field, array in (("x_ref", x_ref), ("u_ff", u_ff), ("gains", gains), ("x_ref_end", x_ref_end),
+                         ("certificate", np.asarray(certificate))):
+        if array is not None:
+            _check_finite(field, array)
     start_time = stamp_to_seconds(msg.header.stamp)
     if now is not None and max_age is not None:
         age = now - (start_time + length * msg.knot_period)
@@ -222,7 +235,7 @@ def composite_action_from_msg(
             raise StaleMessageError(f"chunk {msg.sequence} ended {age:.3f} s ago (limit {max_age} s)")
     return CompositeActionArrays(
         x_ref, u_ff, gains, float(msg.knot_period), start_time, int(msg.sequence),
-        names_x, names_u, float(msg.sigma), int(msg.interpolation),
+        names_x, names_u, float(msg.sigma), int(msg.interpolation), x_ref_end, certificate,
     )
 
 

@@ -60,6 +60,9 @@ def test_gains_are_row_major_input_by_state():
         (lambda m: setattr(m, "knot_period", math.nan), conversions.DimensionError, "knot_period"),
         (lambda m: setattr(m, "sigma", -1.0), conversions.NonFiniteError, "sigma"),
         (lambda m: setattr(m, "interpolation", 7), conversions.MessageValidationError, "interpolation"),
+        (lambda m: setattr(m, "x_ref_end", [0.0] * 3), conversions.DimensionError, "x_ref_end"),
+        (lambda m: setattr(m, "x_ref_end", [math.nan] * len(m.state_names)), conversions.NonFiniteError, "x_ref_end"),
+        (lambda m: setattr(m, "input_gain", math.inf), conversions.NonFiniteError, "certificate"),
     ],
 )
 def test_malformed_composite_action_is_rejected(mutate, error, text):
@@ -67,6 +70,17 @@ def test_malformed_composite_action_is_rejected(mutate, error, text):
     mutate(msg)
     with pytest.raises(error, match=text):
         conversions.composite_action_from_msg(msg)
+
+
+def test_x_ref_end_and_certificate_default_to_absent_and_round_trip():
+    msg = arm_msg()
+    arrays = conversions.composite_action_from_msg(msg)
+    assert arrays.x_ref_end is None and arrays.certificate == (-1.0, -1.0, -1.0)
+    msg.x_ref_end = [float(i) for i in range(len(msg.state_names))]
+    msg.contraction, msg.transient_gain, msg.input_gain = 0.5, 1.5, 2.5
+    arrays = conversions.composite_action_from_msg(msg)
+    np.testing.assert_array_equal(arrays.x_ref_end, np.arange(len(msg.state_names)))
+    assert arrays.certificate == (0.5, 1.5, 2.5)
 
 
 @pytest.mark.parametrize("field", ["x_ref", "u_ff", "gains"])
