@@ -14,7 +14,10 @@ the model:
   (:meth:`DynamicsModel.state_bounds`, ``input_lower`` / ``input_upper``), each widened by ``bound_margin`` times its range
   (infinite bounds stay unchecked);
 * every gain's operator norm (largest singular value) at most ``max_gain_norm``: the gain
-  magnitude bound R of the paper's Algorithm 1.
+  magnitude bound R of the paper's Algorithm 1;
+* optionally (``max_contraction`` > 0; off by default) a certificate
+  (:mod:`hint_controller.stability`) whose ``contraction`` ||Phi_tau||_2 is below
+  ``max_contraction``: a chunk without a certificate, or with a larger one, is rejected.
 
 :meth:`ChunkValidator.check_header` needs only the scalar fields, so a subscriber can run it on a
 message before converting its arrays (a cheap pre-check against floods);
@@ -28,6 +31,7 @@ import math
 
 import numpy as np
 
+from hint_controller.composite_action import Certificate
 from hint_controller.dynamics.base import DynamicsModel
 
 #: rejection reasons, in the order of ControllerStatus.rejection_reasons
@@ -43,6 +47,7 @@ REJECTION_REASONS = (
     "x_ref",  # a reference state outside the widened state bounds
     "u_ff",  # a feed-forward input outside the widened input bounds
     "gains",  # a gain above max_gain_norm
+    "certificate",  # no certificate, or contraction >= max_contraction (when that limit is on)
     "other",  # any other malformed field
 )
 
@@ -75,6 +80,9 @@ class ChunkLimits:
     max_gain_norm: float = 1e4
     #: the model's state / input bounds are widened by this fraction of their range on each side
     bound_margin: float = 0.5
+    #: reject chunks whose certificate's contraction ||Phi_tau||_2 is not below this (or that have
+    #: none); 0 = off
+    max_contraction: float = 0.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -86,6 +94,8 @@ class ChunkLimits:
         for name, value in positive.items():
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be finite and > 0, got {value}")
+        if not (math.isfinite(self.max_contraction) and self.max_contraction >= 0):
+            raise ValueError(f"max_contraction must be finite and >= 0, got {self.max_contraction}")
         if not (math.isfinite(self.bound_margin) and self.bound_margin >= 0):
             raise ValueError(f"bound_margin must be finite and >= 0, got {self.bound_margin}")
         if not 1 <= self.max_knots <= 1_000_000:
@@ -159,3 +169,13 @@ class ChunkValidator:
         if outside.size:
             knot = int(outside[0])
             raise ChunkRejected("gains", f"{label}: gains[{knot}] operator norm {norms[knot]:.6g} exceeds max_gain_norm {bound:g}")
+
+    def check_certificate(self, sequence: int, certificate: Certificate | None) -> None:
+        """With max_contraction on, the chunk's certificate must exist and contract below it."""
+        bound = self.limits.max_contraction
+        if bound <= 0:
+            return
+        if certificate is None:
+            raise ChunkRejected("certificate", f"chunk {sequence}: no certificate (max_contraction {bound:g} is on)")
+        if not certificate.contraction < bound:
+            raise ChunkRejected("certificate", f"chunk {sequence}: contraction {certificate.contraction:.6g} not below max_contraction {bound:g}")

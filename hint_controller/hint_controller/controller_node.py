@@ -98,6 +98,7 @@ class ControllerNode(Node):
             max_duration=float(p("max_chunk_duration")), max_future=float(p("max_future")),
             max_age=float(p("max_chunk_age")), max_knots=int(p("max_knots")),
             max_gain_norm=float(p("max_gain_norm")), bound_margin=float(p("bound_margin")),
+            max_contraction=float(p("max_contraction")),
         )
         self.realtime_priority = int(p("realtime_priority"))
         if not 0 <= self.realtime_priority <= 99:
@@ -149,6 +150,8 @@ class ControllerNode(Node):
         declare("max_chunk_duration", 30.0, "Reject a composite action lasting longer than this, length * knot_period [s].")
         declare("max_future", 1.0, "Reject a composite action whose header.stamp is further than this ahead of now [s].")
         declare("max_gain_norm", 1e4, "Reject a composite action with a gain of larger operator norm (largest singular value).")
+        declare("max_contraction", 0.0, "Reject a composite action whose certificate's contraction is not below this, "
+                "or that has no certificate (hint_controller.stability); 0 = off.")
         declare(
             "bound_margin", 0.5,
             "x_ref / u_ff must lie within the model's state / input bounds widened by this fraction of their range.",

@@ -184,6 +184,7 @@ class ChunkExecutor:
         gains = np.ascontiguousarray(action.gains[:, input_order][:, :, state_order])
         x_end = self._extrapolate(x_ref[-1], u_ff[-1], action.period) if action.x_ref_end is None else action.x_ref_end[state_order]
         self.validator.check_values(action.sequence, np.vstack([x_ref, x_end]), u_ff, gains)
+        self.validator.check_certificate(action.sequence, action.certificate)
         x_slope = np.zeros_like(x_ref)
         if action.interpolation is Interpolation.LINEAR:
             x_slope[:] = np.diff(np.vstack([x_ref, x_end]), axis=0) / action.period

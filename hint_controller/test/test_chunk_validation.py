@@ -140,3 +140,21 @@ def test_bounds_come_from_the_model_widened_by_the_margin():
 def test_bad_limits_are_refused_at_start(bad):
     with pytest.raises(ValueError):
         ChunkLimits(**bad)
+
+
+def test_max_contraction_is_off_by_default_and_when_on_rejects_uncertified_or_expanding_chunks():
+    import dataclasses
+
+    from hint_controller.composite_action import Certificate
+    from hint_controller.stability import certified
+
+    ChunkExecutor(MODEL).submit(chunk(), now=NOW)  # no certificate needed by default
+    executor = ChunkExecutor(MODEL, limits=ChunkLimits(max_contraction=1.0))
+    assert rejected(executor, chunk(sequence=1)) == "certificate"
+    assert rejected(executor, dataclasses.replace(chunk(sequence=2), certificate=Certificate(1.2, 3.0, 0.1))) == "certificate"
+    good = certified(MODEL, chunk(sequence=3))  # PD-like gains: the 1 s chunk contracts
+    assert good.certificate.contraction < 1.0
+    executor.submit(good, now=NOW)
+    assert executor.chunks_accepted == 1 and executor.chunks_rejected == 2
+    with pytest.raises(ValueError, match="max_contraction"):
+        ChunkLimits(max_contraction=-1.0)
