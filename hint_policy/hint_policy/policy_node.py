@@ -19,6 +19,13 @@ as in training. The controller switches to a chunk when it arrives and enters it
 matching the elapsed time, while the previous chunk still has ``chunk_length - execute_knots``
 knots of reference left: sampling happens while the current chunk executes, so the controller
 does not run out of reference as long as sampling takes less than that.
+
+With ``certify`` (default on) each chunk carries its incremental-stability certificate
+(:func:`hint_controller.stability.certified`: contraction, transient and input gain of its
+linearized closed loop from its own x_ref[0]), computed on the training config's dynamics model
+(``data.dynamics``) before it is published (17 ms for a PushT chunk, 27 ms for a quadrotor chunk
+on this project's CPU); a controller with ``max_contraction`` set rejects chunks without one.
+Turn it off when that model is not the robot's.
 """
 
 from __future__ import annotations
@@ -43,7 +50,9 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
 from hint_controller.node_main import declare_ros2_control_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
+from hint_controller.stability import certified
 from hint_policy.inference import HintPolicy
+from hint_policy.train import load_dynamics_model
 
 
 class PolicyNode(Node):
@@ -58,6 +67,8 @@ class PolicyNode(Node):
             p("checkpoint"), sigma=None if sigma < 0 else sigma, sampler=p("sampler"),
             steps=int(p("sampling_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
         )
+        self._model = (load_dynamics_model(self.policy.config.data.dynamics, self.policy.layout.physics_period)
+                       if p("certify") else None)
         self.execute_knots = int(p("execute_knots")) or max(1, self.policy.chunk_length // 2)
         if not 1 <= self.execute_knots <= self.policy.chunk_length:
             raise ValueError(f"execute_knots must be in [1, {self.policy.chunk_length}], got {self.execute_knots}")
@@ -87,6 +98,7 @@ class PolicyNode(Node):
         declare("execute_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
         declare("seed", -1, "Seed of the observation noise and sampler; -1 = random.")
         declare("torch_threads", 1, "torch intra-op threads for sampling on the CPU.")
+        declare("certify", True, "Attach each chunk's stability certificate (training dynamics model) before publishing.")
         declare_ros2_control_parameters(self, "policy")
 
     def _make_observation_inputs(self, state_source: str, command_format: str) -> None:
@@ -169,6 +181,8 @@ class PolicyNode(Node):
             start = time.perf_counter()
             action = self.policy.act(states, inputs, start_time=observed_at)
             self.sample_latencies.append(time.perf_counter() - start)
+            if self._model is not None:
+                action = certified(self._model, action)
             self._publisher.publish(action_to_msg(dataclasses.replace(action, sequence=action.sequence + 1)))
         except Exception as error:  # noqa: BLE001 - a failed sample must not kill the node
             self.get_logger().error(f"sampling a composite action failed: {error}")

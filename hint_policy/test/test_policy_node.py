@@ -52,6 +52,7 @@ def test_policy_node_publishes_valid_composite_actions_at_chunk_rate(ros, spawn,
     parsed = [composite_action_from_msg(c, state_names=AGENT_STATES, input_names=INPUTS) for c in chunks]
     assert all(p.x_ref.shape == (4, 4) and p.gains.shape == (4, 2, 4) for p in parsed)
     assert all(p.knot_period == pytest.approx(0.05) and p.sigma == pytest.approx(0.05) for p in parsed)
+    assert all(min(p.certificate) >= 0 and p.certificate[1] >= p.certificate[0] for p in parsed)  # certified
     sequences = [p.sequence for p in parsed]
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences) and sequences[0] >= 1
     starts = np.array([p.start_time for p in parsed])
