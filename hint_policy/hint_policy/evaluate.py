@@ -16,6 +16,15 @@ Loop of one episode (physics step s, time s * physics_period):
 Episodes run in lockstep in batches (one policy call per batch and replanning time), ending at
 success, collision or ``env.max_steps``. Per episode: score = the maximum reward (PushT: clipped
 coverage / 0.95, gym-pusht's score), success, collision, length. The summary averages them.
+
+Hand-over jump: at every replanning after the first, the input the executing chunk commands at
+that step and the input the new chunk commands at the same time and state; the jump is
+max_j |u_new_j - u_old_j| / range_j with range = the policy's training range of u_ff
+(:meth:`ChunkPolicy.input_range`). ``handover_jump_median`` / ``_p95`` summarize all hand-overs
+(absent when the policy has no input range). A rule that only moves the jump to the next knot
+boundary shows in ``knot_jump_median`` / ``_p95``: max_j |u_j - u_j one physics step before| /
+range_j at every knot boundary (hand-overs included). The policy gets each episode's executing chunk
+(``act_batch(..., previous=...)``) for its hand-over rule (``--handover``).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hint_controller.composite_action import CompositeAction
 from hint_controller.executor import ChunkExecutor
 from hint_controller.names import name_indices
 from hint_policy.baselines import BASELINES, NearestNeighbourPolicy
@@ -40,7 +50,7 @@ from hint_policy.cli import add_debug_flag, run_main
 from hint_policy.config import HintConfig, load_config
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
-from hint_policy.inference import ChunkPolicy, HintPolicy
+from hint_policy.inference import HANDOVERS, ChunkPolicy, HintPolicy
 
 
 @dataclasses.dataclass
@@ -53,6 +63,10 @@ class EpisodeResult:
     policy_calls: int
     #: the env's task-specific figures (Env.episode_metrics), e.g. quadrotor passed_obstacle
     task_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: relative input jump at each hand-over (module docstring)
+    handover_jumps: list[float] = dataclasses.field(default_factory=list)
+    #: relative input change across each knot boundary (module docstring)
+    knot_jumps: list[float] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -65,6 +79,11 @@ class EvalSummary:
     def metrics(self) -> dict[str, float]:
         runs = self.episodes
         calls = sum(e.policy_calls for e in runs)
+        handover = {}
+        for name in ("handover_jump", "knot_jump"):
+            jumps = [jump for e in runs for jump in getattr(e, f"{name}s")]
+            if jumps:
+                handover |= {f"{name}_median": float(np.median(jumps)), f"{name}_p95": float(np.percentile(jumps, 95))}
         return {
             "mean_score": float(np.mean([e.score for e in runs])),
             "success_rate": float(np.mean([e.success for e in runs])),
@@ -74,6 +93,7 @@ class EvalSummary:
             "policy_ms_per_call": 1000 * self.policy_seconds / max(1, calls),
             "seconds": self.total_seconds,
             **{f"mean_{key}": float(np.mean([e.task_metrics[key] for e in runs])) for key in runs[0].task_metrics},
+            **handover,
         }
 
 
@@ -82,6 +102,12 @@ class _Episode:
 
     def __init__(self, env: Env, policy: ChunkPolicy, seed: int, state_order: list[int]) -> None:
         self.env, self.seed, self.order = env, seed, state_order
+        self.input_range = policy.input_range()
+        self.last_action: CompositeAction | None = None
+        self.handover_jumps: list[float] = []
+        self.knot_jumps: list[float] = []
+        self._before_switch: np.ndarray | None = None
+        self._last_u: np.ndarray | None = None
         self.executor = ChunkExecutor(env.model, state_names=env.state_names)
         state = env.reset(seed)
         self.state = state
@@ -94,8 +120,22 @@ class _Episode:
     def observation(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array(self.history_states[-self.keep :]), np.array(self.history_inputs[-self.keep :])
 
+    def take(self, action: CompositeAction, time_now: float) -> None:
+        """Hand over to `action` at time_now, noting the input the executing chunk commands now."""
+        if self.last_action is not None and self.input_range is not None:
+            self._before_switch = self.executor.command(time_now, self.state)[0]
+        self.executor.submit(action)
+        self.last_action = action
+        self.calls += 1
+
     def physics_step(self, time_now: float, stride: int) -> None:
         u, _ = self.executor.command(time_now, self.state)
+        if self._before_switch is not None:
+            self.handover_jumps.append(float(np.max(np.abs(u - self._before_switch) / self.input_range)))
+            self._before_switch = None
+        if self.input_range is not None and self._last_u is not None and self.steps % stride == 0:
+            self.knot_jumps.append(float(np.max(np.abs(u - self._last_u) / self.input_range)))
+        self._last_u = np.array(u, dtype=float)
         self.state, info = self.env.step(u)
         self.steps += 1
         self.score = max(self.score, float(info.reward))
@@ -109,7 +149,7 @@ class _Episode:
 
     def result(self) -> EpisodeResult:
         return EpisodeResult(self.seed, self.score, self.success, self.collision, self.steps, self.calls,
-                             self.env.episode_metrics())
+                             self.env.episode_metrics(), self.handover_jumps, self.knot_jumps)
 
 
 def evaluate_policy(
@@ -149,11 +189,10 @@ def evaluate_policy(
                 observations = [e.observation() for e in live]
                 tick = time.perf_counter()
                 actions = policy.act_batch([o[0] for o in observations], [o[1] for o in observations],
-                                           [now] * len(live))
+                                           [now] * len(live), previous=[e.last_action for e in live])
                 policy_seconds += time.perf_counter() - tick
                 for episode, action in zip(live, actions):
-                    episode.executor.submit(action)
-                    episode.calls += 1
+                    episode.take(action, now)
             if frame_callback is not None and offset == 0 and not group[0].done and step % first.control_stride == 0:
                 frame_callback(group[0].env.render())
             for episode in live:
@@ -209,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exec-knots", type=int, default=8, help="knots executed per composite action")
     parser.add_argument("--batch", type=int, default=25, help="episodes run in lockstep")
     parser.add_argument("--seed", type=int, default=0, help="seed of the policy's noise")
+    parser.add_argument("--handover", choices=HANDOVERS, default="none",
+                        help="hand-over rule: none (time-indexed take-over) or inpaint (real-time chunking)")
+    parser.add_argument("--inpaint-frozen", type=int, default=1, help="knots held to the executing chunk (inpaint)")
+    parser.add_argument("--inpaint-horizon", type=int, default=0,
+                        help="knots guided toward the executing chunk at most (inpaint; 0 = its whole overlap)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (0 = torch's default); one avoids OpenMP contention "
@@ -228,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         label = f"baseline:{args.baseline}"
     else:
         policy = HintPolicy.from_checkpoint(args.checkpoint, sigma=args.sigma, sampler=args.sampler,
-                                            steps=args.steps, device=args.device, seed=args.seed)
+                                            steps=args.steps, device=args.device, seed=args.seed,
+                                            handover=args.handover, inpaint_frozen=args.inpaint_frozen,
+                                            inpaint_horizon=args.inpaint_horizon)
         config, label = policy.config, str(args.checkpoint)
     env_name = args.env or config.eval.env
     if not env_name:

@@ -11,12 +11,23 @@ physics step before each of those states (zeros for the episode's first state). 
 is normalized, perturbed by N(0, sigma^2 I) (sigma = the training sigma unless given; sigma = 0
 is a plain diffusion policy), a composite action is sampled with the EMA weights and
 unnormalized. Knot k of the result applies from ``start_time + k * control_period``.
+
+Hand-over. A new chunk takes over at its start time (the time of its observation) and is
+time-indexed: the executor enters it at the knot of the current time, so knots already in the
+past when it arrives are skipped. ``handover="inpaint"`` (real-time chunking, Black, Galliker,
+Levine 2025) also conditions the new chunk on the one executing: given the previous chunk of the
+same episode (``act_batch(..., previous=...)``), its knots at the new chunk's times are the
+inpainting target (:class:`hint_policy.diffusion.ddpm.Inpainting`) with RTC's soft mask
+(:func:`hint_policy.diffusion.ddpm.soft_mask`): the first ``inpaint_frozen`` knots held to it,
+the rest of the overlap pulled toward it with decaying weight, none beyond the previous chunk's end
+(or beyond ``inpaint_horizon`` knots, when set).
 """
 
 from __future__ import annotations
 
 import os
 from operator import attrgetter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +35,8 @@ import torch
 
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pad_observation
+from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pack_actions, pad_observation
+from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.train import build_diffusion, build_model, load_checkpoint
 
 
@@ -93,10 +105,22 @@ class ChunkPolicy:
         """One composite action for one observation history."""
         return self.act_batch([obs_states], [obs_inputs], [start_time])[0]
 
-    def act_batch(self, obs_states: list, obs_inputs: list, start_times: list[float]) -> list[CompositeAction]:
-        """Composite actions for several histories at once (one model pass for all)."""
+    def raw_actions_after(self, raw_obs: np.ndarray, previous: Sequence[CompositeAction | None],
+                          start_times: Sequence[float]) -> np.ndarray:
+        """Like :meth:`raw_actions`, knowing each episode's previous chunk (None: none yet); this
+        base ignores it."""
+        return self.raw_actions(raw_obs)
+
+    def input_range(self) -> np.ndarray | None:
+        """The range of the feed-forward inputs the policy was trained on (m,), if it knows it."""
+        return None
+
+    def act_batch(self, obs_states: list, obs_inputs: list, start_times: list[float],
+                  previous: Sequence[CompositeAction | None] | None = None) -> list[CompositeAction]:
+        """Composite actions for several histories at once (one model pass for all); `previous`:
+        each history's executing chunk, for the hand-over (see the module docstring)."""
         raw = np.stack([self.observation(s, u) for s, u in zip(obs_states, obs_inputs, strict=True)])
-        raw_actions = self.raw_actions(raw)
+        raw_actions = self.raw_actions(raw) if previous is None else self.raw_actions_after(raw, previous, start_times)
         return [self._composite(action, float(t)) for action, t in zip(raw_actions, start_times, strict=True)]
 
     def _composite(self, raw_action: np.ndarray, start_time: float) -> CompositeAction:
@@ -108,6 +132,10 @@ class ChunkPolicy:
         )
         self.sequence += 1
         return action
+
+
+#: hand-over rules of :class:`HintPolicy` (module docstring)
+HANDOVERS = ("none", "inpaint")
 
 
 class HintPolicy(ChunkPolicy):
@@ -127,9 +155,15 @@ class HintPolicy(ChunkPolicy):
         seed: int | None = None,
         interpolation: Interpolation = Interpolation.LINEAR,
         source: str = "<memory>",
+        handover: str = "none",
+        inpaint_frozen: int = 1,
+        inpaint_horizon: int = 0,
     ) -> None:
         if sampler not in ("ddpm", "ddim"):
             raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}")
+        if handover not in HANDOVERS:
+            raise ValueError(f"handover must be one of {HANDOVERS}, got {handover!r}")
+        self.handover, self.inpaint_frozen, self.inpaint_horizon = handover, int(inpaint_frozen), int(inpaint_horizon)
         self.training_sigma = float(config.data.sigma)
         super().__init__(layout, sigma=self.training_sigma if sigma is None else sigma,
                          interpolation=interpolation, source=source)
@@ -152,7 +186,7 @@ class HintPolicy(ChunkPolicy):
         """Load the EMA weights of a training checkpoint (CheckpointError, a ValueError, names the file).
 
         ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, steps,
-        device, seed, interpolation).
+        device, seed, interpolation, handover, inpaint_frozen, inpaint_horizon).
         """
         return cls.from_payload(load_checkpoint(path), source=str(path), **settings)
 
@@ -178,19 +212,52 @@ class HintPolicy(ChunkPolicy):
             self.generator.manual_seed(int(seed))
 
     @torch.no_grad()
-    def sample_normalized(self, raw_obs: np.ndarray) -> np.ndarray:
+    def sample_normalized(self, raw_obs: np.ndarray, guide: Inpainting | None = None) -> np.ndarray:
         """Normalized learned action coordinates (B, L, learned_action_dim) for raw observation chunks."""
         obs = self.normalizers.obs.normalize(torch.as_tensor(raw_obs, dtype=torch.float32))
         if self.sigma > 0:
             obs = obs + self.sigma * torch.randn(obs.shape, generator=self.generator)
         actions = self.diffusion.sample(
-            self.denoiser, obs.to(self.device), self.sampler, self.steps, self.generator
+            self.denoiser, obs.to(self.device), self.sampler, self.steps, self.generator, guide=guide
         )
         return actions.cpu().numpy()
 
     def raw_actions(self, raw_obs: np.ndarray) -> np.ndarray:
         """Sample, then unnormalize (see :meth:`sample_normalized`)."""
         return self.normalizers.decode_actions(self.sample_normalized(raw_obs))
+
+    def raw_actions_after(self, raw_obs: np.ndarray, previous: Sequence[CompositeAction | None],
+                          start_times: Sequence[float]) -> np.ndarray:
+        """With ``handover="inpaint"``, sample each chunk inpainted from its previous one."""
+        if self.handover == "none" or all(p is None for p in previous):
+            return self.raw_actions(raw_obs)
+        return self.normalizers.decode_actions(self.sample_normalized(raw_obs, self._inpainting(previous, start_times)))
+
+    def _inpainting(self, previous: Sequence[CompositeAction | None], start_times: Sequence[float]) -> Inpainting:
+        """Targets: the previous chunk's knots at the new chunk's knot times; RTC soft-mask weights."""
+        length, content = self.chunk_length, self.layout.action_content
+        targets = np.zeros((len(previous), length, self.layout.action_dim))
+        weights = np.zeros((len(previous), length))
+        for b, (chunk, start) in enumerate(zip(previous, start_times, strict=True)):
+            if chunk is None:
+                continue
+            shift = max(0, round((start - chunk.start_time) / chunk.period))
+            rows = pack_actions(chunk.x_ref, chunk.u_ff, chunk.gains, content)[shift:]
+            if len(rows) == 0:
+                continue
+            targets[b, : len(rows)] = rows[:length]
+            targets[b, len(rows):] = rows[-1]
+            overlap = min(len(rows), self.inpaint_horizon) if self.inpaint_horizon > 0 else len(rows)
+            weights[b] = soft_mask(length, self.inpaint_frozen, overlap)
+        learned = self.normalizers.encode_actions(torch.as_tensor(targets, dtype=torch.float32))
+        return Inpainting(learned, torch.as_tensor(weights, dtype=torch.float32))
+
+    def input_range(self) -> np.ndarray | None:
+        """Range of u_ff over the training chunks (from the action normalizer; primitives only)."""
+        if self.layout.action_content != "primitives":
+            return None
+        n, m = len(self.state_names), len(self.input_names)
+        return 2.0 * self.normalizers.action.half_range[n : n + m].double().numpy()
 
     def __repr__(self) -> str:
         return (f"HintPolicy({self.source}, {self.config.model.denoiser}, sigma={self.sigma}, "

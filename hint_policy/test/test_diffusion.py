@@ -8,6 +8,7 @@ from torch import nn
 
 from hint_policy.config import ModelConfig
 from hint_policy.diffusion import EMA, ConditionalDDPM, NoiseSchedule, build_denoiser
+from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.diffusion.unet1d import UNet1DDenoiser
 from policy_test_utils import one_torch_thread  # noqa: F401  (autouse fixture)
 
@@ -145,3 +146,28 @@ def test_ema_starts_as_a_copy_and_then_lags():
     restored = EMA(nn.Linear(3, 2))
     restored.load_state_dict(ema.state_dict())
     assert restored.updates == 2 and torch.equal(restored.model.weight, ema.model.weight)
+
+
+def test_soft_mask_freezes_then_decays_over_the_overlap():
+    weights = soft_mask(8, frozen=2, overlap=6)
+    assert list(weights[:2]) == [1.0, 1.0] and list(weights[6:]) == [0.0, 0.0]
+    assert all(1.0 > a > b > 0.0 for a, b in zip(weights[2:5], weights[3:6]))
+    c = 4 / 5  # knot 2: c = (overlap - i) / (overlap - frozen + 1)
+    assert weights[2] == pytest.approx(c * math.expm1(c) / math.expm1(1))
+    assert list(soft_mask(4, frozen=3, overlap=0)) == [0.0] * 4  # no previous chunk left: nothing held
+
+
+@pytest.mark.parametrize("sampler,steps", [("ddpm", None), ("ddim", 10)])
+def test_inpainting_holds_weighted_knots_to_the_target_and_leaves_the_rest(sampler, steps):
+    schedule = NoiseSchedule(100)
+    data = torch.full((CHUNK, ACTION_DIM), 0.5)
+    target = torch.full((2, CHUNK, ACTION_DIM), -0.5)
+    weights = torch.zeros(2, CHUNK)
+    weights[:, :2] = 1.0
+    weights[:, 2] = 0.5
+    ddpm = ConditionalDDPM(schedule, (CHUNK, ACTION_DIM))
+    out = ddpm.sample(PointMassOracle(schedule, data), torch.zeros(2, OBS_STEPS, OBS_DIM), sampler, steps,
+                      torch.Generator().manual_seed(0), guide=Inpainting(target, weights))
+    torch.testing.assert_close(out[:, :2], target[:, :2], atol=1e-5, rtol=0)  # frozen knots: the target
+    torch.testing.assert_close(out[:, 3:], data[3:].expand(2, -1, -1), atol=1e-2, rtol=0)  # unguided: the data
+    assert -0.5 < float(out[:, 2].mean()) < 0.5  # half-weighted: in between

@@ -106,3 +106,23 @@ def test_invalid_sampler_settings_are_rejected(trained):
         HintPolicy.from_checkpoint(path, sampler="euler")
     with pytest.raises(ValueError, match="DDIM steps"):
         HintPolicy.from_checkpoint(path, sampler="ddim", steps=500)
+    with pytest.raises(ValueError, match="handover"):
+        HintPolicy.from_checkpoint(path, handover="blend")
+
+
+def test_inpainting_hand_over_starts_the_new_chunk_on_the_executing_one(trained):
+    path, demos = trained
+    plain = HintPolicy.from_checkpoint(path, seed=0)
+    inpaint = HintPolicy.from_checkpoint(path, seed=0, handover="inpaint", inpaint_frozen=1)
+    executing = plain.act(*history(demos[0]), start_time=1.0)  # 4 knots of 0.05 s
+    later = 1.0 + 2 * 0.05  # two knots executed: knot 0 of the new chunk is knot 2 of the executing one
+    new = inpaint.act_batch(*[[h] for h in history(demos[1])], [later], previous=[executing])[0]
+    np.testing.assert_allclose(new.x_ref[0], executing.x_ref[2], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(new.u_ff[0], executing.u_ff[2], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(new.gains[0], executing.gains[2], rtol=1e-5, atol=1e-3)
+    unguided = plain.act_batch(*[[h] for h in history(demos[1])], [later], previous=[executing])[0]
+    assert np.abs(unguided.x_ref[0] - executing.x_ref[2]).max() > 1e-2  # without it: the other demo's plan
+    # the same seed and no previous chunk: inpainting changes nothing
+    first = HintPolicy.from_checkpoint(path, seed=0, handover="inpaint").act_batch(
+        *[[h] for h in history(demos[0])], [1.0], previous=[None])[0]
+    np.testing.assert_array_equal(first.x_ref, executing.x_ref)

@@ -21,14 +21,18 @@ AGENT = PUSHT_STATE_NAMES[:4]
 class PDPolicy:
     """Stands in for HintPolicy: every chunk is gym-pusht's PD law toward a fixed target."""
 
-    def __init__(self, target, chunk_length=4, obs_steps=2):
+    def __init__(self, target, chunk_length=4, obs_steps=2, input_range=None):
         self.target = np.asarray(target, dtype=float)
+        self.range = input_range
         self.chunk_length, self.obs_steps, self.control_stride = chunk_length, obs_steps, 10
         self.layout = types.SimpleNamespace(physics_period=0.01)
         self.obs_state_names, self.input_names = PUSHT_STATE_NAMES, PUSHT_INPUT_NAMES
         self.seen = []
 
-    def act_batch(self, states, inputs, times):
+    def input_range(self):
+        return self.range
+
+    def act_batch(self, states, inputs, times, previous=None):
         self.seen.append((states[0].copy(), inputs[0].copy(), times[0]))
         gains = np.array([[-KP, 0, -KD, 0], [0, -KP, 0, -KD]])
         return [CompositeAction(np.tile(np.r_[self.target, 0, 0], (self.chunk_length, 1)),
@@ -84,3 +88,25 @@ def test_training_hook_and_command_line_evaluate_a_trained_policy(tmp_path):
     report = json.loads(out.read_text())
     assert report["env"] == "pusht" and report["sigma"] == 0.1 and len(report["episodes"]) == 2
     assert all(e["steps"] == 3000 or e["success"] for e in report["episodes"])
+
+
+def test_handover_jumps_are_measured_at_each_replanning_after_the_first():
+    steady = evaluate_policy(PDPolicy(target=(100.0, 400.0), input_range=np.array([1000.0, 1000.0])),
+                             lambda: make_env("pusht"), [3], exec_knots=3)
+    episode = steady.episodes[0]
+    # every chunk is the same PD law: switching to the next one does not change the command
+    assert len(episode.handover_jumps) == episode.policy_calls - 1
+    assert max(episode.handover_jumps) < 1e-9 and steady.metrics["handover_jump_p95"] < 1e-9
+    assert len(episode.knot_jumps) == episode.steps // 10 - 1 and steady.metrics["knot_jump_p95"] > 0  # the PD input moves
+
+    class Alternating(PDPolicy):
+        def act_batch(self, states, inputs, times, previous=None):
+            self.target = self.target[::-1].copy()  # a chunk toward the mirrored target each time
+            return super().act_batch(states, inputs, times, previous)
+
+    jumpy = evaluate_policy(Alternating(target=(100.0, 400.0), input_range=np.array([1000.0, 1000.0])),
+                            lambda: make_env("pusht"), [3], exec_knots=3)
+    # the PD law's position term alone changes by KP * 300 px at each switch
+    assert jumpy.metrics["handover_jump_median"] == pytest.approx(KP * 300.0 / 1000.0, rel=1e-6)
+    assert "handover_jump_median" not in evaluate_policy(PDPolicy(target=(100.0, 400.0)), lambda: make_env("pusht"),
+                                                         [3], exec_knots=3).metrics
