@@ -145,7 +145,9 @@ def measure_flood(junk_count: int = 10_000, valid_hz: float = 20.0, junk_hz: flo
     arrives interleaved with valid chunks at `valid_hz` (16 knots of 0.1 s, as the PushT policy sends) from a second publisher (both with
     hint_controller.qos.CHUNK_QOS, as the policy node uses). Returns the valid chunks sent and
     accepted, the junk chunks sent, rejected and accepted (by the controller's status), the flood's
-    duration and rate, and ``lost`` = the fraction of valid chunks not accepted."""
+    duration and rate, and ``lost`` = the fraction of valid chunks not accepted. The flood starts
+    once a probe from each publisher has reached the controller (``rejections`` counts the junk
+    probe as one more ``stale``)."""
     import threading
 
     import rclpy
@@ -214,6 +216,14 @@ def measure_flood(junk_count: int = 10_000, valid_hz: float = 20.0, junk_hz: flo
                 raise RuntimeError("controller node not discovered")
             executor.spin_once(timeout_sec=0.05)
         junk = [(kind, _junk_message(kind, chunk(now(), 0), now())) for kind in JUNK_KINDS]
+        # one probe from each publisher, seen in the status: the controller's reader has matched both
+        # writers (a writer matches first; what it sends before the reader knows it is not a flood loss)
+        valid_pub.publish(action_to_msg(chunk(now() + 0.02, 0)))
+        junk_pub.publish(_junk_message("stale", chunk(now(), 0), now()))
+        while not (statuses and statuses[-1].chunks_accepted >= 1 and statuses[-1].chunks_rejected >= 1):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the controller did not receive the probe chunks")
+            executor.spin_once(timeout_sec=0.05)
         valid_timer = policy.create_timer(1.0 / valid_hz, publish_valid)
         flooder = threading.Thread(target=flood, args=(junk,))
         start = time.monotonic()
@@ -234,10 +244,10 @@ def measure_flood(junk_count: int = 10_000, valid_hz: float = 20.0, junk_hz: flo
         attacker.destroy_node()
         rclpy.try_shutdown(context=context)
         log.close()
-    accepted = min(status.chunks_accepted, counts["valid"])
+    accepted = min(status.chunks_accepted - 1, counts["valid"])  # less the probe
     return {
         "valid_sent": counts["valid"], "valid_accepted": accepted, "junk_sent": counts["junk"],
-        "junk_rejected": status.chunks_rejected, "junk_accepted": status.chunks_accepted - accepted,
+        "junk_rejected": status.chunks_rejected - 1, "junk_accepted": status.chunks_accepted - 1 - accepted,
         "flood_s": flood_s, "junk_rate_hz": counts["junk"] / flood_s,
         "lost": (counts["valid"] - accepted) / max(counts["valid"], 1),
         "rejections": {r: c for r, c in zip(status.rejection_reasons, status.rejection_counts) if c},
