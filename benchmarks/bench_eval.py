@@ -1,12 +1,20 @@
 """Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*),
 the nearest-neighbour baseline on the same PushT seeds (eval.pusht_nn.*), and how long the shipped
 PushT recipe took to first reach a score of 0.8 (train.pusht.minutes_to_score_0_8, read from the
-training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl).
+training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl), and the
+input jump at hand-over between chunks (handover.*, issue #14).
 
 The checkpoints in hint_bringup/checkpoints run in the ROS-free simulators through the real
 chunk executor (hint_policy.evaluate), 50 episodes each from seed 100000 (demos use seeds below
 that), with the training sigma and the policy settings of the sim launch files
 (hint_bringup/config/<env>_sim.yaml: sampler, sampling steps, executed knots per chunk).
+
+Hand-over (hint_policy.evaluate's module docstring): handover.input_jump.<env>.median / .p95 is
+max_j |u_new - u_old|_j / (training range of u_ff)_j at each switch to a new chunk, as the launch
+files run it (time-indexed take-over, ``handover: none``) and with the real-time-chunking option
+(``handover: inpaint``, INPAINT below: the new chunk's knot 0 held to the executing chunk);
+handover.knot_jump.<env>.p95 is the same measure across every knot boundary, so a rule that only
+moves the jump to the next knot shows there; eval.<env>.inpaint.* are that option's scores.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ PUSHT_CONFIG = ROOT / "hint_policy" / "config" / "pusht.yaml"
 PUSHT_TRAINING_LOG = ROOT / "results" / "pusht_training" / "train_log.jsonl"
 EPISODES = 50
 FIRST_SEED = 100_000
+#: the real-time-chunking hand-over measured against the launch files' default
+INPAINT = {"handover": "inpaint", "inpaint_frozen": 1, "inpaint_horizon": 1}
 
 
 def _launch_settings(name: str) -> dict:
@@ -30,13 +40,13 @@ def _launch_settings(name: str) -> dict:
     return graph(f"{name}_sim").parameters()["policy"]
 
 
-def _evaluate(name: str, settings: dict):
+def _evaluate(name: str, settings: dict, **handover):
     from hint_policy.envs import make_env
     from hint_policy.evaluate import evaluate_policy
     from hint_policy.inference import HintPolicy
 
     policy = HintPolicy.from_checkpoint(
-        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampling_steps"], seed=0
+        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampling_steps"], seed=0, **handover
     )
     seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
     return evaluate_policy(policy, lambda: make_env(name), seeds, exec_knots=settings["execute_knots"]).metrics
@@ -81,6 +91,16 @@ def run(report) -> None:
                     f"{settings['sampler']}-{settings['sampling_steps']}, {settings['execute_knots']} knots per chunk")
             report(f"eval.{name}.score", metrics["mean_score"], "score", "mean episode score; " + note)
             report(f"eval.{name}.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
+            inpainted = _evaluate(name, settings, **INPAINT)
+            report(f"eval.{name}.inpaint.score", inpainted["mean_score"], "score", f"mean episode score, {INPAINT}; " + note)
+            report(f"eval.{name}.inpaint.success_rate", inpainted["success_rate"], "ratio", f"success rate, {INPAINT}; " + note)
+            for label, values in (("", metrics), (".inpaint", inpainted)):
+                rule = INPAINT if label else "time-indexed take-over (handover none)"
+                for stat in ("median", "p95"):
+                    report(f"handover.input_jump.{name}{label}.{stat}", values[f"handover_jump_{stat}"], "ratio",
+                           f"{stat} over hand-overs of max_j |u_new - u_old|_j / u_ff training range, {rule}; " + note)
+                report(f"handover.knot_jump.{name}{label}.p95", values["knot_jump_p95"], "ratio",
+                       f"p95 over knot boundaries of max_j |u - u one step before|_j / u_ff training range, {rule}; " + note)
         settings = _launch_settings("pusht")
         metrics = _nearest_neighbour_pusht(settings)
         note = (f"nearest-neighbour chunk lookup over {PUSHT_CONFIG.name}'s demos and features, same "

@@ -241,9 +241,9 @@ class HintPolicy(ChunkPolicy):
         for b, (chunk, start) in enumerate(zip(previous, start_times, strict=True)):
             if chunk is None:
                 continue
-            shift = max(0, round((start - chunk.start_time) / chunk.period))
+            shift = round((start - chunk.start_time) / chunk.period)
             rows = pack_actions(chunk.x_ref, chunk.u_ff, chunk.gains, content)[shift:]
-            if len(rows) == 0:
+            if shift < 0 or len(rows) == 0:  # a chunk from the future (a clock reset) or one already over
                 continue
             targets[b, : len(rows)] = rows[:length]
             targets[b, len(rows):] = rows[-1]

@@ -26,6 +26,11 @@ linearized closed loop from its own x_ref[0]), computed on the training config's
 (``data.dynamics``) before it is published (17 ms for a PushT chunk, 27 ms for a quadrotor chunk
 on this project's CPU); a controller with ``max_contraction`` set rejects chunks without one.
 Turn it off when that model is not the robot's.
+
+``handover: inpaint`` samples each chunk inpainted from the one published before it
+(:mod:`hint_policy.inference`, real-time chunking): its first ``inpaint_frozen`` knots are held to
+the previous chunk, so the controller's input does not jump when the new chunk takes over; the
+default ``none`` is the time-indexed take-over alone (README, Hand-over).
 """
 
 from __future__ import annotations
@@ -66,7 +71,9 @@ class PolicyNode(Node):
         self.policy = HintPolicy.from_checkpoint(
             p("checkpoint"), sigma=None if sigma < 0 else sigma, sampler=p("sampler"),
             steps=int(p("sampling_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
+            handover=p("handover"), inpaint_frozen=int(p("inpaint_frozen")), inpaint_horizon=int(p("inpaint_horizon")),
         )
+        self._previous = None  # the chunk published last in this episode (hand-over)
         self._model = (load_dynamics_model(self.policy.config.data.dynamics, self.policy.layout.physics_period)
                        if p("certify") else None)
         self.execute_knots = int(p("execute_knots")) or max(1, self.policy.chunk_length // 2)
@@ -98,6 +105,9 @@ class PolicyNode(Node):
         declare("execute_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
         declare("seed", -1, "Seed of the observation noise and sampler; -1 = random.")
         declare("torch_threads", 1, "torch intra-op threads for sampling on the CPU.")
+        declare("handover", "none", "none (time-indexed take-over) or inpaint (real-time chunking from the previous chunk).")
+        declare("inpaint_frozen", 1, "handover inpaint: knots of a new chunk held to the previous one.")
+        declare("inpaint_horizon", 1, "handover inpaint: knots guided toward the previous chunk at most (0 = its whole overlap).")
         declare("certify", True, "Attach each chunk's stability certificate (training dynamics model) before publishing.")
         declare_ros2_control_parameters(self, "policy")
 
@@ -154,6 +164,7 @@ class PolicyNode(Node):
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
             self._history.clear()
+            self._previous = None
             self._latest_state = None
             self._latest_input = np.zeros(len(self.policy.input_names))
             self._last_chunk_time = None
@@ -179,7 +190,8 @@ class PolicyNode(Node):
     def _plan(self, states: np.ndarray, inputs: np.ndarray, observed_at: float) -> None:
         try:
             start = time.perf_counter()
-            action = self.policy.act(states, inputs, start_time=observed_at)
+            action = self.policy.act_batch([states], [inputs], [observed_at], previous=[self._previous])[0]
+            self._previous = action
             self.sample_latencies.append(time.perf_counter() - start)
             if self._model is not None:
                 action = certified(self._model, action)

@@ -63,6 +63,23 @@ def test_policy_node_publishes_valid_composite_actions_at_chunk_rate(ros, spawn,
     assert abs(starts[-1] - now) < 1.0
 
 
+def test_inpainting_hand_over_starts_each_chunk_on_the_previous_one(ros, spawn, checkpoint):
+    from hint_msgs.conversions import composite_action_from_msg
+
+    start_policy(spawn, checkpoint, "-p", "handover:=inpaint")
+    node, chunks, _ = feeder(ros)
+    assert ros.spin_until(lambda: len(chunks) >= 5, timeout=60)
+    parsed = [composite_action_from_msg(c) for c in chunks]
+    checked = 0
+    for previous, new in zip(parsed, parsed[1:]):
+        shift = round((new.start_time - previous.start_time) / previous.knot_period)
+        if 0 < shift < len(previous.x_ref):  # knot 0 of the new chunk = the previous chunk's knot at that time
+            np.testing.assert_allclose(new.x_ref[0], previous.x_ref[shift], rtol=1e-4, atol=1e-2)
+            np.testing.assert_allclose(new.u_ff[0], previous.u_ff[shift], rtol=1e-4, atol=1e-2)
+            checked += 1
+    assert checked >= 3  # chunks every 2 of 4 knots: nearly every pair overlaps
+
+
 def test_state_that_does_not_match_the_model_is_reported_and_nothing_published(ros, spawn, checkpoint):
     process = start_policy(spawn, checkpoint)
     _, chunks, state_pub = feeder(ros, names=("x", "y", "z"))
