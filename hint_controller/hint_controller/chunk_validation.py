@@ -148,17 +148,8 @@ class ChunkValidator:
     def check_values(self, sequence: int, x_ref: np.ndarray, u_ff: np.ndarray, gains: np.ndarray) -> None:
         """Bounds of x_ref (length, n), u_ff (length, m), gains (length, m, n) in the model's order."""
         label = f"chunk {sequence}"
-        for field, values, names, lower, upper in (
-            ("x_ref", x_ref, self.state_names, self.state_lower, self.state_upper),
-            ("u_ff", u_ff, self.input_names, self.input_lower, self.input_upper),
-        ):
-            outside = ~((values >= lower) & (values <= upper))  # NaN counts as outside
-            if outside.any():
-                knot, coordinate = np.argwhere(outside)[0]
-                raise ChunkRejected(field, (
-                    f"{label}: {field}[{knot}] {names[coordinate]} = {values[knot, coordinate]:.6g} outside the "
-                    f"widened bounds [{lower[coordinate]:.6g}, {upper[coordinate]:.6g}]"
-                ))
+        self.check_reference(sequence, x_ref)
+        self._check_rows(label, "u_ff", "u_ff", u_ff, self.input_names, self.input_lower, self.input_upper)
         bound = self.limits.max_gain_norm
         with np.errstate(over="ignore", invalid="ignore"):
             # cheap test first: each gain's operator norm is at most the Frobenius norm of all of them
@@ -169,6 +160,22 @@ class ChunkValidator:
         if outside.size:
             knot = int(outside[0])
             raise ChunkRejected("gains", f"{label}: gains[{knot}] operator norm {norms[knot]:.6g} exceeds max_gain_norm {bound:g}")
+
+    def check_reference(self, sequence: int, x_ref: np.ndarray, field: str = "x_ref") -> None:
+        """Reference rows (r, n) in the model's order within the widened state bounds (rejected as
+        reason "x_ref"; `field` names them in the message, e.g. "x_ref_end")."""
+        self._check_rows(f"chunk {sequence}", "x_ref", field, np.atleast_2d(x_ref), self.state_names,
+                         self.state_lower, self.state_upper)
+
+    @staticmethod
+    def _check_rows(label: str, reason: str, field: str, values: np.ndarray, names, lower, upper) -> None:
+        outside = ~((values >= lower) & (values <= upper))  # NaN counts as outside
+        if outside.any():
+            knot, coordinate = np.argwhere(outside)[0]
+            raise ChunkRejected(reason, (
+                f"{label}: {field}[{knot}] {names[coordinate]} = {values[knot, coordinate]:.6g} outside the "
+                f"widened bounds [{lower[coordinate]:.6g}, {upper[coordinate]:.6g}]"
+            ))
 
     def check_certificate(self, sequence: int, certificate: Certificate | None) -> None:
         """With max_contraction on, the chunk's certificate must exist and contract below it."""

@@ -182,9 +182,11 @@ class ChunkExecutor:
         x_ref = np.ascontiguousarray(action.x_ref[:, state_order])
         u_ff = np.ascontiguousarray(action.u_ff[:, input_order])
         gains = np.ascontiguousarray(action.gains[:, input_order][:, :, state_order])
-        x_end = self._extrapolate(x_ref[-1], u_ff[-1], action.period) if action.x_ref_end is None else action.x_ref_end[state_order]
-        self.validator.check_values(action.sequence, np.vstack([x_ref, x_end]), u_ff, gains)
+        # the sent values first: a chunk they reject costs no model rollout
+        self.validator.check_values(action.sequence, x_ref, u_ff, gains)
         self.validator.check_certificate(action.sequence, action.certificate)
+        x_end = self._extrapolate(x_ref[-1], u_ff[-1], action.period) if action.x_ref_end is None else action.x_ref_end[state_order]
+        self.validator.check_reference(action.sequence, x_end, "x_ref_end")
         x_slope = np.zeros_like(x_ref)
         if action.interpolation is Interpolation.LINEAR:
             x_slope[:] = np.diff(np.vstack([x_ref, x_end]), axis=0) / action.period
