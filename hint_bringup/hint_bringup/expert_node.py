@@ -97,6 +97,7 @@ class ExpertNode(Node):
         self._started = False  # whether the chunker started the current episode
         self._latest: tuple[np.ndarray, int] | None = None
         self._last_chunk_ns: int | None = None
+        self._worker: threading.Thread | None = None
         self.plan_latencies: list[float] = []
         self.chunker.warm_up()
 
@@ -147,7 +148,10 @@ class ExpertNode(Node):
             generation = self._generation
         if first_of_episode:  # hold still at once; the expert's first chunk replaces it
             self._publish(self.chunker.hold(state, t_ns / NS))
-        threading.Thread(target=self._plan, args=(generation,), daemon=True).start()
+        # not a daemon: destroy_node joins it, so no planning (pymunk, Drake) or publishing runs
+        # into the context's shutdown or the interpreter's teardown
+        self._worker = threading.Thread(target=self._plan, args=(generation,), name="hint_expert_planner")
+        self._worker.start()
 
     # ------------------------------------------------------------------ planning
     def _plan(self, generation: int) -> None:
@@ -182,6 +186,13 @@ class ExpertNode(Node):
 
     def _publish(self, action: CompositeAction) -> None:
         self._publisher.publish(action_to_msg(action))
+
+    def destroy_node(self) -> None:
+        """Wait for a running plan (it may still publish: the context is alive) before the node goes."""
+        self._busy.acquire()  # no new plan starts from here on
+        if self._worker is not None:
+            self._worker.join()
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:
