@@ -50,13 +50,12 @@ def demo_primitives_of(env_name: str, seeds: tuple[int, ...] = tuple(SEEDS)):
     from hint_policy.config import load_config
     from hint_policy.dataset import demo_primitives
     from hint_policy.experts.generate import make_episode_runner
-    from hint_policy.train import load_dynamics_model, make_synthesis
+    from hint_policy.dataset import model_and_synthesis
 
     data = load_config(ROOT / CASES[env_name]).data
     expert = make_episode_runner(env_name)
     demos = [expert(seed) for seed in seeds]
-    model = load_dynamics_model(data.dynamics, demos[0].period)
-    synthesize = make_synthesis(model, data.synthesis, data.synthesis_options)
+    model, synthesize = model_and_synthesis(data, demos[0].period)
     return model, data, [(d.select_states(model.state_names), demo_primitives(d, model, synthesize)) for d in demos]
 
 

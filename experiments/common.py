@@ -436,7 +436,8 @@ class TrainingOutcome:
 
 def train_run(config: HintConfig, demos: list) -> TrainingOutcome:
     """Train to ``train.steps``, continuing from the run's checkpoint; skipped when already there."""
-    from hint_policy.train import load_checkpoint, train
+    from hint_policy.checkpoint import load_checkpoint
+    from hint_policy.train import train
 
     latest = Path(config.train.out_dir) / "checkpoints" / "latest.pt"
     if latest.is_file():
@@ -675,7 +676,7 @@ def estimate(spec: ExperimentSpec, budget: Budget | None = None) -> list[Estimat
 def _checkpoint_step(path: Path) -> int:
     if not path.is_file():
         return 0
-    from hint_policy.train import load_checkpoint
+    from hint_policy.checkpoint import load_checkpoint
 
     return int(load_checkpoint(path)["step"])
 

@@ -21,7 +21,8 @@ samples them at knots and :func:`chunk_controllers` packs knots into :class:`Com
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.linalg import solve_discrete_are
@@ -240,3 +241,25 @@ def chunk_controllers(
             )
         )
     return chunks
+
+
+#: the synthesis oracle's signature: (states (T+1, n), inputs (T, m)) -> gains (T, m, n)
+SynthesisFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> SynthesisFn | None:
+    """The synthesis oracle a training config names (``data.synthesis``: "tvlqr" or "none", with
+    ``data.synthesis_options`` as TVLQRConfig fields) as a callable; None for "none"."""
+    if kind == "none":
+        return None
+    if kind != "tvlqr":
+        raise ValueError(f"unknown synthesis {kind!r} (tvlqr or none)")
+    weights = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
+    tvlqr = TVLQRConfig(**weights)
+    q, r, qf = tvlqr.matrices(model)
+    terminal = tvlqr.terminal_cost(qf)
+
+    def synthesize(states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return synthesize_gains(model, states, inputs, q, r, terminal).gains
+
+    return synthesize

@@ -36,12 +36,10 @@ class NearestNeighbourPolicy(ChunkPolicy):
     @classmethod
     def from_config(cls, config: HintConfig) -> NearestNeighbourPolicy:
         """Index the chunks that training on `config` would use (its demos, features and gains)."""
-        from hint_policy.dataset import build_chunks, fit_normalizers
-        from hint_policy.train import make_synthesis, read_demo_files, select_demos, load_dynamics_model
+        from hint_policy.dataset import build_chunks, config_demos, fit_normalizers, model_and_synthesis
 
-        demos = select_demos(read_demo_files(config.data.demos), config)
-        model = load_dynamics_model(config.data.dynamics, demos[0].period)
-        synthesize = make_synthesis(model, config.data.synthesis, config.data.synthesis_options)
+        demos = config_demos(config.data)
+        model, synthesize = model_and_synthesis(config.data, demos[0].period)
         chunks, layout = build_chunks(demos, model, synthesize, config.data)
         return cls(chunks, layout, fit_normalizers(chunks), source=f"nearest({len(demos)} demos)")
 

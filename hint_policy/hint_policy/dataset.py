@@ -41,19 +41,29 @@ noise each time a sample is used (N items). With sigma = 0 there is one item per
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.names import name_indices
+from hint_controller.tvlqr import SynthesisFn, make_synthesis
 from hint_policy.config import DataConfig
-from hint_policy.demos import Demo
+from hint_policy.demos import Demo, read_demo_files, select_demos
 from hint_policy.normalizer import MinMaxNormalizer
 
-#: synthesize(model_states (T+1, n), inputs (T, m)) -> gains (T, m, n), u = u_ff + K (x - x_ref)
-SynthesisFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+def config_demos(data: DataConfig) -> list[Demo]:
+    """The demos a data config trains on: its files' demos, filtered and cut as it says."""
+    return select_demos(read_demo_files(data.demos), data.only_successful, data.num_demos)
+
+
+def model_and_synthesis(data: DataConfig, period: float) -> tuple[DynamicsModel, SynthesisFn | None]:
+    """The dynamics model (at the demos' `period`) and synthesis oracle a data config names."""
+    model = make_model(data.dynamics, period=period)
+    return model, make_synthesis(model, data.synthesis, data.synthesis_options)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -136,3 +136,25 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
     except (KeyError, OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, TypeError) as error:
         raise ValueError(f"{path}: not a valid hint demo file: {error}") from error
     return demos
+
+
+def read_demo_files(paths: Sequence[str]) -> list[Demo]:
+    """Every demo of the files `paths` (a training config's ``data.demos``), in order."""
+    if not paths:
+        raise ValueError("data.demos lists no demo files")
+    demos: list[Demo] = []
+    for path in paths:
+        demos.extend(load_demos(path))
+    return demos
+
+
+def select_demos(demos: Sequence[Demo], only_successful: bool = True, num_demos: int | None = None) -> list[Demo]:
+    """The successful demos (all with `only_successful` False), the first `num_demos` of them."""
+    selected = [d for d in demos if d.success or not only_successful]
+    if num_demos is not None:
+        if len(selected) < num_demos:
+            raise ValueError(f"asked for {num_demos} demos, only {len(selected)} available")
+        selected = selected[:num_demos]
+    if not selected:
+        raise ValueError("no demos left after filtering (data.only_successful / data.num_demos)")
+    return selected

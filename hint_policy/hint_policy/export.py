@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hint_policy.train import load_checkpoint, save_checkpoint
+from hint_policy.checkpoint import load_checkpoint, save_checkpoint
 
 INFERENCE_KEYS = ("format", "version", "config", "layout", "normalizers", "ema", "step", "metrics")
 

@@ -34,10 +34,11 @@ import numpy as np
 import torch
 
 from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_policy.checkpoint import load_checkpoint
 from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pack_actions, pad_observation
 from hint_policy.diffusion.ddpm import Inpainting, soft_mask
-from hint_policy.train import build_diffusion, build_model, load_checkpoint
+from hint_policy.diffusion.factory import build_diffusion, build_model
 
 
 class ChunkPolicy:

@@ -52,12 +52,12 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
 from hint_controller.action_messages import action_to_msg
+from hint_controller.dynamics import make_model
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
 from hint_controller.node_main import declare_ros2_control_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.inference import HintPolicy
-from hint_policy.train import load_dynamics_model
 
 
 class PolicyNode(Node):
@@ -74,7 +74,7 @@ class PolicyNode(Node):
             handover=p("handover"), inpaint_frozen=int(p("inpaint_frozen")), inpaint_horizon=int(p("inpaint_horizon")),
         )
         self._previous = None  # the chunk published last in this episode (hand-over)
-        self._model = (load_dynamics_model(self.policy.config.data.dynamics, self.policy.layout.physics_period)
+        self._model = (make_model(self.policy.config.data.dynamics, period=self.policy.layout.physics_period)
                        if p("certify") else None)
         self.execute_knots = int(p("execute_knots")) or max(1, self.policy.chunk_length // 2)
         if not 1 <= self.execute_knots <= self.policy.chunk_length:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import inspect
 import json
 import math
 import os
@@ -36,14 +34,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
-from hint_policy.checkpoint import (  # noqa: F401  (re-exported: the checkpoint API training writes)
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_VERSION,
-    load_checkpoint,
-    remove_stale_temporaries,
-    save_checkpoint,
-)
+from hint_controller.tvlqr import make_synthesis
+from hint_policy.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_checkpoint, remove_stale_temporaries, save_checkpoint
 from hint_policy.cli import add_debug_flag, run_main
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
 from hint_policy.dataset import (
@@ -52,10 +46,13 @@ from hint_policy.dataset import (
     Normalizers,
     SynthesisFn,
     build_chunks,
+    config_demos,
     fit_normalizers,
 )
-from hint_policy.demos import Demo, load_demos
-from hint_policy.diffusion import EMA, ConditionalDDPM, NoiseSchedule, build_denoiser
+from hint_policy.demos import Demo, select_demos
+from hint_policy.diffusion import EMA
+from hint_policy.diffusion.factory import build_diffusion, build_model
+from hint_policy.inference import HintPolicy
 
 
 #: eval_fn(policy, step) -> metrics; called on rank 0 with the EMA weights (see hint_policy.evaluate)
@@ -105,77 +102,6 @@ def setup_distributed(device_name: str) -> DistInfo:
     backend = "nccl" if resolve_device(device_name, local_rank).type == "cuda" else "gloo"
     dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
     return DistInfo(rank, world_size, local_rank, owns_group=True)
-
-
-def load_dynamics_model(name: str, period: float) -> DynamicsModel:
-    """hint_controller's model `name` (see MODEL_NAMES) or "module:callable", for `period`."""
-    from hint_controller.dynamics import MODEL_NAMES, make_model
-
-    if name in MODEL_NAMES:
-        return make_model(name, period=period)
-    if ":" not in name:
-        raise ValueError(f"set data.dynamics to one of {list(MODEL_NAMES)} or 'module:callable', got {name!r}")
-    module_name, attribute = name.split(":", 1)
-    factory = getattr(importlib.import_module(module_name), attribute)
-    takes_period = "period" in inspect.signature(factory).parameters
-    model = factory(period=period) if takes_period else factory()
-    if not math.isclose(model.period, period, rel_tol=1e-9):
-        raise ValueError(f"dynamics model period {model.period} differs from the demo period {period}")
-    return model
-
-
-def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> SynthesisFn | None:
-    """The synthesis oracle as a callable (states, inputs) -> gains; None for kind "none"."""
-    if kind == "none":
-        return None
-    from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
-
-    weights = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
-    tvlqr = TVLQRConfig(**weights)
-    q, r, qf = tvlqr.matrices(model)
-    terminal = tvlqr.terminal_cost(qf)
-
-    def synthesize(states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        return synthesize_gains(model, states, inputs, q, r, terminal).gains
-
-    return synthesize
-
-
-def select_demos(demos: Sequence[Demo], config: HintConfig) -> list[Demo]:
-    selected = [d for d in demos if d.success or not config.data.only_successful]
-    if config.data.num_demos is not None:
-        if len(selected) < config.data.num_demos:
-            raise ValueError(f"asked for {config.data.num_demos} demos, only {len(selected)} available")
-        selected = selected[: config.data.num_demos]
-    if not selected:
-        raise ValueError("no demos left after filtering (data.only_successful / data.num_demos)")
-    return selected
-
-
-def read_demo_files(paths: Sequence[str]) -> list[Demo]:
-    if not paths:
-        raise ValueError("data.demos lists no demo files")
-    demos: list[Demo] = []
-    for path in paths:
-        demos.extend(load_demos(path))
-    return demos
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def build_model(config: HintConfig, layout: ChunkLayout, normalizers: Normalizers) -> torch.nn.Module:
-    """The denoiser over the learned action coordinates (Normalizers.learned_action_dim)."""
-    return build_denoiser(config.model, normalizers.learned_action_dim, layout.chunk_length, layout.obs_steps,
-                          layout.obs_dim)
-
-
-def build_diffusion(config: HintConfig, layout: ChunkLayout, normalizers: Normalizers) -> ConditionalDDPM:
-    schedule = NoiseSchedule(config.diffusion.train_steps, config.diffusion.beta_schedule)
-    return ConditionalDDPM(
-        schedule, (layout.chunk_length, normalizers.learned_action_dim), config.diffusion.clip_sample,
-        config.diffusion.ddim_eta, config.diffusion.prediction,
-    )
 
 
 # --------------------------------------------------------------------------- the loop
@@ -265,10 +191,11 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
     resume_path = _resume_path(resume, checkpoint_dir)
     payload = load_checkpoint(resume_path) if resume_path else None
 
-    demos = select_demos(demos if demos is not None else read_demo_files(config.data.demos), config)
-    model = model or load_dynamics_model(config.data.dynamics, demos[0].period)
+    data = config.data
+    demos = select_demos(demos, data.only_successful, data.num_demos) if demos is not None else config_demos(data)
+    model = model or make_model(data.dynamics, period=demos[0].period)
     if isinstance(synthesize, str):
-        synthesize = make_synthesis(model, config.data.synthesis, config.data.synthesis_options)
+        synthesize = make_synthesis(model, data.synthesis, data.synthesis_options)
     saved_normalizers = Normalizers.from_state_dict(payload["normalizers"]) if payload else None
     dataset, layout, normalizers = prepare_data(config, demos, model, synthesize, saved_normalizers)
     if payload:
@@ -418,8 +345,7 @@ def _check_resumable(payload: dict, config: HintConfig, layout: ChunkLayout, pat
 
 def overfit_config(config: HintConfig, num_demos: int) -> HintConfig:
     """`config` narrowed to its first `num_demos` demos, sigma 0, evaluated from their own seeds."""
-    demos = select_demos(read_demo_files(config.data.demos), dataclasses.replace(config, data=dataclasses.replace(
-        config.data, num_demos=num_demos)))
+    demos = config_demos(dataclasses.replace(config.data, num_demos=num_demos))
     data = dataclasses.replace(config.data, num_demos=num_demos, sigma=0.0)
     every = max(1, config.train.steps // 4)  # four evaluations, the last at the final step
     evaluation = dataclasses.replace(config.eval, seeds=[d.seed for d in demos], episodes=len(demos), every_steps=every,
@@ -430,9 +356,7 @@ def overfit_config(config: HintConfig, num_demos: int) -> HintConfig:
     return overfit
 
 
-def _policy_from_snapshot(payload: dict, config: HintConfig):
-    from hint_policy.inference import HintPolicy
-
+def _policy_from_snapshot(payload: dict, config: HintConfig) -> HintPolicy:
     return HintPolicy.from_payload(
         payload, sigma=config.eval.sigma, sampler=config.eval.sampler, steps=config.eval.sampler_steps
     )

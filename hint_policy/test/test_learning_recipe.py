@@ -14,7 +14,8 @@ from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.dataset import build_chunks, fit_normalizers
 from hint_policy.diffusion import ConditionalDDPM, NoiseSchedule
 from hint_policy.inference import HintPolicy
-from hint_policy.train import make_synthesis, overfit_config, plot_training_curve, train
+from hint_controller.tvlqr import make_synthesis
+from hint_policy.train import overfit_config, plot_training_curve, train
 from hint_policy.demos import save_demos
 from policy_test_utils import one_torch_thread, pd_demos  # noqa: F401  (autouse fixture)
 

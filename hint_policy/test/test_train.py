@@ -14,7 +14,8 @@ import yaml
 
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config
 from hint_policy.demos import save_demos
-from hint_policy.train import learning_rate_factor, load_checkpoint, main, train
+from hint_policy.checkpoint import load_checkpoint
+from hint_policy.train import learning_rate_factor, main, train
 from policy_test_utils import one_torch_thread, pd_demos  # noqa: F401  (autouse fixture)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -174,9 +175,10 @@ def test_config_yaml_roundtrip_and_validation(tmp_path):
 
 
 def test_synthesis_options_reach_the_tvlqr_oracle():
-    from hint_policy.train import load_dynamics_model, make_synthesis
+    from hint_controller.dynamics import make_model
+    from hint_controller.tvlqr import make_synthesis
 
-    model = load_dynamics_model("pusht_agent", 0.01)
+    model = make_model("pusht_agent", period=0.01)
     demo = pd_demos(1, horizon=30)[0]
     states, inputs = demo.select_states(model.state_names), demo.inputs
     default = make_synthesis(model, "tvlqr", {})(states, inputs)
@@ -185,4 +187,4 @@ def test_synthesis_options_reach_the_tvlqr_oracle():
     assert np.abs(expensive_input[0]).max() < np.abs(default[0]).max()  # costlier inputs, softer gains
     assert make_synthesis(model, "none", {}) is None
     with pytest.raises(ValueError, match="pusht_agent"):
-        load_dynamics_model("pusht", 0.01)
+        make_model("pusht", period=0.01)

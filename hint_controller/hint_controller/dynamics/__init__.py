@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import math
+
 from hint_controller.dynamics.base import DynamicsModel, SafeMode
 
 MODEL_NAMES = ("planar_quadrotor", "pusht_agent", "manipulator")
 
 
 def make_model(name: str, period: float = 0.01, urdf_path: str | None = None) -> DynamicsModel:
-    """The model called `name` (one of MODEL_NAMES) discretized at `period` seconds."""
+    """The model called `name` discretized at `period` seconds: one of MODEL_NAMES, or a user's
+    model as ``"module:callable"`` (called with ``period=`` when it takes one; its period must
+    then equal `period`)."""
+    if ":" in name:
+        return _model_from_callable(name, period)
     if name == "planar_quadrotor":
         from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
 
@@ -21,7 +29,17 @@ def make_model(name: str, period: float = 0.01, urdf_path: str | None = None) ->
         from hint_controller.dynamics.manipulator import Manipulator
 
         return Manipulator(urdf_path=urdf_path, period=period)
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)} or 'module:callable'")
+
+
+def _model_from_callable(name: str, period: float) -> DynamicsModel:
+    module_name, attribute = name.split(":", 1)
+    factory = getattr(importlib.import_module(module_name), attribute)
+    takes_period = "period" in inspect.signature(factory).parameters
+    model = factory(period=period) if takes_period else factory()
+    if not math.isclose(model.period, period, rel_tol=1e-9):
+        raise ValueError(f"dynamics model period {model.period} differs from the demo period {period}")
+    return model
 
 
 __all__ = ["DynamicsModel", "SafeMode", "MODEL_NAMES", "make_model"]
