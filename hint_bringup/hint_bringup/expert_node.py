@@ -37,7 +37,7 @@ import time
 from typing import Any
 
 import numpy as np
-from hint_msgs.conversions import MessageValidationError, vector_from_msg
+from hint_msgs.conversions import NS, MessageValidationError, stamp_to_ns, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
@@ -48,8 +48,6 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.composite_action import CompositeAction
 from hint_controller.node_main import run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
-
-NS = 1_000_000_000
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
     "environment": ("pusht", "environment whose expert acts: one of hint_bringup.expert_chunks.EXPERTS"),
@@ -64,10 +62,6 @@ class Episode:
     seed: int
     index: int
     start_ns: int  # sim time of the episode's first state
-
-
-def stamp_ns(stamp) -> int:
-    return int(stamp.sec) * NS + int(stamp.nanosec)
 
 
 class ExpertNode(Node):
@@ -123,7 +117,7 @@ class ExpertNode(Node):
             return
         # latched STARTs arrive oldest first, so the last one received is the running episode
         with self._lock:
-            self._episode = Episode(int(msg.seed), int(msg.episode_index), stamp_ns(msg.header.stamp))
+            self._episode = Episode(int(msg.seed), int(msg.episode_index), stamp_to_ns(msg.header.stamp))
             self._generation += 1
             self._started = False
             self._latest = None
@@ -135,7 +129,7 @@ class ExpertNode(Node):
         except MessageValidationError as error:
             self.get_logger().error(f"state does not match {list(self.state_names)}: {error}", throttle_duration_sec=2.0)
             return
-        t_ns = stamp_ns(msg.header.stamp)
+        t_ns = stamp_to_ns(msg.header.stamp)
         with self._lock:
             if self._episode is None or t_ns < self._episode.start_ns:
                 return  # no episode yet, or a late state of the previous one

@@ -79,22 +79,21 @@ from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 import rclpy.duration
-from rclpy.qos import (
-    HistoryPolicy, QoSCompatibility, QoSProfile, ReliabilityPolicy, qos_check_compatible,
-)
+from rclpy.qos import QoSCompatibility, qos_check_compatible
+
+from hint_msgs.conversions import NS, ns_to_stamp
 
 from hint_controller.dynamics.base import SafeMode
 from hint_controller.executor import default_safe_mode
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
 from hint_controller.names import name_indices
 from hint_controller.node_main import run_node
-from hint_controller.qos import EVENT_QOS
+from hint_controller.qos import CLOCK_QOS, COMMAND_QOS, EVENT_QOS, IMAGE_QOS, SIM_STATE_QOS
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env, StepInfo
 
 # hint_msgs/EpisodeEvent constants (the ROS-free core must not import the messages)
 EVENT_START, EVENT_SUCCESS, EVENT_COLLISION, EVENT_TIMEOUT, EVENT_STOP = 0, 1, 2, 3, 4
-NS = 1_000_000_000
 #: most physics steps one timer tick runs to catch up with real time
 MAX_CATCH_UP_STEPS = 10
 #: wall seconds the awaited subscribers must stay matched before episode 0 starts, and between checks
@@ -263,10 +262,6 @@ class JointStateLayout:
 
 
 # ============================================================================ ROS node
-STATE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE)
-COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2, reliability=ReliabilityPolicy.RELIABLE)
-CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
     "environment": ("pusht", "environment: 'pusht', 'quadrotor', 'arm' or 'module:Class' of an Env"),
@@ -322,14 +317,14 @@ class SimNode(Node):
         self.image_stride = max(1, round(1.0 / (image_rate * env.physics_period))) if image_rate > 0 else 0
         self.has_coverage = callable(getattr(env, "coverage", None))
 
-        self.state_pub = self.create_publisher(StateVector, "state", STATE_QOS)
-        self.applied_pub = self.create_publisher(InputVector, "applied_input", STATE_QOS)
+        self.state_pub = self.create_publisher(StateVector, "state", SIM_STATE_QOS)
+        self.applied_pub = self.create_publisher(InputVector, "applied_input", SIM_STATE_QOS)
         self.event_pub = self.create_publisher(EpisodeEvent, "episode_event", EVENT_QOS)
         self.image_pub = self.create_publisher(Image, "image", IMAGE_QOS) if self.image_stride else None
-        self.coverage_pub = self.create_publisher(Float64, "coverage", STATE_QOS) if self.has_coverage else None
+        self.coverage_pub = self.create_publisher(Float64, "coverage", SIM_STATE_QOS) if self.has_coverage else None
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", CLOCK_QOS) if self.publish_clock else None
         self.joint_state_layout = JointStateLayout.of(env) if p["state_format"] == "joint_state" else None
-        self.joint_state_pub = (self.create_publisher(JointState, "joint_states", STATE_QOS)
+        self.joint_state_pub = (self.create_publisher(JointState, "joint_states", SIM_STATE_QOS)
                                 if self.joint_state_layout else None)
         if p["command_format"] == "float64_multi_array":
             joint_names = tuple(self.get_parameter_or(JOINT_NAMES_PARAMETER).value or ())
@@ -385,7 +380,7 @@ class SimNode(Node):
             return False
         self._last_subscriber_check = now
         state_readers = {info.node_name for info in self.get_subscriptions_info_by_topic(self.state_pub.topic_name)}
-        publishers = ((self.state_pub, STATE_QOS), (self.applied_pub, STATE_QOS), (self.event_pub, EVENT_QOS))
+        publishers = ((self.state_pub, SIM_STATE_QOS), (self.applied_pub, SIM_STATE_QOS), (self.event_pub, EVENT_QOS))
         if not (self.wait_for_subscribers <= state_readers and all(self._matched(*pq) for pq in publishers)):
             self._subscribers_matched_since = None
             return False
@@ -427,7 +422,7 @@ class SimNode(Node):
             return
         InputVector = self._msg["InputVector"]
         applied = InputVector()
-        applied.header.stamp = _stamp(result.start_ns)
+        applied.header.stamp = ns_to_stamp(result.start_ns)
         applied.names = list(self.sim.env.input_names)
         applied.values = result.applied_input.tolist()
         self.applied_pub.publish(applied)
@@ -443,7 +438,7 @@ class SimNode(Node):
     def _publish_clock(self) -> None:
         if self.clock_pub is not None:
             msg = self._msg["Clock"]()
-            msg.clock = _stamp(self.sim.time_ns)
+            msg.clock = ns_to_stamp(self.sim.time_ns)
             self.clock_pub.publish(msg)
 
     def _publish_state(
@@ -457,14 +452,14 @@ class SimNode(Node):
         if self.joint_state_pub is not None:
             applied = np.zeros(len(self.sim.env.input_names)) if applied_input is None else applied_input
             joint_state = self.joint_state_layout.message(state, applied)
-            joint_state.header.stamp = _stamp(time_ns)
+            joint_state.header.stamp = ns_to_stamp(time_ns)
             self.joint_state_pub.publish(joint_state)
         if self.image_pub is not None and (time_ns // self.sim.period_ns) % self.image_stride == 0:
             self._publish_image(time_ns)
 
     def _state_msg(self, state: np.ndarray, time_ns: int):
         msg = self._msg["StateVector"]()
-        msg.header.stamp = _stamp(time_ns)
+        msg.header.stamp = ns_to_stamp(time_ns)
         msg.names = list(self.sim.env.state_names)
         msg.values = np.asarray(state, dtype=float).tolist()
         return msg
@@ -474,7 +469,7 @@ class SimNode(Node):
             return
         frame = np.ascontiguousarray(self.sim.env.render(), dtype=np.uint8)
         msg = self._msg["Image"]()
-        msg.header.stamp = _stamp(time_ns)
+        msg.header.stamp = ns_to_stamp(time_ns)
         msg.height, msg.width = int(frame.shape[0]), int(frame.shape[1])
         msg.encoding = "rgb8"
         msg.step = 3 * msg.width
@@ -484,7 +479,7 @@ class SimNode(Node):
     def _publish_events(self, events: Sequence[SimEvent]) -> None:
         for event in events:
             msg = self._msg["EpisodeEvent"]()
-            msg.header.stamp = _stamp(event.time_ns)
+            msg.header.stamp = ns_to_stamp(event.time_ns)
             msg.event = event.event
             msg.environment = self.sim.env.name
             msg.seed = event.seed
@@ -534,12 +529,6 @@ class SimNode(Node):
         response.success, response.seed = True, seed
         response.initial_state = self._state_msg(self.sim.state, self.sim.time_ns)
         return response
-
-
-def _stamp(time_ns: int):
-    from builtin_interfaces.msg import Time
-
-    return Time(sec=int(time_ns // NS), nanosec=int(time_ns % NS))
 
 
 def _publish_final_stop(node: SimNode) -> None:

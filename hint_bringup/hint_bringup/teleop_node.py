@@ -36,14 +36,13 @@ from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import Point
-from hint_msgs.conversions import MessageValidationError, vector_from_msg
+from hint_msgs.conversions import NS, MessageValidationError, stamp_to_ns, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
-from hint_bringup.expert_node import NS, stamp_ns
 from hint_controller.action_messages import action_to_msg
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.base import DynamicsModel
@@ -184,7 +183,7 @@ class TeleopNode(Node):
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
-            self._episode_start_ns = stamp_ns(msg.header.stamp)
+            self._episode_start_ns = stamp_to_ns(msg.header.stamp)
             self.tracker.target = None  # the next state of the new episode places it
             self._last_knot_ns = None
 
@@ -193,7 +192,7 @@ class TeleopNode(Node):
         return stick_velocity([] if stale else self._joy_axes, self.axes, self.scales, self.deadzone)
 
     def _on_state(self, msg: StateVector) -> None:
-        t_ns = stamp_ns(msg.header.stamp)
+        t_ns = stamp_to_ns(msg.header.stamp)
         if t_ns < self._episode_start_ns:
             return
         try:

@@ -15,6 +15,15 @@
   Memory: at most 256 samples of the largest chunk sent.
 * ``STATUS_QOS``: controller status for people and monitors that join late: reliable, latched.
 * ``EVENT_QOS``: episode events; a node that starts late still gets the recent ones (latched).
+
+The simulator's side (hint_bringup.sim_node):
+
+* ``SIM_STATE_QOS``: what the simulator publishes per physics step (state, applied input,
+  coverage, joint states): reliable keep-last 100, so a reliable reader (the recorder) misses
+  nothing at 100-1000 Hz while best-effort readers (STREAM_QOS) still match.
+* ``COMMAND_QOS``: the command the simulator applies: only the newest counts (best effort, 1).
+* ``IMAGE_QOS``: renders for viewers: reliable, 2 deep.
+* ``CLOCK_QOS``: ``/clock`` as ROS expects it: reliable, 1 deep.
 """
 
 from __future__ import annotations
@@ -31,3 +40,7 @@ EVENT_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=20, reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
+SIM_STATE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE)
+COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2, reliability=ReliabilityPolicy.RELIABLE)
+CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)

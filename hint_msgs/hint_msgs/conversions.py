@@ -83,6 +83,20 @@ def stamp_to_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+#: nanoseconds per second: ROS stamps and sim time are integer nanoseconds
+NS = 1_000_000_000
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    """Integer nanoseconds of a builtin_interfaces/Time (exact, unlike seconds as a float)."""
+    return int(stamp.sec) * NS + int(stamp.nanosec)
+
+
+def ns_to_stamp(nanoseconds: int) -> Time:
+    """builtin_interfaces/Time of integer nanoseconds (non-negative)."""
+    return Time(sec=int(nanoseconds // NS), nanosec=int(nanoseconds % NS))
+
+
 class CompositeActionHeader(NamedTuple):
     """The scalar fields of a CompositeAction that precede its arrays."""
 
