@@ -45,6 +45,7 @@ from rclpy.node import Node
 
 from hint_bringup.expert_chunks import ChunkerConfig, ExpertChunker
 from hint_controller.action_messages import action_to_msg
+from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.composite_action import CompositeAction
 from hint_controller.node_main import run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
@@ -81,8 +82,7 @@ class ExpertNode(Node):
             )
         env = self.chunker.env
         self.state_names = env.state_names
-        half_step_ns = round(env.physics_period * NS / 2)
-        self._replan_after_ns = round(self.execute_knots * self.chunker.knot_period * NS) - half_step_ns
+        self._schedule = ChunkSchedule.every(self.execute_knots, self.chunker.knot_period, env.physics_period)
 
         self._lock = threading.Lock()
         self._busy = threading.Lock()
@@ -90,7 +90,6 @@ class ExpertNode(Node):
         self._generation = 0  # bumped by every START; work for an older generation is dropped
         self._started = False  # whether the chunker started the current episode
         self._latest: tuple[np.ndarray, int] | None = None
-        self._last_chunk_ns: int | None = None
         self._worker: threading.Thread | None = None
         self.plan_latencies: list[float] = []
         self.chunker.warm_up()
@@ -121,7 +120,7 @@ class ExpertNode(Node):
             self._generation += 1
             self._started = False
             self._latest = None
-            self._last_chunk_ns = None
+            self._schedule.reset()
 
     def _on_state(self, msg: StateVector) -> None:
         try:
@@ -134,11 +133,10 @@ class ExpertNode(Node):
             if self._episode is None or t_ns < self._episode.start_ns:
                 return  # no episode yet, or a late state of the previous one
             self._latest = (state, t_ns)
-            due = self._last_chunk_ns is None or t_ns - self._last_chunk_ns >= self._replan_after_ns
-            if not due or not self._busy.acquire(blocking=False):
+            if not self._schedule.due(t_ns) or not self._busy.acquire(blocking=False):
                 return
-            first_of_episode = self._last_chunk_ns is None and not self._started
-            self._last_chunk_ns = t_ns
+            first_of_episode = self._schedule.last_ns is None and not self._started
+            self._schedule.mark(t_ns)
             generation = self._generation
         if first_of_episode:  # hold still at once; the expert's first chunk replaces it
             self._publish(self.chunker.hold(state, t_ns / NS))
@@ -163,7 +161,7 @@ class ExpertNode(Node):
                         return
                     self._started = True
                     state, t_ns = self._latest
-                    self._last_chunk_ns = t_ns
+                    self._schedule.mark(t_ns)
                 self.get_logger().info(
                     f"expert started episode {episode.index} (seed {episode.seed}) in {time.perf_counter() - begin:.2f} s"
                 )

@@ -44,6 +44,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
 from hint_controller.action_messages import action_to_msg
+from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import default_safe_mode
@@ -154,10 +155,8 @@ class TeleopNode(Node):
                                      stride * env.physics_period, int(p["chunk_knots"]))
         self.state_names = env.state_names
         self.target_in_state = np.asarray(name_indices(env.state_names, targets))
-        self.knot_ns = round(self.tracker.knot_period * NS)
-        self._half_step_ns = round(env.physics_period * NS / 2)
+        self._schedule = ChunkSchedule.every(1, self.tracker.knot_period, env.physics_period)  # a chunk per knot
         self._episode_start_ns = -1
-        self._last_knot_ns: int | None = None
         self._joy_axes: list[float] = []
         self._joy_received = 0.0
 
@@ -185,7 +184,7 @@ class TeleopNode(Node):
         if msg.event == EpisodeEvent.EVENT_START:
             self._episode_start_ns = stamp_to_ns(msg.header.stamp)
             self.tracker.target = None  # the next state of the new episode places it
-            self._last_knot_ns = None
+            self._schedule.reset()
 
     def velocity(self) -> np.ndarray:
         stale = self.joy_timeout > 0 and time.monotonic() - self._joy_received > self.joy_timeout
@@ -202,12 +201,12 @@ class TeleopNode(Node):
             return
         if self.tracker.target is None:
             self.tracker.place(state[self.target_in_state])
-        elif self._last_knot_ns is not None and t_ns - self._last_knot_ns < self.knot_ns - self._half_step_ns:
+        elif not self._schedule.due(t_ns):
             return
         velocity = self.velocity()
-        if self._last_knot_ns is not None:
-            self.tracker.move(velocity, (t_ns - self._last_knot_ns) / NS)
-        self._last_knot_ns = t_ns
+        if self._schedule.last_ns is not None:
+            self.tracker.move(velocity, (t_ns - self._schedule.last_ns) / NS)
+        self._schedule.mark(t_ns)
         action = self.tracker.chunk(velocity, t_ns / NS)
         self._publisher.publish(action_to_msg(action))
 

@@ -52,6 +52,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
 from hint_controller.action_messages import action_to_msg
+from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.dynamics import make_model
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
 from hint_controller.node_main import declare_ros2_control_parameters, run_node
@@ -82,7 +83,7 @@ class PolicyNode(Node):
         self._history: collections.deque = collections.deque(maxlen=self.policy.obs_steps)
         self._latest_state: np.ndarray | None = None
         self._latest_input = np.zeros(len(self.policy.input_names))
-        self._last_chunk_time: float | None = None
+        self._schedule = ChunkSchedule.every(self.execute_knots, self.policy.control_period, self.policy.control_period)
         self._busy = threading.Lock()
         self._worker: threading.Thread | None = None
         self.sample_latencies: list[float] = []
@@ -167,22 +168,19 @@ class PolicyNode(Node):
             self._previous = None
             self._latest_state = None
             self._latest_input = np.zeros(len(self.policy.input_names))
-            self._last_chunk_time = None
+            self._schedule.reset()
 
     # -- planning ---------------------------------------------------------------------------
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
-
     def _on_knot(self) -> None:
         if self._latest_state is None:
             return
-        now = self._now()
+        now_ns = self.get_clock().now().nanoseconds
+        now = now_ns * 1e-9
         self._history.append((self._latest_state, self._latest_input))
-        due = self._last_chunk_time is None or now - self._last_chunk_time >= (self.execute_knots - 0.5) * self.policy.control_period
-        if due and self._busy.acquire(blocking=False):
+        if self._schedule.due(now_ns) and self._busy.acquire(blocking=False):
             states = np.array([s for s, _ in self._history])
             inputs = np.array([u for _, u in self._history])
-            self._last_chunk_time = now
+            self._schedule.mark(now_ns)
             # not a daemon: destroy_node joins it, so no sampling runs into interpreter teardown
             self._worker = threading.Thread(target=self._plan, args=(states, inputs, now), name="hint_policy_sampler")
             self._worker.start()
