@@ -26,13 +26,20 @@ training from it (``train(resume=True)``; bitwise the same as an uninterrupted r
 training had finished, is only evaluated. Each result line and run folder carries a hash of the
 settings it was made with; if the config changed, the harness stops and names the stale runs
 (``--restart-stale`` moves their result lines to ``results.stale.jsonl`` and deletes their run
-folders). ``--workers K`` trains K runs at once in separate processes, one torch thread each.
+folders).
+
+Where runs go: ``--workers 1`` trains them one after another in this process; ``--workers K``
+runs them as Ray tasks (one CPU and one torch thread each) on a local Ray instance of K CPUs
+started for the sweep; ``--address HOST:PORT`` (or ``auto``) sends the same tasks to a running
+Ray cluster instead, whose workers must see this repository at the same path (a shared file
+system) and the same environment (``make setup`` on each node). Results stream back to this
+process, which alone writes ``results.jsonl``, so a sweep interrupted on a cluster resumes like a
+local one.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import copy
 import csv
 import dataclasses
@@ -41,7 +48,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import re
 import shutil
 import sys
@@ -483,8 +489,9 @@ def _episode_record(episode) -> dict:
 
 
 def run_experiment(spec: ExperimentSpec, experiment: Experiment, workers: int = 1,
-                   restart_stale: bool = False, progress_bar: bool = True) -> list[str]:
-    """Train and evaluate every unfinished run; returns the ids of runs that failed."""
+                   restart_stale: bool = False, progress_bar: bool = True, address: str | None = None) -> list[str]:
+    """Train and evaluate every unfinished run; returns the ids of runs that failed. `workers` > 1
+    or a Ray cluster `address` runs them as Ray tasks (module docstring)."""
     runs = expand_grid(spec)
     progress = survey(spec, runs)
     _handle_stale(spec, progress, restart_stale)
@@ -495,12 +502,12 @@ def run_experiment(spec: ExperimentSpec, experiment: Experiment, workers: int = 
         experiment.prepare(spec)
     jobs = [RunJob(spec, run, missing, experiment.env_factory)
             for run in runs if (missing := progress.missing_variants(spec, run))]
-    print(f"{spec.name}: {len(runs)} runs, {len(runs) - len(jobs)} finished, {len(jobs)} to do "
-          f"with {workers} worker(s)", flush=True)
+    where = f"on the Ray cluster at {address}" if address else f"with {workers} worker(s)"
+    print(f"{spec.name}: {len(runs)} runs, {len(runs) - len(jobs)} finished, {len(jobs)} to do {where}", flush=True)
     failed: list[str] = []
     bar = _bar(len(runs), len(runs) - len(jobs), spec.name, progress_bar)
     try:
-        for job, outcome in _dispatch(jobs, workers):
+        for job, outcome in _dispatch(jobs, workers, address):
             if isinstance(outcome, BaseException):
                 failed.append(job.run.run_id)
                 print(f"\nrun {job.run.run_id} failed: {''.join(traceback.format_exception(outcome))}",
@@ -532,9 +539,10 @@ class StaleResultsError(RuntimeError):
     pass
 
 
-def _dispatch(jobs: list[RunJob], workers: int):
-    """(job, records or exception) as runs finish; in this process when workers == 1."""
-    if workers <= 1:
+def _dispatch(jobs: list[RunJob], workers: int, address: str | None = None):
+    """(job, records or exception) as runs finish: in this process when workers == 1 and no
+    address is given, else as Ray tasks (module docstring)."""
+    if workers <= 1 and address is None:
         for job in jobs:
             try:
                 yield job, execute_run(job)
@@ -543,21 +551,43 @@ def _dispatch(jobs: list[RunJob], workers: int):
             except Exception as error:  # noqa: BLE001 - reported, the other runs go on
                 yield job, error
         return
-    context = multiprocessing.get_context("spawn")
-    executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+    yield from _dispatch_ray(jobs, workers, address)
+
+
+def _dispatch_ray(jobs: list[RunJob], workers: int, address: str | None):
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    task = ray.remote(num_cpus=1, max_retries=0)(_execute_run_task)
+    pending = {task.remote(job): job for job in jobs}
     try:
-        futures = {executor.submit(execute_run, job): job for job in jobs}
-        for future in concurrent.futures.as_completed(futures):
-            error = future.exception()
-            yield futures[future], (error if error is not None else future.result())
+        while pending:
+            (ready,), _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(ready)
+            try:
+                yield job, ray.get(ready)
+            except ray.exceptions.RayTaskError as error:
+                yield job, error.as_instanceof_cause()
+            except ray.exceptions.RayError as error:  # a lost worker or node: reported, retried next time
+                yield job, error
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started_here:
+            ray.shutdown()
 
 
-def _init_worker() -> None:
+def _execute_run_task(job: RunJob) -> list[dict]:
+    """One run in a Ray worker: one torch thread, as the CPU it was given."""
     import torch
 
     torch.set_num_threads(1)
+    return execute_run(job)
 
 
 def _bar(total: int, initial: int, name: str, enabled: bool):
@@ -731,8 +761,10 @@ def print_dry_run(spec: ExperimentSpec, workers: int, budget: Budget | None = No
 def main(experiment: Experiment, default_config: str, argv: list[str] | None = None, doc: str = "") -> int:
     parser = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path(default_config), help="experiment config (YAML)")
-    parser.add_argument("--workers", type=int, default=None, help="runs trained at once (one process and one "
-                        "torch thread each); default: budget.workers of the config")
+    parser.add_argument("--workers", type=int, default=None, help="runs trained at once, as Ray tasks on a local "
+                        "Ray instance (one CPU and torch thread each); default: budget.workers of the config")
+    parser.add_argument("--address", default=None, help="run the sweep's tasks on the Ray cluster at this address "
+                        "(HOST:PORT or auto) instead of a local instance")
     parser.add_argument("--dry-run", action="store_true", help="print the grid and the estimated CPU time")
     parser.add_argument("--calibrate", action="store_true",
                         help="with --dry-run: time a short training instead of using the config's speed figures")
@@ -755,7 +787,8 @@ def main(experiment: Experiment, default_config: str, argv: list[str] | None = N
     failed: list[str] = []
     if not args.only_plot:
         try:
-            failed = run_experiment(spec, experiment, args.workers, args.restart_stale, not args.no_progress)
+            failed = run_experiment(spec, experiment, args.workers, args.restart_stale, not args.no_progress,
+                                    args.address)
         except StaleResultsError as error:
             print(error, file=sys.stderr)
             return 2

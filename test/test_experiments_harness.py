@@ -120,7 +120,11 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
     partial.train.steps = 5
     train(partial, demos=common.run_demos(spec, runs[0], partial))
 
+    # workers=2: the runs go to a local Ray instance as tasks (experiments.common._dispatch_ray)
     assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=2, progress_bar=False) == []
+    import ray
+
+    assert not ray.is_initialized()  # the instance the sweep started is shut down
     records = lines(spec.results_file)
     assert sorted(r["run_id"] for r in records) == sorted(r.run_id for r in runs)
     for record in records:
