@@ -555,6 +555,7 @@ def _dispatch(jobs: list[RunJob], workers: int, address: str | None = None):
 
 
 def _dispatch_ray(jobs: list[RunJob], workers: int, address: str | None):
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report leaves the machine
     import ray
 
     started_here = not ray.is_initialized()
