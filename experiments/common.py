@@ -48,6 +48,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
 import shutil
 import sys
