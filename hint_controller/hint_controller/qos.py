@@ -13,6 +13,9 @@
   managed 0.74 of its 500 Hz). A flood faster than the controller can reject still pushes valid
   chunks out (figure ``*.unpaced``).
   Memory: at most 256 samples of the largest chunk sent.
+  Transport: 800 KB junk chunks overflow Fast DDS's default 208 KB UDP receive buffer and 512 KB
+  shared-memory segments; valid chunks' lost fragments then wait for the writer's next heartbeat
+  (3 s) and arrive stale. Large buffers and segments (test/fastdds_localhost.xml) remove that.
 * ``STATUS_QOS``: controller status for people and monitors that join late: reliable, latched.
 * ``EVENT_QOS``: episode events; a node that starts late still gets the recent ones (latched).
 
