@@ -88,16 +88,20 @@ def test_node_publishes_the_executors_commands_for_a_chunk(ros, rig):
     action = hover_chunk(rig.model, start_time=now(rig.node) + 0.2)
     rig.chunk_pub.publish(to_msg(action))
     ros.spin_for(1.0)
+    from hint_controller.action_messages import action_from_msg
+
     reference = ChunkExecutor(rig.model, grace_period=0.2)
-    reference.submit(action)
+    reference.submit(action_from_msg(to_msg(action), max_length=action.length))  # as the node got it (stamp in whole ns)
     tracked = [c for c in rig.commands if action.start_time <= c.header.stamp.sec + c.header.stamp.nanosec * 1e-9 < action.end_time]
     assert len(tracked) > 0.5 * RATE_HZ * 0.8, f"only {len(tracked)} commands while tracking"
     for command in tracked:
         t = command.header.stamp.sec + command.header.stamp.nanosec * 1e-9
         expected, status = reference.command(t, rig.x)
         assert list(command.names) == list(rig.model.input_names)
-        # the stamp carries t to the nanosecond; float64 seconds since the epoch resolve ~0.2 us
-        np.testing.assert_allclose(command.values, expected, rtol=0, atol=1e-6)
+        # the stamp carries t to the nanosecond, but float64 seconds since the epoch resolve only
+        # 2.4e-7 s, and along this chunk (random gains on a jittered reference) the input moves by
+        # up to ~5 units/s: a few 1e-6 of the node's own rounding (seen: 1.2e-6)
+        np.testing.assert_allclose(command.values, expected, rtol=0, atol=5e-6)
     assert rig.statuses[-1].chunks_accepted == 1
     assert rig.statuses[-1].mode == 1  # TRACKING
     assert_commands_safe(rig.commands, rig.model)
