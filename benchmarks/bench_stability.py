@@ -48,9 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def demo_primitives_of(env_name: str, seeds: tuple[int, ...] = tuple(SEEDS)):
     """(model, data config, [(demo model states (T+1, n), per-step Primitives)]) of the expert's demos."""
     from hint_policy.config import load_config
-    from hint_policy.dataset import demo_primitives
+    from hint_policy.dataset import demo_primitives, model_and_synthesis
     from hint_policy.experts.generate import make_episode_runner
-    from hint_policy.dataset import model_and_synthesis
 
     data = load_config(ROOT / CASES[env_name]).data
     expert = make_episode_runner(env_name)

@@ -13,8 +13,8 @@ def test_first_observation_then_every_interval_despite_jitter():
             schedule.mark(t)
             sent.append(step)
     assert sent == list(range(0, 200, 40))
-    schedule.reset()
-    assert schedule.due(schedule.last_ns or 0)
+    schedule.reset()  # a new episode: its first observation is due whatever its time
+    assert schedule.last_ns is None and schedule.due(0)
 
 
 def test_one_knot_at_the_observation_rate_is_every_observation():

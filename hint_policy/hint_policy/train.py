@@ -37,7 +37,13 @@ from torch.nn.parallel import DistributedDataParallel
 from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.tvlqr import make_synthesis
-from hint_policy.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, load_checkpoint, remove_stale_temporaries, save_checkpoint
+from hint_policy.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from hint_policy.cli import add_debug_flag, run_main
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
 from hint_policy.dataset import (
