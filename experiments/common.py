@@ -45,6 +45,7 @@ import csv
 import dataclasses
 import functools
 import hashlib
+import importlib
 import itertools
 import json
 import math
@@ -556,6 +557,13 @@ def _dispatch(jobs: list[RunJob], workers: int, address: str | None = None):
 
 
 def _dispatch_ray(jobs: list[RunJob], workers: int, address: str | None):
+    yield from ray_map(_execute_run_task, jobs, workers, address)
+
+
+def ray_map(function: Callable[[Any], Any], items: Sequence[Any], workers: int, address: str | None = None):
+    """(item, function(item) or the exception it raised) as each finishes, computed as Ray tasks
+    of one CPU each: on a local Ray instance of `workers` CPUs, or on the cluster at `address`.
+    `function` must be importable by name (module-level)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report leaves the machine
     import ray
 
@@ -565,18 +573,18 @@ def _dispatch_ray(jobs: list[RunJob], workers: int, address: str | None):
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    task = ray.remote(num_cpus=1, max_retries=0)(_execute_run_task)
-    pending = {task.remote(job): job for job in jobs}
+    task = ray.remote(num_cpus=1, max_retries=0)(importable(function))
+    pending = {task.remote(item): item for item in items}
     try:
         while pending:
             (ready,), _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(ready)
+            item = pending.pop(ready)
             try:
-                yield job, ray.get(ready)
+                yield item, ray.get(ready)
             except ray.exceptions.RayTaskError as error:
-                yield job, error.as_instanceof_cause()
+                yield item, error.as_instanceof_cause()
             except ray.exceptions.RayError as error:  # a lost worker or node: reported, retried next time
-                yield job, error
+                yield item, error
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
@@ -775,6 +783,7 @@ def main(experiment: Experiment, default_config: str, argv: list[str] | None = N
                         help="discard results and run folders made with other settings than the config's")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    experiment = importable_experiment(experiment)
     spec = load_spec(args.config)
     args.workers = spec.budget.workers if args.workers is None else args.workers
     if args.workers < 1:
@@ -806,6 +815,25 @@ def main(experiment: Experiment, default_config: str, argv: list[str] | None = N
     return 0
 
 
+def importable(function: Callable) -> Callable:
+    """`function`, or where it was defined in ``__main__`` (a module run as ``python -m
+    experiments.<name>``) the same function of that module by its import name: Ray's worker
+    processes cannot unpickle functions of ``__main__``."""
+    if getattr(function, "__module__", None) != "__main__":
+        return function
+    name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    if not name or name == "__main__":
+        return function
+    return getattr(importlib.import_module(name), function.__name__)
+
+
+def importable_experiment(experiment: Experiment) -> Experiment:
+    """`experiment` with its functions made :func:`importable`."""
+    return dataclasses.replace(experiment, **{field: importable(getattr(experiment, field))
+                                              for field in ("env_factory", "plot", "prepare")
+                                              if getattr(experiment, field) is not None})
+
+
 def save_figure(figure, path: Path, title: str) -> None:
     """Title, lay out, write (PNG, 130 dpi) and close a matplotlib figure."""
     import matplotlib.pyplot as plt
@@ -815,3 +843,49 @@ def save_figure(figure, path: Path, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=130)
     plt.close(figure)
+
+
+#: legend names of the Figure 5 settings (grid values of data.action_content and data.synthesis)
+SETTING_LABELS = {"feedforward": "learn u_bar only (K = 0)", "primitives": "learn (x_bar, u_bar, K)",
+                  "tvlqr": "TVLQR gains", "per_step_lqr": "per-step LQR gains"}
+
+
+def plot_against_demos(rows: list[dict], spec: ExperimentSpec, path: Path, panels: Sequence[tuple[str, str]],
+                       title: str, ylim: dict[str, tuple[float, float]] | None = None) -> None:
+    """One panel per (metric, axis label) against the number of demos N (log axis): one line per
+    combination of the other grid values, mean +- std over seeds (Figure 5's layout)."""
+    import matplotlib.pyplot as plt
+
+    if any("data.num_demos" not in r for r in rows):
+        raise ValueError("this plot needs data.num_demos among the grid keys")
+    others = [k for k in spec.grid if k not in ("data.num_demos", SEED_KEY)]
+    lines = list(dict.fromkeys(tuple(r.get(k) for k in others) + (r["variant"],) for r in rows))
+    contents = sorted({r.get("data.action_content") for r in rows}, key=str)
+    palette = dict(zip(contents, ["tab:orange", "tab:blue", "tab:green", "tab:red"]))
+    styles = ["-", "--", ":", "-."]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.4), squeeze=False)
+    for axis, (metric, label) in zip(axes[0], panels):
+        for number, line_key in enumerate(lines):
+            dodge = 1 + 0.03 * (number - (len(lines) - 1) / 2)  # keep error bars at the same N apart
+            line = sorted((r for r in rows if tuple(r.get(k) for k in others) + (r["variant"],) == line_key),
+                          key=lambda r: r["data.num_demos"])
+            values = dict(zip(others, line_key[:-1]))
+            name = ", ".join(SETTING_LABELS.get(v, f"{k.rsplit('.', 1)[-1]}={v}") for k, v in values.items())
+            if len(spec.evaluation.variants) > 1:
+                name += f" [{line_key[-1]}]"
+            axis.errorbar([r["data.num_demos"] * dodge for r in line], [r[f"{metric}_mean"] for r in line],
+                          yerr=[r[f"{metric}_std"] for r in line], capsize=3, marker="o",
+                          linestyle=styles[number % len(styles)], color=palette.get(values.get("data.action_content")),
+                          label=name)
+        axis.set_xscale("log")
+        demos = sorted({r["data.num_demos"] for r in rows})
+        axis.set_xticks(demos, [str(n) for n in demos])
+        axis.minorticks_off()
+        axis.set_xlabel("demonstrations N")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        if ylim and metric in ylim:
+            axis.set_ylim(*ylim[metric])
+    axes[0][0].legend(fontsize=7)
+    seeds = max(r["seeds"] for r in rows)
+    save_figure(figure, path, f"{title} ({spec.evaluation.episodes} test starts, mean +- std over up to {seeds} seeds)")

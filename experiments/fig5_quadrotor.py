@@ -160,45 +160,13 @@ def env_factory(spec: common.ExperimentSpec):
 
 # --------------------------------------------------------------------------- figure
 
-LABELS = {"feedforward": "learn u_bar only (K = 0)", "primitives": "learn (x_bar, u_bar, K)"}
 PANELS = (("success_rate", "success rate"), ("mean_tracking_cost", "tracking cost [m^2]"))
 
 
 def plot(rows: list[dict], spec: common.ExperimentSpec, path: Path) -> None:
     """Success rate and tracking cost against N; one line per (action content, sigma), mean +- std."""
-    import matplotlib.pyplot as plt
-
-    if any("data.num_demos" not in r for r in rows):
-        raise ValueError("the Figure 5 plot needs data.num_demos among the grid keys")
-    figure, axes = plt.subplots(1, len(PANELS), figsize=(11, 4.2))
-    contents = list(dict.fromkeys(r.get("data.action_content") for r in rows))
-    sigmas = sorted({r.get("data.sigma") for r in rows}, key=lambda s: -1.0 if s is None else s)
-    styles = ["-", "--", ":", "-."]
-    colors = {"feedforward": "tab:orange", "primitives": "tab:blue"}
-    lines = [(c, i, s) for c in contents for i, s in enumerate(sigmas)]
-    for axis, (metric, label) in zip(axes, PANELS):
-        for number, (content, index, sigma) in enumerate(lines):
-            dodge = 1 + 0.03 * (number - (len(lines) - 1) / 2)  # keep error bars at the same N apart
-            line = sorted((r for r in rows if r.get("data.action_content") == content and r.get("data.sigma") == sigma),
-                          key=lambda r: r["data.num_demos"])
-            if not line:
-                continue
-            name = LABELS.get(content, str(content)) + ("" if sigma is None else f", sigma={sigma:g}")
-            axis.errorbar([r["data.num_demos"] * dodge for r in line], [r[f"{metric}_mean"] for r in line],
-                          yerr=[r[f"{metric}_std"] for r in line], capsize=3, marker="o",
-                          linestyle=styles[index % len(styles)], color=colors.get(content), label=name)
-        axis.set_xscale("log")
-        demos = sorted({r["data.num_demos"] for r in rows})
-        axis.set_xticks(demos, [str(n) for n in demos])
-        axis.minorticks_off()
-        axis.set_xlabel("demonstrations N")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-    axes[0].set_ylim(-0.05, 1.05)
-    axes[0].legend(fontsize=8)
-    seeds = max(r["seeds"] for r in rows)
-    common.save_figure(figure, path, f"Quadrotor with obstacle: gains vs feed-forward only ({spec.evaluation.episodes} test starts, "
-                    f"mean +- std over up to {seeds} seeds)")
+    common.plot_against_demos(rows, spec, path, PANELS, "Quadrotor with obstacle: gains vs feed-forward only",
+                              ylim={"success_rate": (-0.05, 1.05)})
 
 
 EXPERIMENT = common.Experiment(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments import common, fig5_quadrotor, fig6_pusht
+from experiments import common, fig5_quadrotor, fig5_stabilize, fig6_pusht, replay_diagnosis, robustness_pusht
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,6 +64,21 @@ def test_fig5_config_expands_to_48_seed_major_runs(monkeypatch):
     assert Path(config.train.out_dir) == Path("results/experiments/fig5_quadrotor/runs") / run.run_id
     assert spec.evaluation.seeds() == list(range(100000, 100025))
     assert spec.demos.subsets == "by_seed"
+
+
+def test_fig5_stabilize_configs_are_the_papers_grid(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    spec = common.load_spec("experiments/configs/fig5_stabilize.yaml")
+    runs = common.expand_grid(spec)
+    assert len(runs) == 2 * 4 * 3 * 5
+    assert {(r.params["data.num_demos"], r.params["data.sigma"]) for r in runs} == {
+        (n, s) for n in (1, 2, 5, 10) for s in (0.0, 0.05, 0.1)}
+    config = common.build_run_config(spec, runs[-1])
+    assert (config.data.dynamics, config.data.control_stride, config.data.obs_steps, config.data.chunk_length) == (
+        "quadrotor_thrust_torque", 1, 2, 4)
+    assert spec.evaluation.episodes == 50 and spec.evaluation.exec_knots == 4
+    lqr = common.load_spec("experiments/configs/fig5_stabilize_lqr.yaml")
+    assert {common.build_run_config(lqr, r).data.synthesis for r in common.expand_grid(lqr)} == {"per_step_lqr"}
 
 
 def test_fig6_config_expands_to_15_runs_with_two_variants(monkeypatch):
@@ -186,3 +201,61 @@ def test_fig6_tiny_grid_evaluates_hint_and_baseline_from_one_checkpoint(tmp_path
     assert [(r["data.sigma"], r["variant"]) for r in rows] == [(0.0, "hint"), (0.0, "baseline"),
                                                                (0.1, "hint"), (0.1, "baseline")]
     assert (spec.directory / "tiny6.png").is_file()
+
+
+def test_fig5_stabilize_tiny_grid_through_ray_from_the_command_line(tmp_path):
+    """``python -m experiments.fig5_stabilize --workers 2``: the figure module is ``__main__``, and its
+    functions still reach Ray's workers (common.importable); every record carries the paper's ratio."""
+    import subprocess
+    import sys
+
+    config = tiny_spec(tmp_path, "tiny5s", "quadrotor_stabilize.yaml", "quadrotor_stabilize",
+                       {"data.action_content": ["feedforward", "primitives"], "data.num_demos": [1], "seed": [0]},
+                       {"hint": None}, "by_seed")
+    values = yaml.safe_load(config.read_text())
+    values["evaluation"]["exec_knots"] = 4  # the task's chunks hold 4 knots
+    config.write_text(yaml.safe_dump(values, sort_keys=False))
+    completed = subprocess.run([sys.executable, "-m", "experiments.fig5_stabilize", "--config", str(config),
+                                "--workers", "2", "--no-progress"], cwd=REPO_ROOT, capture_output=True, text=True,
+                               timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    spec = common.load_spec(config)
+    expert = json.loads(fig5_stabilize.reference_file(spec).read_text())
+    records = lines(spec.results_file)
+    assert sorted(r["params"]["data.action_content"] for r in records) == ["feedforward", "primitives"]
+    for record in records:
+        for episode in record["episodes"]:
+            assert episode["reward_ratio"] == pytest.approx(episode["total_reward"] / expert["total_reward"][str(episode["seed"])])
+        assert record["metrics"]["mean_reward_ratio"] >= 0
+    assert (spec.directory / "tiny5s.png").stat().st_size > 10_000
+
+
+def test_robustness_perturbs_only_what_the_policy_sees_and_the_same_way_for_every_variant():
+    first, second = robustness_pusht.PerturbedBlockObservation(10.0), robustness_pusht.PerturbedBlockObservation(10.0)
+    seen = first.reset(100000)
+    true = first.env.state
+    names = list(first.state_names)
+    changed = [names[i] for i in np.flatnonzero(seen != true)]
+    assert changed == ["block_x", "block_y", "block_theta"]
+    np.testing.assert_array_equal(second.reset(100000), seen)  # same draws for the other variant
+    u = np.array([true[0] + 5.0, true[1]])
+    seen_next, _ = first.step(u)
+    second.step(u)
+    np.testing.assert_array_equal(first.env.state, second.env.state)  # the simulation ran on the truth
+    assert np.all(np.abs(seen_next - first.env.state)[[names.index("agent_x"), names.index("agent_y")]] == 0)
+    clean = robustness_pusht.PerturbedBlockObservation(0.0)
+    np.testing.assert_array_equal(clean.reset(100000), clean.env.state)
+
+
+def test_replayed_demo_chunks_track_with_gains_and_drift_without(tmp_path, capsys):
+    out = tmp_path / "replay.csv"
+    assert replay_diagnosis.main(["--env", "quadrotor_stabilize", "--demos", "2", "--trials", "2",
+                                  "--perturbation", "0", "0.3", "--out", str(out)]) == 0
+    import csv
+
+    rows = {(float(r["delta"]), r["execution"]): r for r in csv.DictReader(out.open())}
+    # an exact replay from the demo's own start reproduces the demo with or without gains
+    for execution in ("gains", "no gains"):
+        assert float(rows[(0.0, execution)]["final_distance"]) < 0.1
+    # from perturbed starts the gains pull the vehicle back to the demo's end; open loop does not
+    assert float(rows[(0.3, "gains")]["final_distance"]) < 0.1 < float(rows[(0.3, "no gains")]["final_distance"])

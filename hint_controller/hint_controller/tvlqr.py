@@ -247,17 +247,44 @@ def chunk_controllers(
 SynthesisFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+def per_step_lqr_gains(model: DynamicsModel, states: np.ndarray, inputs: np.ndarray, q: np.ndarray,
+                       r: np.ndarray) -> np.ndarray:
+    """Gains (T, m, n) of an infinite-horizon discrete LQR of each step's own linearization:
+    K_t = -(R + B_t' P_t B_t)^{-1} B_t' P_t A_t with P_t the DARE solution of (A_t, B_t, Q, R).
+
+    The HINT authors' choice for their quadrotor (Q = I, R = I). Unlike TVLQR it ignores how the
+    linearization changes along the trajectory; where a step's pair has no stabilizing solution
+    P_t falls back to Q (:func:`infinite_horizon_cost`)."""
+    states = np.asarray(states, dtype=float)
+    inputs = np.asarray(inputs, dtype=float)
+    _check_trajectory(model, states, inputs)
+    a, b = model.trajectory_jacobians(states[:-1], inputs)
+    gains = np.empty((len(inputs), model.input_dim, model.state_dim))
+    for t in range(len(inputs)):
+        p = infinite_horizon_cost(a[t], b[t], q, r)
+        gains[t] = -np.linalg.solve(r + b[t].T @ p @ b[t], b[t].T @ p @ a[t])
+    return gains
+
+
+#: synthesis oracles a training config can name in ``data.synthesis``
+SYNTHESIS_KINDS = ("tvlqr", "per_step_lqr", "none")
+
+
 def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> SynthesisFn | None:
-    """The synthesis oracle a training config names (``data.synthesis``: "tvlqr" or "none", with
-    ``data.synthesis_options`` as TVLQRConfig fields) as a callable; None for "none"."""
+    """The synthesis oracle a training config names (``data.synthesis``, one of
+    :data:`SYNTHESIS_KINDS`, with ``data.synthesis_options`` as TVLQRConfig fields: both oracles
+    use its Q and R, TVLQR also its terminal cost) as a callable; None for "none"."""
     if kind == "none":
         return None
-    if kind != "tvlqr":
-        raise ValueError(f"unknown synthesis {kind!r} (tvlqr or none)")
+    if kind not in SYNTHESIS_KINDS:
+        raise ValueError(f"unknown synthesis {kind!r} (one of {', '.join(SYNTHESIS_KINDS)})")
     weights = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
     tvlqr = TVLQRConfig(**weights)
     q, r, qf = tvlqr.matrices(model)
     terminal = tvlqr.terminal_cost(qf)
+
+    if kind == "per_step_lqr":
+        return lambda states, inputs: per_step_lqr_gains(model, states, inputs, q, r)
 
     def synthesize(states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         return synthesize_gains(model, states, inputs, q, r, terminal).gains

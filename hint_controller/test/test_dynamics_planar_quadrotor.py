@@ -1,11 +1,13 @@
-"""PlanarQuadrotor: Drake-derived dynamics, RK4 discretization and its exact Jacobians."""
+"""Planar quadrotors: Drake-derived dynamics, RK4 (rotor thrusts) and Euler (thrust and torque)
+discretizations and their exact Jacobians."""
 
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
+from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import SafeMode
-from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
+from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, ThrustTorqueQuadrotor, hover_to_point_trajectory
 from dynamics_test_utils import central_difference_jacobians
 
 
@@ -76,3 +78,39 @@ def test_hover_to_point_trajectory_reaches_the_target(model):
     states, inputs = hover_to_point_trajectory(model, 600, target=(1.0, 0.5))
     np.testing.assert_allclose(states[-1, :2], [1.0, 0.5], atol=1e-3)
     np.testing.assert_allclose(model.rollout(states[0], inputs), states)
+
+
+# --------------------------------------------------------------------------- thrust and torque inputs
+
+
+def _thrust_torque_dynamics(x, u, m=0.8, inertia=0.5, g=9.8):
+    return np.array([x[3], x[4], x[5], -np.sin(x[2]) * u[0] / m, np.cos(x[2]) * u[0] / m - g, u[1] / inertia])
+
+
+def test_thrust_torque_model_is_the_papers_euler_step():
+    model = make_model("quadrotor_thrust_torque", period=0.05)
+    assert isinstance(model, ThrustTorqueQuadrotor) and model.input_names == ("thrust", "torque")
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        x, u = rng.normal(size=6), np.array([rng.uniform(0, 20), rng.normal()])
+        np.testing.assert_allclose(model.continuous_dynamics(x, u), _thrust_torque_dynamics(x, u), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(model.step(x, u), x + 0.05 * _thrust_torque_dynamics(x, u), rtol=1e-12, atol=1e-12)
+
+
+def test_thrust_torque_jacobians_are_exact_and_batched():
+    model = ThrustTorqueQuadrotor()
+    rng = np.random.default_rng(3)
+    states, inputs = rng.normal(size=(5, 6)), np.column_stack([rng.uniform(5, 10, 4), rng.normal(size=4)])
+    a, b = model.trajectory_jacobians(states, inputs)
+    assert a.shape == (4, 6, 6) and b.shape == (4, 6, 2)
+    a_fd, b_fd = central_difference_jacobians(model, states[2], inputs[2])
+    np.testing.assert_allclose(a[2], a_fd, atol=1e-8)
+    np.testing.assert_allclose(b[2], b_fd, atol=1e-8)
+
+
+def test_thrust_torque_hover_is_an_equilibrium_and_the_safe_input():
+    model = ThrustTorqueQuadrotor()
+    hover = model.safe_input(np.zeros(6), SafeMode.HOVER)
+    np.testing.assert_allclose(hover, [0.8 * 9.8, 0.0])
+    np.testing.assert_allclose(model.step(np.zeros(6), hover), np.zeros(6), atol=1e-14)
+    np.testing.assert_allclose(model.clamp(np.array([-1.0, 99.0])), [0.0, 50.0])

@@ -8,7 +8,9 @@ from pydrake.trajectories import PiecewisePolynomial
 from hint_controller.composite_action import CompositeAction
 from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
 from hint_controller.dynamics.pusht_agent import PushTAgent
-from hint_controller.tvlqr import TVLQRConfig, chunk_controllers, primitive_controllers, synthesize_gains
+from hint_controller.tvlqr import (
+    TVLQRConfig, chunk_controllers, make_synthesis, per_step_lqr_gains, primitive_controllers, synthesize_gains,
+)
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +130,18 @@ def test_manipulator_default_weights_stabilize_a_swing():
     for t in range(horizon):
         x = arm.step(x, arm.clamp(u_ff[t] + gains[t] @ (x - x_ref[t])))
     assert np.linalg.norm(x - states[-1]) < 0.01
+
+
+def test_per_step_lqr_gains_are_drakes_infinite_horizon_lqr_of_each_step(quadrotor, maneuver):
+    states, inputs = maneuver
+    q, r = np.eye(6), np.eye(2)
+    gains = per_step_lqr_gains(quadrotor, states[:41], inputs[:40], q, r)
+    assert gains.shape == (40, 2, 6)
+    for t in (0, 20, 39):
+        a, b = quadrotor.jacobians(states[t], inputs[t])
+        k_drake, _ = DiscreteTimeLinearQuadraticRegulator(a, b, q, r)
+        np.testing.assert_allclose(gains[t], -k_drake, rtol=1e-6, atol=1e-8)  # hint's u = u_bar + K dx
+    synthesize = make_synthesis(quadrotor, "per_step_lqr", {"q_diag": [1.0] * 6, "r_diag": [1.0, 1.0]})
+    np.testing.assert_allclose(synthesize(states[:41], inputs[:40]), gains)
+    with pytest.raises(ValueError, match="per_step_lqr"):
+        make_synthesis(quadrotor, "lqr", {})

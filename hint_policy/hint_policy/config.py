@@ -32,7 +32,9 @@ class DataConfig:
     #: dynamics model of the controlled subsystem: a name of hint_controller.dynamics.make_model
     #: ("pusht_agent", "planar_quadrotor", ...) or "module:callable" returning a DynamicsModel
     dynamics: str = ""
-    #: synthesis oracle for the gains: "tvlqr" (hint_controller.tvlqr) or "none" (all zero)
+    #: synthesis oracle for the gains (hint_controller.tvlqr): "tvlqr", "per_step_lqr" (an
+    #: infinite-horizon LQR of each step's linearization, the HINT authors' quadrotor choice) or
+    #: "none" (all zero)
     synthesis: str = "tvlqr"
     #: keyword arguments of the synthesis oracle: hint_controller.tvlqr.TVLQRConfig's q_diag,
     #: r_diag, qf_diag (lists; missing = the model's defaults)
@@ -174,7 +176,7 @@ class HintConfig:
         _check(d.sigma >= 0, "data.sigma must be >= 0")
         _check(d.noise_draws >= 1, "data.noise_draws must be >= 1")
         _check(d.noise_mode in ("fixed", "fresh"), "data.noise_mode must be 'fixed' or 'fresh'")
-        _check(d.synthesis in ("tvlqr", "none"), "data.synthesis must be 'tvlqr' or 'none'")
+        _check(d.synthesis in ("tvlqr", "per_step_lqr", "none"), "data.synthesis must be 'tvlqr', 'per_step_lqr' or 'none'")
         _check(self.model.denoiser in ("unet", "mlp"), "model.denoiser must be 'unet' or 'mlp'")
         _check(len(self.model.unet_channels) >= 1, "model.unet_channels must not be empty")
         _check(self.diffusion.train_steps >= 2, "diffusion.train_steps must be >= 2")

@@ -8,7 +8,7 @@ import math
 
 from hint_controller.dynamics.base import DynamicsModel, SafeMode
 
-MODEL_NAMES = ("planar_quadrotor", "pusht_agent", "manipulator")
+MODEL_NAMES = ("planar_quadrotor", "quadrotor_thrust_torque", "pusht_agent", "manipulator")
 
 
 def make_model(name: str, period: float = 0.01, urdf_path: str | None = None) -> DynamicsModel:
@@ -21,6 +21,10 @@ def make_model(name: str, period: float = 0.01, urdf_path: str | None = None) ->
         from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
 
         return PlanarQuadrotor(period=period)
+    if name == "quadrotor_thrust_torque":
+        from hint_controller.dynamics.planar_quadrotor import ThrustTorqueQuadrotor
+
+        return ThrustTorqueQuadrotor(period=period)
     if name == "pusht_agent":
         from hint_controller.dynamics.pusht_agent import PushTAgent
 

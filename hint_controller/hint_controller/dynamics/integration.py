@@ -1,6 +1,7 @@
-"""Shared numerics of the dynamics models: fast evaluation of Drake symbolic expressions and
-the explicit fourth-order Runge-Kutta (RK4) discretization with its exact Jacobians, and
-:class:`RK4Model`, the base of the models discretized that way.
+"""Shared numerics of the dynamics models: fast evaluation of Drake symbolic expressions, the
+explicit fourth-order Runge-Kutta (RK4) and explicit Euler discretizations with their exact
+Jacobians, and :class:`RK4Model` / :class:`EulerModel`, the bases of the models discretized
+those ways.
 
 Every function here is batched: a leading axis of any size runs over a trajectory, so the
 synthesis oracle linearizes T steps with a handful of numpy calls instead of T Python calls.
@@ -100,12 +101,8 @@ def rk4_jacobians(
     return jac[..., :n], jac[..., n:]
 
 
-class RK4Model(DynamicsModel):
-    """A model discretized by one :func:`rk4_step` per period with the input held (zero-order
-    hold), with the exact Jacobians of that step from :func:`rk4_jacobians`.
-
-    Subclasses supply the batched continuous dynamics and their Jacobians.
-    """
+class _ContinuousModel(DynamicsModel):
+    """A model given by batched continuous dynamics f_c and their Jacobians."""
 
     @abc.abstractmethod
     def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -118,13 +115,35 @@ class RK4Model(DynamicsModel):
     def continuous_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         return self._batched_f(np.asarray(x, float), np.asarray(u, float))
 
+    def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inputs = np.asarray(inputs, dtype=float)
+        states = np.asarray(states, dtype=float)[: len(inputs)]
+        return self.jacobians(states, inputs)
+
+
+class EulerModel(_ContinuousModel):
+    """A model discretized by one explicit Euler step per period with the input held:
+    x_{t+1} = x_t + h f_c(x_t, u_t), with Jacobians A = I + h df_c/dx, B = h df_c/du (exact for
+    this step). Subclasses supply the batched continuous dynamics and their Jacobians."""
+
+    def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float)
+        return x + self.period * self._batched_f(x, np.asarray(u, float))
+
+    def jacobians(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fx, fu = self._batched_jac(*broadcast_leading(np.asarray(x, float), np.asarray(u, float)))
+        return np.eye(fx.shape[-1]) + self.period * fx, self.period * fu
+
+
+class RK4Model(_ContinuousModel):
+    """A model discretized by one :func:`rk4_step` per period with the input held (zero-order
+    hold), with the exact Jacobians of that step from :func:`rk4_jacobians`.
+
+    Subclasses supply the batched continuous dynamics and their Jacobians.
+    """
+
     def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         return rk4_step(self._batched_f, np.asarray(x, float), np.asarray(u, float), self.period)
 
     def jacobians(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return rk4_jacobians(self._batched_f, self._batched_jac, np.asarray(x, float), np.asarray(u, float), self.period)
-
-    def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inputs = np.asarray(inputs, dtype=float)
-        states = np.asarray(states, dtype=float)[: len(inputs)]
-        return self.jacobians(states, inputs)

@@ -1,5 +1,12 @@
-"""Planar quadrotor (Underactuated's Quadrotor2D): continuous dynamics from Drake symbolic
-expressions, discretized by RK4 with the input held over the period (zero-order hold).
+"""Planar quadrotors: continuous dynamics from Drake symbolic expressions, discretized with the
+input held over the period (zero-order hold).
+
+* :class:`PlanarQuadrotor` (Underactuated's Quadrotor2D, rotor-thrust inputs, RK4): the obstacle
+  task's vehicle and the controller node's default quadrotor model;
+* :class:`ThrustTorqueQuadrotor` (collective thrust and torque inputs, explicit Euler): the
+  vehicle of the HINT paper's Figure 5 stabilization experiment (see its docstring).
+
+PlanarQuadrotor:
 
 State (x, z, theta, xdot, zdot, thetadot): position [m], pitch [rad], their rates.
 Inputs (thrust_left, thrust_right) [N], the two rotor forces along the body's z axis:
@@ -24,7 +31,7 @@ from pydrake.symbolic import Jacobian, MakeVectorVariable, cos, sin
 from pydrake.systems.primitives import SymbolicVectorSystem
 
 from hint_controller.dynamics.base import SafeMode
-from hint_controller.dynamics.integration import RK4Model, broadcast_leading, lambdify_drake
+from hint_controller.dynamics.integration import EulerModel, RK4Model, broadcast_leading, lambdify_drake
 
 
 class PlanarQuadrotor(RK4Model):
@@ -103,6 +110,62 @@ class PlanarQuadrotor(RK4Model):
     def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
         if SafeMode(mode) is SafeMode.HOVER:
             return self.clamp(np.full(2, self.hover_thrust))
+        return super().safe_input(x, mode)
+
+
+class ThrustTorqueQuadrotor(EulerModel):
+    """Planar quadrotor with collective thrust and torque inputs, discretized by explicit Euler.
+
+    The setting of the HINT paper's Figure 5 (the authors' code): state (x, z, phi, xdot, zdot,
+    phidot), inputs (thrust [N], torque [N m]), mass 0.8 kg, inertia 0.5 kg m^2, g = 9.8,
+    period 0.05 s::
+
+        xddot   = -sin(phi) thrust / m
+        zddot   =  cos(phi) thrust / m - g
+        phiddot =  torque / I
+
+    x_{t+1} = x_t + period * f_c(x_t, u_t). Input limits (not in the paper, whose expert is
+    unconstrained; generous enough that its expert never reaches them from the experiment's starts):
+    thrust in [0, 4 m g], torque in +-50 N m. State bounds: x, z in +-10 m, |phi| <= pi,
+    speeds +-20 m/s, phidot +-20 rad/s. Safe mode HOVER: thrust m g, no torque.
+    """
+
+    name = "quadrotor_thrust_torque"
+    state_names = ("x", "z", "theta", "xdot", "zdot", "thetadot")
+    input_names = ("thrust", "torque")
+
+    def __init__(self, period: float = 0.05, mass: float = 0.8, inertia: float = 0.5, gravity: float = 9.8,
+                 max_thrust_to_weight: float = 4.0, max_torque: float = 50.0) -> None:
+        self.period = float(period)
+        self.mass, self.inertia, self.gravity = mass, inertia, gravity
+        self.hover_thrust = mass * gravity
+        self.input_lower = np.array([0.0, -max_torque])
+        self.input_upper = np.array([max_thrust_to_weight * self.hover_thrust, max_torque])
+        self.state_lower = np.array([-10.0, -10.0, -np.pi, -20.0, -20.0, -20.0])
+        self.state_upper = -self.state_lower
+        x = MakeVectorVariable(6, "x")
+        u = MakeVectorVariable(2, "u")
+        xdot = self.symbolic_dynamics(x, u)
+        variables = list(x) + list(u)
+        self._f = lambdify_drake(xdot, variables)
+        self._fx = lambdify_drake(Jacobian(xdot, x), variables)
+        self._fu = lambdify_drake(Jacobian(xdot, u), variables)
+
+    def symbolic_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        theta = x[2]
+        return np.array([x[3], x[4], x[5], -sin(theta) * u[0] / self.mass,
+                         cos(theta) * u[0] / self.mass - self.gravity, u[1] / self.inertia])
+
+    def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return self._f(_stack(x, u))
+
+    def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = _stack(x, u)
+        return self._fx(z), self._fu(z)
+
+    def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
+        if SafeMode(mode) is SafeMode.HOVER:
+            return self.clamp(np.array([self.hover_thrust, 0.0]))
         return super().safe_input(x, mode)
 
 

@@ -1,5 +1,6 @@
-"""ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task and the
-three-link arm reaching task.
+"""ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task, the
+planar quadrotor stabilization task of the HINT paper's Figure 5 and the three-link arm reaching
+task.
 
 :func:`make_env` is the one registry of them by name; a simulator's module is imported only when
 that simulator is made.
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 _ENV_CLASSES = {
     "pusht": ("hint_policy.envs.pusht", "PushTEnv"),
     "quadrotor": ("hint_policy.envs.quadrotor", "PlanarQuadrotorObstacleEnv"),
+    "quadrotor_stabilize": ("hint_policy.envs.quadrotor_stabilize", "QuadrotorStabilizeEnv"),
     "arm": ("hint_policy.envs.arm", "ArmReachEnv"),
 }
 ENV_NAMES = tuple(_ENV_CLASSES)

@@ -1,5 +1,5 @@
-"""Expert demonstrators (PushT push planner, quadrotor trajectory optimization + TVLQR, arm
-minimum-jerk reach + TVLQR) and the ``generate`` command that writes demo datasets."""
+"""Expert demonstrators (PushT push planner, quadrotor trajectory optimization + TVLQR, quadrotor
+stabilization by iLQR MPC, arm minimum-jerk reach + TVLQR) and the ``generate`` command that writes demo datasets."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@
         --out data/pusht_demos.npz --seed-start 0 --workers 2
 
 Environments (``--env``): pusht (push planner), quadrotor (trajectory optimization + TVLQR),
-arm (IK + minimum-jerk motion + inverse dynamics + TVLQR).
+quadrotor_stabilize (iLQR model-predictive control), arm (IK + minimum-jerk motion + inverse
+dynamics + TVLQR).
 
 Seeds seed_start, seed_start + 1, ... are solved by a pool of worker processes (one env and one
 expert per process) until ``--num-demos`` demos are collected (successful ones only unless
@@ -45,6 +46,10 @@ def make_episode_runner(env_name: str) -> Callable[[int], Demo]:
         from hint_policy.experts.arm_expert import ArmExpert
 
         return ArmExpert(env).run_episode
+    if env_name == "quadrotor_stabilize":
+        from hint_policy.experts.stabilize_expert import StabilizeExpert
+
+        return StabilizeExpert(env).run_episode
     from hint_policy.experts.quadrotor_expert import QuadrotorExpert
 
     quadrotor_expert = QuadrotorExpert(env)
@@ -140,6 +145,9 @@ def summary(env_name: str, tried: Sequence[Demo]) -> dict[str, float]:
         successful = [d for d in tried if d.success] or list(tried)
         stats["elbow_positive_fraction"] = float(np.mean([d.extra["elbow"] == "positive" for d in successful]))
         stats["mean_final_distance_m"] = float(np.mean([d.extra["final_distance"] for d in tried]))
+    elif env_name == "quadrotor_stabilize":
+        stats["mean_total_reward"] = float(np.mean([d.extra["total_reward"] for d in tried]))
+        stats["max_final_distance"] = float(np.max([d.extra["final_distance"] for d in tried]))
     else:
         successful = [d for d in tried if d.success] or list(tried)
         stats["left_fraction"] = float(np.mean([d.extra["passes_left"] for d in successful]))
