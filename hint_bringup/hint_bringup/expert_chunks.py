@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.composite_action import CompositeAction, chunk_from_knots
 from hint_controller.executor import default_safe_mode
 from hint_controller.names import name_indices
 from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
@@ -171,13 +171,7 @@ class ExpertChunker:
             self._memory = copy.deepcopy(self._snapshots[resumed])
         states, inputs = self._rollout(state)
         primitives = self.primitives(states, inputs)
-        knots = np.arange(self.config.chunk_knots) * self.knot_stride
-        self.sequence += 1
-        action = CompositeAction(
-            x_ref=primitives.x_ref[knots], u_ff=primitives.u_ff[knots], gains=primitives.gains[knots],
-            period=self.knot_period, start_time=float(time), state_names=self.model.state_names,
-            input_names=self.model.input_names, sequence=self.sequence, interpolation=Interpolation.LINEAR,
-        )
+        action = self._pack(primitives.x_ref, primitives.u_ff, primitives.gains, time)
         self._last_time = float(time)
         return ExpertChunk(action, states, inputs, resumed)
 
@@ -193,13 +187,14 @@ class ExpertChunker:
         u = np.asarray(self.model.safe_input(x, default_safe_mode(self.model)), dtype=float)
         states = np.repeat(x[None], self.rollout_steps + 1, axis=0)
         inputs = np.repeat(u[None], self.rollout_steps, axis=0)
-        knots = np.arange(self.config.chunk_knots) * self.knot_stride
+        return self._pack(states[:-1], inputs, self._synthesize(states, inputs), time)
+
+    def _pack(self, x_ref: np.ndarray, u_ff: np.ndarray, gains: np.ndarray, time: float) -> CompositeAction:
+        """The next-numbered chunk of `chunk_knots` knots, every `knot_stride` steps of a rollout."""
         self.sequence += 1
-        return CompositeAction(
-            x_ref=states[knots], u_ff=inputs[knots], gains=self._synthesize(states, inputs)[knots],
-            period=self.knot_period, start_time=float(time), state_names=self.model.state_names,
-            input_names=self.model.input_names, sequence=self.sequence, interpolation=Interpolation.LINEAR,
-        )
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=time,
+                                state_names=self.model.state_names, input_names=self.model.input_names,
+                                sequence=self.sequence, knots=self.config.chunk_knots, stride=self.knot_stride)
 
     def warm_up(self) -> None:
         """Plan one chunk from the env's seed-0 start and forget it: pays the one-time costs

@@ -45,7 +45,7 @@ from sensor_msgs.msg import Joy
 
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
-from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.composite_action import CompositeAction, chunk_from_knots
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import default_safe_mode
 from hint_controller.names import name_indices
@@ -119,13 +119,11 @@ class TargetTracker:
         inputs = np.array([self.model.safe_input(x, self.safe_mode) for x in states[:-1]])
         if self.rate_index is not None:
             states[:-1, self.rate_index] = np.diff(positions, axis=0) / self.model.period
-        x_ref, u_ff, gains = primitive_controllers(self.model, states, inputs, stride=self.stride)
+        x_ref, u_ff, gains = primitive_controllers(self.model, states, inputs)
         self.sequence += 1
-        return CompositeAction(
-            x_ref=x_ref, u_ff=u_ff, gains=gains, period=self.knot_period, start_time=start_time,
-            state_names=self.model.state_names, input_names=self.model.input_names, sequence=self.sequence,
-            interpolation=Interpolation.LINEAR,
-        )
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=start_time,
+                                state_names=self.model.state_names, input_names=self.model.input_names,
+                                sequence=self.sequence, knots=self.chunk_knots, stride=self.stride)
 
 
 def stick_velocity(

@@ -109,3 +109,45 @@ class CompositeAction:
     def end_time(self) -> float:
         """Time at which the last knot's interval ends."""
         return self.start_time + self.length * self.period
+
+
+def chunk_from_knots(
+    x_ref: np.ndarray,
+    u_ff: np.ndarray,
+    gains: np.ndarray,
+    *,
+    knot_period: float,
+    start_time: float,
+    state_names: tuple[str, ...] | list[str],
+    input_names: tuple[str, ...] | list[str],
+    sequence: int,
+    knots: int | None = None,
+    first: int = 0,
+    stride: int = 1,
+    interpolation: Interpolation = Interpolation.LINEAR,
+    sigma: float = 0.0,
+    x_ref_end: np.ndarray | None = None,
+) -> CompositeAction:
+    """The one builder of composite actions from a trajectory of primitive controllers.
+
+    Rows ``first, first + stride, ...`` of (x_ref, u_ff, gains) become knots 0, 1, ... (`knots`
+    of them; None = every row that exists from `first` on), each held for `knot_period`. So a
+    per-physics-step trajectory (a demo, an expert rollout, a teleop reference) is sampled at
+    ``stride`` = physics steps per knot, and knot-level arrays (a policy's unpacked output) use
+    stride 1. ``x_ref_end`` is the row one knot after the last when the trajectory has it, else
+    the given `x_ref_end` (None: the executor extrapolates).
+    """
+    if stride < 1 or first < 0:
+        raise ValueError(f"need stride >= 1 and first >= 0, got {stride} and {first}")
+    rows = len(x_ref)
+    count = (rows - first + stride - 1) // stride if knots is None else int(knots)
+    indices = first + stride * np.arange(count)
+    if count < 1 or indices[-1] >= rows:
+        raise ValueError(f"{count} knots every {stride} rows from row {first} need more than the {rows} rows given")
+    after = first + stride * count
+    return CompositeAction(
+        x_ref=np.asarray(x_ref)[indices], u_ff=np.asarray(u_ff)[indices], gains=np.asarray(gains)[indices],
+        period=knot_period, start_time=float(start_time), state_names=tuple(state_names),
+        input_names=tuple(input_names), sequence=int(sequence), sigma=float(sigma), interpolation=interpolation,
+        x_ref_end=np.asarray(x_ref)[after] if after < rows else x_ref_end,
+    )

@@ -89,6 +89,17 @@ class _PreparedChunk:
     activation_time: float  # start_time less the knot tolerance
 
 
+def primitive_input(gain: np.ndarray, error: np.ndarray, u_ff: np.ndarray, lower: np.ndarray,
+                    upper: np.ndarray) -> np.ndarray:
+    """The control law of a primitive controller: u = u_ff + K (x - x_ref), clipped to
+    [lower, upper], with error = x - x_ref. The executor and the experts' trackers both use it."""
+    u = gain @ error
+    u += u_ff
+    np.minimum(u, upper, out=u)
+    np.maximum(u, lower, out=u)
+    return u
+
+
 def default_safe_mode(model: DynamicsModel) -> SafeMode:
     """The first of HOVER, GRAVITY_COMPENSATION, BRAKE, ZERO that `model` supports."""
     probe = np.zeros(model.state_dim)
@@ -253,10 +264,7 @@ class ChunkExecutor:
         np.subtract(x, chunk.x_ref[knot], out=error)
         if offset:
             error -= offset * chunk.x_slope[knot]
-        u = chunk.gains[knot] @ error
-        u += chunk.u_ff[knot]
-        np.minimum(u, self._upper, out=u)
-        np.maximum(u, self._lower, out=u)
+        u = primitive_input(chunk.gains[knot], error, chunk.u_ff[knot], self._lower, self._upper)
         tracking_error = math.sqrt(error @ error)
         if not math.isfinite(tracking_error) or not np.isfinite(u).all():
             return self._safe(x, ExecutorMode.FAULT, "non-finite command", chunk)

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.linalg import solve_discrete_are
 from scipy.linalg.lapack import dposv
 
-from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.composite_action import CompositeAction, Interpolation, chunk_from_knots
 from hint_controller.dynamics.base import DynamicsModel
 
 #: default diagonal weights (Q, R) per model name; Qf defaults to Q
@@ -223,24 +223,13 @@ def chunk_controllers(
     """
     if chunk_length < 1:
         raise ValueError(f"chunk_length must be >= 1, got {chunk_length}")
-    chunks = []
-    for c, first in enumerate(range(0, len(x_ref), chunk_length)):
-        last = first + chunk_length
-        chunks.append(
-            CompositeAction(
-                x_ref=x_ref[first:last],
-                u_ff=u_ff[first:last],
-                gains=gains[first:last],
-                period=knot_period,
-                start_time=start_time + first * knot_period,
-                state_names=model.state_names,
-                input_names=model.input_names,
-                sequence=c + 1,
-                interpolation=interpolation,
-                x_ref_end=x_ref[last] if last < len(x_ref) else final_state,
-            )
-        )
-    return chunks
+    return [
+        chunk_from_knots(x_ref, u_ff, gains, knot_period=knot_period, start_time=start_time + first * knot_period,
+                         state_names=model.state_names, input_names=model.input_names, sequence=c + 1,
+                         knots=min(chunk_length, len(x_ref) - first), first=first, interpolation=interpolation,
+                         x_ref_end=final_state)
+        for c, first in enumerate(range(0, len(x_ref), chunk_length))
+    ]
 
 
 #: the synthesis oracle's signature: (states (T+1, n), inputs (T, m)) -> gains (T, m, n)

@@ -145,3 +145,24 @@ def test_per_step_lqr_gains_are_drakes_infinite_horizon_lqr_of_each_step(quadrot
     np.testing.assert_allclose(synthesize(states[:41], inputs[:40]), gains)
     with pytest.raises(ValueError, match="per_step_lqr"):
         make_synthesis(quadrotor, "lqr", {})
+
+
+def test_one_builder_samples_per_step_trajectories_at_knots():
+    from hint_controller.composite_action import chunk_from_knots
+
+    steps = np.arange(12, dtype=float)
+    x_ref, u_ff = steps[:, None] * np.ones((12, 2)), steps[:, None] * np.ones((12, 1))
+    gains = steps[:, None, None] * np.ones((12, 1, 2))
+    chunk = chunk_from_knots(x_ref, u_ff, gains, knot_period=0.05, start_time=1.0, state_names=("a", "b"),
+                             input_names=("u",), sequence=3, knots=3, first=1, stride=3)
+    np.testing.assert_array_equal(chunk.x_ref[:, 0], [1, 4, 7])  # rows first, first + stride, ...
+    np.testing.assert_array_equal(chunk.gains[:, 0, 0], [1, 4, 7])
+    np.testing.assert_array_equal(chunk.x_ref_end, [10, 10])  # the row one knot after the last
+    assert (chunk.period, chunk.start_time, chunk.sequence) == (0.05, 1.0, 3)
+    whole = chunk_from_knots(x_ref, u_ff, gains, knot_period=0.1, start_time=0.0, state_names=("a", "b"),
+                             input_names=("u",), sequence=1, stride=5, x_ref_end=np.array([-1.0, -1.0]))
+    np.testing.assert_array_equal(whole.x_ref[:, 0], [0, 5, 10])  # every row that exists
+    np.testing.assert_array_equal(whole.x_ref_end, [-1, -1])  # none left: the given end
+    with pytest.raises(ValueError, match="more than the 12 rows"):
+        chunk_from_knots(x_ref, u_ff, gains, knot_period=0.1, start_time=0.0, state_names=("a", "b"),
+                         input_names=("u",), sequence=1, knots=5, stride=3)

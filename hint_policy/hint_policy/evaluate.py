@@ -98,34 +98,27 @@ class EvalSummary:
 
 
 class _Episode:
-    """One env in a lockstep batch, with its executor and knot history."""
+    """One env in a lockstep batch with its executor; its observation memory is the policy's
+    (episode slot `slot`, :meth:`ChunkPolicy.begin_episodes`)."""
 
-    def __init__(self, env: Env, policy: ChunkPolicy, seed: int, state_order: list[int]) -> None:
-        self.env, self.seed, self.order = env, seed, state_order
+    def __init__(self, env: Env, policy: ChunkPolicy, slot: int, seed: int, state_order: list[int]) -> None:
+        self.env, self.policy, self.slot, self.seed, self.order = env, policy, slot, seed, state_order
         self.input_range = policy.input_range()
-        self.last_action: CompositeAction | None = None
         self.handover_jumps: list[float] = []
         self.knot_jumps: list[float] = []
         self._before_switch: np.ndarray | None = None
         self._last_u: np.ndarray | None = None
         self.executor = ChunkExecutor(env.model, state_names=env.state_names)
-        state = env.reset(seed)
-        self.state = state
-        self.history_states = [state[state_order]]
-        self.history_inputs = [np.zeros(len(policy.input_names))]
-        self.keep = policy.obs_steps
+        self.state = env.reset(seed)
+        policy.observe(self.state[state_order], np.zeros(len(policy.input_names)), episode=slot)
         self.score, self.success, self.collision = 0.0, False, False
         self.steps, self.calls, self.done = 0, 0, False
 
-    def observation(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(self.history_states[-self.keep :]), np.array(self.history_inputs[-self.keep :])
-
     def take(self, action: CompositeAction, time_now: float) -> None:
         """Hand over to `action` at time_now, noting the input the executing chunk commands now."""
-        if self.last_action is not None and self.input_range is not None:
+        if self.calls > 0 and self.input_range is not None:
             self._before_switch = self.executor.command(time_now, self.state)[0]
         self.executor.submit(action)
-        self.last_action = action
         self.calls += 1
 
     def physics_step(self, time_now: float, stride: int) -> None:
@@ -142,9 +135,7 @@ class _Episode:
         self.success |= bool(info.success)
         self.collision |= bool(info.collision)
         if self.steps % stride == 0:
-            self.history_states.append(self.state[self.order])
-            self.history_inputs.append(np.asarray(u, dtype=float))
-            del self.history_states[: -self.keep], self.history_inputs[: -self.keep]
+            self.policy.observe(self.state[self.order], u, episode=self.slot)
         self.done = info.done or self.steps >= self.env.max_steps
 
     def result(self) -> EpisodeResult:
@@ -179,17 +170,17 @@ def evaluate_policy(
     policy_seconds = 0.0
     bar = _progress(len(seeds), progress)
     for offset in range(0, len(seeds), len(envs)):
-        group = [_Episode(env, policy, seed, order) for env, seed in zip(envs, seeds[offset : offset + len(envs)])]
+        group_seeds = seeds[offset : offset + len(envs)]
+        policy.begin_episodes(len(group_seeds))
+        group = [_Episode(env, policy, slot, seed, order) for slot, (env, seed) in enumerate(zip(envs, group_seeds))]
         replan = exec_knots * first.control_stride
         step = 0
         while not all(e.done for e in group):
             live = [e for e in group if not e.done]
             now = step * first.physics_period
             if step % replan == 0:
-                observations = [e.observation() for e in live]
                 tick = time.perf_counter()
-                actions = policy.act_batch([o[0] for o in observations], [o[1] for o in observations],
-                                           [now] * len(live), previous=[e.last_action for e in live])
+                actions = policy.select_actions([now] * len(live), [e.slot for e in live])
                 policy_seconds += time.perf_counter() - tick
                 for episode, action in zip(live, actions):
                     episode.take(action, now)

@@ -2,7 +2,16 @@
 
     policy = HintPolicy.from_checkpoint("outputs/train/checkpoints/latest.pt", sigma=None,
                                         sampler="ddim", steps=10, device="cpu")
-    action = policy.act(obs_states, obs_inputs, start_time)   # -> CompositeAction
+    policy.reset(seed=0)                           # a new episode: empty history, sequence from 1
+    policy.observe(state, applied_input)           # at every knot
+    action = policy.select_action(start_time)      # when a chunk is due -> CompositeAction
+
+The policy owns its memory, as LeRobot's policies do: the last ``obs_steps`` knot observations,
+the chunk it returned last (for the hand-over) and the chunks' sequence numbers (1, 2, ... from
+:meth:`ChunkPolicy.reset`). ``begin_episodes(n)`` keeps n such memories side by side for
+lockstep evaluation (``observe(..., episode=i)``, ``select_actions(times, episodes)``: one model
+pass for all). The stateless ``act(obs_states, obs_inputs, start_time)`` / ``act_batch`` take
+the history from the caller instead.
 
 Observations follow :mod:`hint_policy.dataset`: ``obs_states`` holds the most recent full states
 observed at knot times (oldest first, up to ``obs_steps`` rows; fewer at the start of an episode,
@@ -25,6 +34,7 @@ the rest of the overlap pulled toward it with decaying weight, none beyond the p
 
 from __future__ import annotations
 
+import collections
 import os
 from operator import attrgetter
 from collections.abc import Sequence
@@ -33,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hint_controller.composite_action import CompositeAction, Interpolation
+from hint_controller.composite_action import CompositeAction, Interpolation, chunk_from_knots
 from hint_policy.checkpoint import load_checkpoint
 from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pack_actions, pad_observation
@@ -41,7 +51,61 @@ from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.diffusion.factory import build_diffusion, build_model
 
 
-class ChunkPolicy:
+class PolicyMemory:
+    """What a policy remembers between calls, per episode: the last ``obs_steps`` knot observations
+    and the chunk it returned last. A policy class supplies ``obs_steps``, ``obs_state_names``,
+    ``input_names`` and ``act_batch`` (:class:`ChunkPolicy` does) and calls :meth:`begin_episodes`
+    once from its constructor."""
+
+    def begin_episodes(self, count: int = 1) -> None:
+        """Start `count` episodes side by side: empty observation histories, no previous chunks.
+        Sequence numbers and the random stream carry on."""
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        self._histories = [collections.deque(maxlen=self.obs_steps) for _ in range(count)]
+        self._previous: list[CompositeAction | None] = [None] * count
+
+    def observe(self, state: np.ndarray, applied_input: np.ndarray, episode: int = 0) -> None:
+        """Add one knot observation to an episode's history: the observed state (``obs_state_names``
+        order) and the input applied in the physics step before it (zeros at the episode's start)."""
+        state = np.array(state, dtype=float).reshape(-1)
+        applied_input = np.array(applied_input, dtype=float).reshape(-1)
+        if state.shape != (len(self.obs_state_names),) or applied_input.shape != (len(self.input_names),):
+            raise ValueError(f"observe needs {len(self.obs_state_names)} state values {list(self.obs_state_names)} "
+                             f"and {len(self.input_names)} inputs, got {state.shape} and {applied_input.shape}")
+        self._histories[episode].append((state, applied_input))
+
+    def history(self, episode: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """A copy of an episode's observation history: states (rows, n), inputs (rows, m), oldest first."""
+        rows = list(self._histories[episode])
+        if not rows:
+            raise RuntimeError(f"episode {episode} has no observation yet; call observe() first")
+        return np.array([s for s, _ in rows]), np.array([u for _, u in rows])
+
+    def previous_chunk(self, episode: int = 0) -> CompositeAction | None:
+        """The chunk returned last for an episode (None before its first)."""
+        return self._previous[episode]
+
+    def select_action(self, start_time: float, episode: int = 0,
+                      history: tuple[np.ndarray, np.ndarray] | None = None) -> CompositeAction:
+        """The next composite action of an episode from its own history (or a `history` snapshot
+        taken earlier with :meth:`history`), starting at `start_time`."""
+        return self.select_actions([start_time], [episode], None if history is None else [history])[0]
+
+    def select_actions(self, start_times: Sequence[float], episodes: Sequence[int] | None = None,
+                       histories: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> list[CompositeAction]:
+        """The next composite actions of several episodes (default 0, 1, ...) in one model pass."""
+        episodes = list(range(len(start_times))) if episodes is None else list(episodes)
+        if histories is None:
+            histories = [self.history(e) for e in episodes]
+        actions = self.act_batch([h[0] for h in histories], [h[1] for h in histories], list(start_times),
+                                 previous=[self._previous[e] for e in episodes])
+        for episode, action in zip(episodes, actions, strict=True):
+            self._previous[episode] = action
+        return actions
+
+
+class ChunkPolicy(PolicyMemory):
     """What every chunk policy shares: observation chunks in, composite actions out.
 
     Subclasses implement :meth:`raw_actions` (raw observation chunks -> raw composite actions
@@ -60,10 +124,13 @@ class ChunkPolicy:
         self.interpolation = Interpolation(interpolation)
         self.source = source
         self.sequence = 0
+        self.begin_episodes(1)
 
     def reset(self, seed: int | None = None) -> None:
-        """Restart the sequence numbers (subclasses also reseed their random stream)."""
+        """A fresh start: sequence numbers from 1 again, one empty episode memory (subclasses also
+        reseed their random stream)."""
         self.sequence = 0
+        self.begin_episodes(1)
 
     # ------------------------------------------------------------------ properties
     # read-only views of the chunk layout: names, sizes and timing of observations and actions
@@ -126,13 +193,10 @@ class ChunkPolicy:
 
     def _composite(self, raw_action: np.ndarray, start_time: float) -> CompositeAction:
         x_ref, u_ff, gains = self.layout.unpack(raw_action)
-        action = CompositeAction(
-            x_ref=x_ref, u_ff=u_ff, gains=gains, period=self.control_period, start_time=start_time,
-            state_names=self.state_names, input_names=self.input_names, sequence=self.sequence,
-            sigma=self.sigma, interpolation=self.interpolation,
-        )
         self.sequence += 1
-        return action
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.control_period, start_time=start_time,
+                                state_names=self.state_names, input_names=self.input_names,
+                                sequence=self.sequence, interpolation=self.interpolation, sigma=self.sigma)
 
 
 #: hand-over rules of :class:`HintPolicy` (module docstring)
@@ -205,7 +269,7 @@ class HintPolicy(ChunkPolicy):
         return cls(denoiser, config, layout, normalizers, source=source, **settings)
 
     def reset(self, seed: int | None = None) -> None:
-        """Restart the sequence numbers and (with `seed`) the random stream."""
+        """A fresh start (:meth:`ChunkPolicy.reset`) and the random stream reseeded (with `seed`)."""
         super().reset(seed)
         if seed is None:
             self.generator.seed()

@@ -35,8 +35,6 @@ default ``none`` is the time-indexed take-over alone (README, Hand-over).
 
 from __future__ import annotations
 
-import collections
-import dataclasses
 import threading
 import time
 
@@ -74,13 +72,11 @@ class PolicyNode(Node):
             steps=int(p("sampling_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
             handover=p("handover"), inpaint_frozen=int(p("inpaint_frozen")), inpaint_horizon=int(p("inpaint_horizon")),
         )
-        self._previous = None  # the chunk published last in this episode (hand-over)
         self._model = (make_model(self.policy.config.data.dynamics, period=self.policy.layout.physics_period)
                        if p("certify") else None)
         self.execute_knots = int(p("execute_knots")) or max(1, self.policy.chunk_length // 2)
         if not 1 <= self.execute_knots <= self.policy.chunk_length:
             raise ValueError(f"execute_knots must be in [1, {self.policy.chunk_length}], got {self.execute_knots}")
-        self._history: collections.deque = collections.deque(maxlen=self.policy.obs_steps)
         self._latest_state: np.ndarray | None = None
         self._latest_input = np.zeros(len(self.policy.input_names))
         self._schedule = ChunkSchedule.every(self.execute_knots, self.policy.control_period, self.policy.control_period)
@@ -164,8 +160,7 @@ class PolicyNode(Node):
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
-            self._history.clear()
-            self._previous = None
+            self.policy.begin_episodes(1)  # empty history, no previous chunk; sequence numbers carry on
             self._latest_state = None
             self._latest_input = np.zeros(len(self.policy.input_names))
             self._schedule.reset()
@@ -176,24 +171,22 @@ class PolicyNode(Node):
             return
         now_ns = self.get_clock().now().nanoseconds
         now = now_ns * 1e-9
-        self._history.append((self._latest_state, self._latest_input))
+        self.policy.observe(self._latest_state, self._latest_input)
         if self._schedule.due(now_ns) and self._busy.acquire(blocking=False):
-            states = np.array([s for s, _ in self._history])
-            inputs = np.array([u for _, u in self._history])
+            history = self.policy.history()  # the snapshot this knot's chunk is conditioned on
             self._schedule.mark(now_ns)
             # not a daemon: destroy_node joins it, so no sampling runs into interpreter teardown
-            self._worker = threading.Thread(target=self._plan, args=(states, inputs, now), name="hint_policy_sampler")
+            self._worker = threading.Thread(target=self._plan, args=(history, now), name="hint_policy_sampler")
             self._worker.start()
 
-    def _plan(self, states: np.ndarray, inputs: np.ndarray, observed_at: float) -> None:
+    def _plan(self, history: tuple[np.ndarray, np.ndarray], observed_at: float) -> None:
         try:
             start = time.perf_counter()
-            action = self.policy.act_batch([states], [inputs], [observed_at], previous=[self._previous])[0]
-            self._previous = action
+            action = self.policy.select_action(observed_at, history=history)
             self.sample_latencies.append(time.perf_counter() - start)
             if self._model is not None:
                 action = certified(self._model, action)
-            self._publisher.publish(action_to_msg(dataclasses.replace(action, sequence=action.sequence + 1)))
+            self._publisher.publish(action_to_msg(action))
         except Exception as error:  # noqa: BLE001 - a failed sample must not kill the node
             self.get_logger().error(f"sampling a composite action failed: {error}")
         finally:

@@ -126,3 +126,33 @@ def test_inpainting_hand_over_starts_the_new_chunk_on_the_executing_one(trained)
     first = HintPolicy.from_checkpoint(path, seed=0, handover="inpaint").act_batch(
         *[[h] for h in history(demos[0])], [1.0], previous=[None])[0]
     np.testing.assert_array_equal(first.x_ref, executing.x_ref)
+
+
+def test_the_policy_owns_its_history_sequence_numbers_and_previous_chunk(trained):
+    path, demos = trained
+    stateful = HintPolicy.from_checkpoint(path, seed=7)
+    stateless = HintPolicy.from_checkpoint(path, seed=7)
+    with pytest.raises(RuntimeError, match="observe"):
+        stateful.select_action(0.0)
+    states, inputs = demos[0].states[[5, 10, 15]], demos[0].inputs[[4, 9, 14]]
+    for state, applied in zip(states, inputs):
+        stateful.observe(state, applied)
+    kept_states, kept_inputs = stateful.history()
+    np.testing.assert_array_equal(kept_states, states[1:])  # obs_steps = 2 most recent knots
+    first = stateful.select_action(0.75)
+    reference = stateless.act(states[1:], inputs[1:], 0.75)
+    np.testing.assert_array_equal(first.x_ref, reference.x_ref)
+    assert first.sequence == 1 and stateful.previous_chunk() is first
+    assert stateful.select_action(0.8).sequence == 2
+    stateful.begin_episodes(2)  # two episodes side by side; numbering carries on
+    assert stateful.previous_chunk(1) is None
+    with pytest.raises(RuntimeError, match="episode 1"):
+        stateful.history(1)
+    stateful.observe(states[0], inputs[0], episode=0)
+    stateful.observe(states[2], inputs[2], episode=1)
+    actions = stateful.select_actions([1.0, 1.0], [0, 1])
+    assert [a.sequence for a in actions] == [3, 4] and stateful.previous_chunk(1) is actions[1]
+    with pytest.raises(ValueError, match="observe needs"):
+        stateful.observe(states[0][:3], inputs[0])
+    stateful.reset(seed=7)
+    assert stateful.sequence == 0 and stateful.previous_chunk() is None

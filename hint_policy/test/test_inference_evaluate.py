@@ -12,14 +12,16 @@ from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.envs import make_env
 from hint_policy.envs.pusht import PUSHT_INPUT_NAMES, PUSHT_STATE_NAMES
 from hint_policy.evaluate import evaluate_policy, main, make_eval_fn
+from hint_policy.inference import PolicyMemory
 from hint_policy.train import train
 from policy_test_utils import one_torch_thread, pd_demo  # noqa: F401  (autouse fixture)
 
 AGENT = PUSHT_STATE_NAMES[:4]
 
 
-class PDPolicy:
-    """Stands in for HintPolicy: every chunk is gym-pusht's PD law toward a fixed target."""
+class PDPolicy(PolicyMemory):
+    """Stands in for HintPolicy (with the real policy memory): every chunk is gym-pusht's PD law
+    toward a fixed target."""
 
     def __init__(self, target, chunk_length=4, obs_steps=2, input_range=None):
         self.target = np.asarray(target, dtype=float)
@@ -28,6 +30,7 @@ class PDPolicy:
         self.layout = types.SimpleNamespace(physics_period=0.01)
         self.obs_state_names, self.input_names = PUSHT_STATE_NAMES, PUSHT_INPUT_NAMES
         self.seen = []
+        self.begin_episodes(1)
 
     def input_range(self):
         return self.range

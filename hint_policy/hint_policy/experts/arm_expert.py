@@ -34,6 +34,7 @@ import dataclasses
 import numpy as np
 
 from hint_controller.dynamics.base import DynamicsModel
+from hint_controller.executor import primitive_input
 from hint_controller.names import name_indices
 from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
 from hint_policy.demos import Demo
@@ -182,7 +183,8 @@ class ArmExpert:
         t = min(memory.step, len(plan.inputs) - 1)
         memory.step += 1
         x = self.env.controlled_state(np.asarray(state, dtype=float))
-        return self.env.model.clamp(plan.inputs[t] + plan.gains[t] @ (x - plan.states[t]))
+        model = self.env.model
+        return primitive_input(plan.gains[t], x - plan.states[t], plan.inputs[t], model.input_lower, model.input_upper)
 
     # ------------------------------------------------------------------ episodes
     def run_episode(self, seed: int) -> Demo:

@@ -29,6 +29,7 @@ from pydrake.symbolic import MakeVectorVariable
 from pydrake.systems.primitives import SymbolicVectorSystem
 from pydrake.trajectories import PiecewisePolynomial
 
+from hint_controller.executor import primitive_input
 from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
 from hint_policy.demos import Demo
 from hint_policy.envs.quadrotor import PlanarQuadrotorObstacleEnv, passes_left
@@ -200,4 +201,5 @@ class QuadrotorExpert:
             return model.clamp(np.full(2, model.hover_thrust))
         t = min(memory.step, len(memory.plan.inputs) - 1)
         memory.step += 1
-        return model.clamp(memory.plan.inputs[t] + memory.gains[t] @ (state - memory.plan.states[t]))
+        return primitive_input(memory.gains[t], state - memory.plan.states[t], memory.plan.inputs[t],
+                               model.input_lower, model.input_upper)
