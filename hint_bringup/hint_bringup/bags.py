@@ -54,6 +54,10 @@ from rosbags.typesys.store import Typestore
 
 from hint_policy.demos import Demo
 
+from hint_bringup.simulation import (  # noqa: F401  (re-exported: the bag tools' users import them from here)
+    EVENT_COLLISION, EVENT_NAMES, EVENT_START, EVENT_STOP, EVENT_SUCCESS, EVENT_TIMEOUT, NS,
+)
+
 LOG = logging.getLogger("hint_bringup.bags")
 
 STATE_TYPE = "hint_msgs/msg/StateVector"
@@ -70,13 +74,9 @@ DEFAULT_TOPICS: dict[str, str] = {
     "episode_event": EVENT_TYPE,
 }
 
-# hint_msgs/EpisodeEvent constants (checked against the .msg text in make_typestore)
-EVENT_START, EVENT_SUCCESS, EVENT_COLLISION, EVENT_TIMEOUT, EVENT_STOP = 0, 1, 2, 3, 4
-EVENT_NAMES = {0: "START", 1: "SUCCESS", 2: "COLLISION", 3: "TIMEOUT", 4: "STOP"}
 
 CUSTOM_PREFIX = "hint."
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-NS = 1_000_000_000
 
 
 class BagError(Exception):

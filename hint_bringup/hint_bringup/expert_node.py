@@ -47,7 +47,7 @@ from hint_bringup.expert_chunks import ChunkerConfig, ExpertChunker
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.composite_action import CompositeAction
-from hint_controller.node_main import run_node
+from hint_controller.node_main import BackgroundJob, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
@@ -85,12 +85,11 @@ class ExpertNode(Node):
         self._schedule = ChunkSchedule.every(self.execute_knots, self.chunker.knot_period, env.physics_period)
 
         self._lock = threading.Lock()
-        self._busy = threading.Lock()
+        self._planner = BackgroundJob("hint_expert_planner")
         self._episode: Episode | None = None
         self._generation = 0  # bumped by every START; work for an older generation is dropped
         self._started = False  # whether the chunker started the current episode
         self._latest: tuple[np.ndarray, int] | None = None
-        self._worker: threading.Thread | None = None
         self.plan_latencies: list[float] = []
         self.chunker.warm_up()
 
@@ -133,17 +132,14 @@ class ExpertNode(Node):
             if self._episode is None or t_ns < self._episode.start_ns:
                 return  # no episode yet, or a late state of the previous one
             self._latest = (state, t_ns)
-            if not self._schedule.due(t_ns) or not self._busy.acquire(blocking=False):
+            if not self._schedule.due(t_ns) or not self._planner.reserve():
                 return
             first_of_episode = self._schedule.last_ns is None and not self._started
             self._schedule.mark(t_ns)
             generation = self._generation
         if first_of_episode:  # hold still at once; the expert's first chunk replaces it
             self._publish(self.chunker.hold(state, t_ns / NS))
-        # not a daemon: destroy_node joins it, so no planning (pymunk, Drake) or publishing runs
-        # into the context's shutdown or the interpreter's teardown
-        self._worker = threading.Thread(target=self._plan, args=(generation,), name="hint_expert_planner")
-        self._worker.start()
+        self._planner.start(self._plan, generation)  # planning (pymunk, Drake) off the executor thread
 
     # ------------------------------------------------------------------ planning
     def _plan(self, generation: int) -> None:
@@ -173,17 +169,13 @@ class ExpertNode(Node):
             self.plan_latencies.append(time.perf_counter() - begin)
         except Exception as error:  # noqa: BLE001 - one failed plan must not kill the node
             self.get_logger().error(f"expert chunk failed: {error}")
-        finally:
-            self._busy.release()
 
     def _publish(self, action: CompositeAction) -> None:
         self._publisher.publish(action_to_msg(action))
 
     def destroy_node(self) -> None:
         """Wait for a running plan (it may still publish: the context is alive) before the node goes."""
-        self._busy.acquire()  # no new plan starts from here on
-        if self._worker is not None:
-            self._worker.join()
+        self._planner.close()
         super().destroy_node()
 
 

@@ -5,8 +5,8 @@
     python -m hint_bringup.sim_node --ros-args -p environment:=arm -p state_format:=joint_state \
         -p command_format:=float64_multi_array -p "joint_names:=[joint1, joint2, joint3]"
 
-The ROS-free :class:`Simulation` owns the env, the simulated clock, the command hold with its
-timeout and the episode bookkeeping; :class:`SimNode` connects it to topics. Physics steps come
+The ROS-free :class:`hint_bringup.simulation.Simulation` owns the env, the simulated clock, the
+command hold with its timeout and the episode bookkeeping; :class:`SimNode` connects it to topics. Physics steps come
 from a steady wall-clock timer: with real_time_factor r > 0 the node runs the steps that are due
 (sim time = r x wall time since start, catching up at most `MAX_CATCH_UP_STEPS` per tick, after
 which it lets sim time fall behind and warns); with r = 0 it steps as fast as it can.
@@ -65,7 +65,6 @@ QoS, chosen so that every consumer can pick what it needs:
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -83,17 +82,15 @@ from rclpy.qos import QoSCompatibility, qos_check_compatible
 
 from hint_msgs.conversions import NS, ns_to_stamp
 
-from hint_controller.dynamics.base import SafeMode
-from hint_controller.executor import default_safe_mode
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
 from hint_controller.names import name_indices
 from hint_controller.node_main import run_node
 from hint_controller.qos import CLOCK_QOS, COMMAND_QOS, EVENT_QOS, IMAGE_QOS, SIM_STATE_QOS
 from hint_policy.envs import make_env
-from hint_policy.envs.base import Env, StepInfo
+from hint_policy.envs.base import Env
 
-# hint_msgs/EpisodeEvent constants (the ROS-free core must not import the messages)
-EVENT_START, EVENT_SUCCESS, EVENT_COLLISION, EVENT_TIMEOUT, EVENT_STOP = 0, 1, 2, 3, 4
+from hint_bringup.simulation import EVENT_START, SimEvent, Simulation
+
 #: most physics steps one timer tick runs to catch up with real time
 MAX_CATCH_UP_STEPS = 10
 #: wall seconds the awaited subscribers must stay matched before episode 0 starts, and between checks
@@ -101,135 +98,6 @@ SUBSCRIBER_SETTLE_S = 0.3
 SUBSCRIBER_CHECK_S = 0.05
 STATE_FORMATS = ("state_vector", "joint_state")
 COMMAND_FORMATS = ("input_vector", "float64_multi_array")
-
-
-@dataclasses.dataclass(frozen=True)
-class SimEvent:
-    """An episode event, ROS-free (the node turns it into hint_msgs/EpisodeEvent)."""
-
-    event: int
-    time_ns: int
-    seed: int
-    episode_index: int
-    score: float = 0.0
-    detail: str = ""
-
-
-@dataclasses.dataclass
-class StepResult:
-    """One physics step: the input applied from `start_ns`, the state reached at `time_ns`."""
-
-    start_ns: int
-    applied_input: np.ndarray
-    used_safe_input: bool
-    time_ns: int
-    state: np.ndarray
-    info: StepInfo
-    events: list[SimEvent]
-
-
-class Simulation:
-    """An Env with a simulated clock, a held command with timeout and episode events (no ROS)."""
-
-    def __init__(
-        self, env: Env, *, command_timeout: float = 0.1, safe_mode: str | None = None, auto_reset: bool = True
-    ) -> None:
-        if not (command_timeout > 0 and math.isfinite(command_timeout)):
-            raise ValueError(f"command_timeout must be finite and > 0, got {command_timeout}")
-        self.env = env
-        self.period_ns = round(env.physics_period * NS)
-        self.command_timeout_ns = round(command_timeout * NS)
-        self.safe_mode = SafeMode(safe_mode) if safe_mode else default_safe_mode(env.model)
-        env.model.safe_input(np.zeros(env.model.state_dim), self.safe_mode)  # raises if unsupported
-        missing = set(env.model.input_names) ^ set(env.input_names)
-        if missing:
-            raise ValueError(f"{env.name}: model inputs {env.model.input_names} differ from env inputs {env.input_names}")
-        self._model_order = [env.model.input_names.index(name) for name in env.input_names]
-        self.auto_reset = auto_reset
-        self.time_ns = 0
-        self.seed = -1
-        self.episode_index = -1
-        self.running = False
-        self.state: np.ndarray | None = None
-        self.max_reward = 0.0
-        self._command: np.ndarray | None = None
-        self._command_received_ns = 0
-        self._stepped_since_reset = False
-
-    @property
-    def time(self) -> float:
-        return self.time_ns / NS
-
-    def reset(self, seed: int) -> list[SimEvent]:
-        """Start episode `seed` (a STOP ends a running one); returns the events to publish."""
-        events = []
-        if self.running:
-            events.append(self._end_event(EVENT_STOP, "reset"))
-        if self.episode_index >= 0:
-            self.time_ns += self.period_ns  # a reset takes one period: stamps stay unique
-        self.state = np.asarray(self.env.reset(int(seed)), dtype=float)
-        self.seed = int(seed)
-        self.episode_index += 1
-        self.running = True
-        self.max_reward = 0.0
-        self._command = None  # commands meant for the previous episode do not carry over
-        events.append(SimEvent(EVENT_START, self.time_ns, self.seed, self.episode_index))
-        return events
-
-    def stop(self, detail: str = "stopped") -> list[SimEvent]:
-        """End the running episode with STOP (e.g. at shutdown)."""
-        return [self._end_event(EVENT_STOP, detail)] if self.running else []
-
-    def set_command(self, names: Sequence[str], values: Sequence[float]) -> str | None:
-        """Hold a new command; returns why it was rejected (then the old one stays), else None."""
-        names = list(names)
-        values = np.asarray(values, dtype=float)
-        if len(names) != len(values):
-            return f"{len(names)} names for {len(values)} values"
-        if len(set(names)) != len(names) or set(names) != set(self.env.input_names):
-            return f"input names {names} do not match {list(self.env.input_names)}"
-        ordered = values[[names.index(name) for name in self.env.input_names]]
-        if not np.all(np.isfinite(ordered)):
-            return f"non-finite input values {ordered.tolist()}"
-        self._command = ordered
-        self._command_received_ns = self.time_ns
-        return None
-
-    def current_input(self) -> tuple[np.ndarray, bool]:
-        """The input for the next step (env input order) and whether it is the safe input."""
-        assert self.state is not None
-        fresh = self._command is not None and self.time_ns - self._command_received_ns <= self.command_timeout_ns
-        if fresh:
-            u_model = np.asarray(self._command)[np.argsort(self._model_order)]
-        else:
-            u_model = self.env.model.safe_input(self.env.controlled_state(self.state), self.safe_mode)
-        # Commands are applied as received (limits are the controller's job, physics the env's).
-        return np.asarray(u_model, dtype=float)[self._model_order], not fresh
-
-    def step(self) -> StepResult | None:
-        """One physics step of the running episode (None when no episode runs: time still advances)."""
-        if not self.running:
-            self.time_ns += self.period_ns
-            return None
-        start_ns = self.time_ns
-        u, safe = self.current_input()
-        state, info = self.env.step(u)
-        self.state = np.asarray(state, dtype=float)
-        self.time_ns += self.period_ns
-        self.max_reward = max(self.max_reward, float(info.reward))
-        events = []
-        if info.done:
-            kind = EVENT_COLLISION if info.collision else EVENT_SUCCESS if info.success else EVENT_TIMEOUT
-            events.append(self._end_event(kind, ""))
-            if self.auto_reset:
-                events += self.reset(self.seed + 1)
-        return StepResult(start_ns, u, safe, start_ns + self.period_ns, state, info, events)
-
-    def _end_event(self, kind: int, detail: str) -> SimEvent:
-        """Score: 1 on SUCCESS, 0 on COLLISION, else the episode's best reward (PushT: max coverage reward)."""
-        self.running = False
-        score = {EVENT_SUCCESS: 1.0, EVENT_COLLISION: 0.0}.get(kind, self.max_reward)
-        return SimEvent(kind, self.time_ns, self.seed, self.episode_index, score, detail)
 
 
 @dataclasses.dataclass(frozen=True)

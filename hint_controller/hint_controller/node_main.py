@@ -1,5 +1,6 @@
-"""What every hint node shares: `main()` (init, spin until Ctrl-C, ordered shutdown) and the
-parameters that connect a node to a ros2_control arm."""
+"""What every hint node shares: `main()` (init, spin until Ctrl-C, ordered shutdown), the
+parameters that connect a node to a ros2_control arm, and the one-job-at-a-time background
+worker of the nodes that plan or sample off the executor thread."""
 
 from __future__ import annotations
 
@@ -29,6 +30,44 @@ def declare_ros2_control_parameters(node: Node, inputs_of: str) -> None:
         "joint_names", Parameter.Type.STRING_ARRAY,
         ParameterDescriptor(description=f"Joints in the forward command controller's order (float64_multi_array); empty = the {inputs_of}'s input order."),
     )
+
+
+class BackgroundJob:
+    """One background job at a time (the policy node's sampling, the expert node's planning).
+
+    ``reserve()`` claims the slot without waiting (False while a job runs), ``start(target, *args)``
+    runs the job in a thread that frees the slot when it ends, ``release()`` returns a claim that
+    was not used. The thread is not a daemon and :meth:`close` (from the node's destroy_node)
+    refuses new jobs and joins the running one, so no job runs into the context's shutdown or the
+    interpreter's teardown. The job handles its own errors."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._slot = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def reserve(self) -> bool:
+        return self._slot.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._slot.release()
+
+    def start(self, target: Callable[..., None], *args: object) -> None:
+        """Run `target(*args)` in the background; call after a successful :meth:`reserve`."""
+        self._thread = threading.Thread(target=self._run, args=(target, args), name=self.name)
+        self._thread.start()
+
+    def _run(self, target: Callable[..., None], args: tuple) -> None:
+        try:
+            target(*args)
+        finally:
+            self._slot.release()
+
+    def close(self) -> None:
+        """No new job from now on; wait for the running one."""
+        self._slot.acquire()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def stop_on_signals() -> threading.Event:

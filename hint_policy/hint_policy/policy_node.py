@@ -35,7 +35,6 @@ default ``none`` is the time-indexed take-over alone (README, Hand-over).
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -53,7 +52,7 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.dynamics import make_model
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
-from hint_controller.node_main import declare_ros2_control_parameters, run_node
+from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.inference import HintPolicy
@@ -80,8 +79,7 @@ class PolicyNode(Node):
         self._latest_state: np.ndarray | None = None
         self._latest_input = np.zeros(len(self.policy.input_names))
         self._schedule = ChunkSchedule.every(self.execute_knots, self.policy.control_period, self.policy.control_period)
-        self._busy = threading.Lock()
-        self._worker: threading.Thread | None = None
+        self._sampler = BackgroundJob("hint_policy_sampler")
         self.sample_latencies: list[float] = []
 
         self._make_observation_inputs(p("state_source"), p("command_format"))
@@ -172,12 +170,10 @@ class PolicyNode(Node):
         now_ns = self.get_clock().now().nanoseconds
         now = now_ns * 1e-9
         self.policy.observe(self._latest_state, self._latest_input)
-        if self._schedule.due(now_ns) and self._busy.acquire(blocking=False):
+        if self._schedule.due(now_ns) and self._sampler.reserve():
             history = self.policy.history()  # the snapshot this knot's chunk is conditioned on
             self._schedule.mark(now_ns)
-            # not a daemon: destroy_node joins it, so no sampling runs into interpreter teardown
-            self._worker = threading.Thread(target=self._plan, args=(history, now), name="hint_policy_sampler")
-            self._worker.start()
+            self._sampler.start(self._plan, history, now)
 
     def _plan(self, history: tuple[np.ndarray, np.ndarray], observed_at: float) -> None:
         try:
@@ -189,14 +185,10 @@ class PolicyNode(Node):
             self._publisher.publish(action_to_msg(action))
         except Exception as error:  # noqa: BLE001 - a failed sample must not kill the node
             self.get_logger().error(f"sampling a composite action failed: {error}")
-        finally:
-            self._busy.release()
 
     def destroy_node(self) -> None:
         """Wait for a running sample (it may still publish: the context is alive) before the node goes."""
-        self._busy.acquire()  # no new sample starts from here on
-        if self._worker is not None:
-            self._worker.join()
+        self._sampler.close()
         super().destroy_node()
 
 

@@ -1,5 +1,6 @@
 """The pipeline's modules import in one direction: what loads and runs a trained policy never
-imports training, and training imports the evaluation harness only where its CLI builds one."""
+imports training, and training imports the evaluation harness only where its CLI builds one;
+the nodes' ROS-free cores never import ROS."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ LAYERS = {
     "hint_policy.train": ["hint_policy.evaluate", "hint_policy.envs"],
     "hint_controller.tvlqr": ["hint_policy"],
     "hint_controller.dynamics": ["hint_policy", "pydrake"],
+    # the ROS-free cores of the nodes: testable and usable without ROS
+    "hint_bringup.simulation": ["rclpy", "hint_msgs"],
+    "hint_bringup.teleop": ["rclpy", "hint_msgs"],
+    "hint_bringup.expert_chunks": ["rclpy", "hint_msgs"],
+    "hint_bringup.bags": ["rclpy"],
 }
 
 
