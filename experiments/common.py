@@ -67,6 +67,9 @@ from hint_policy.config import HintConfig, config_from_dict, config_to_dict
 
 #: the grid key that sets the training seed, the noise seed, the demo subset and the policy's seed
 SEED_KEY = "seed"
+#: optional settings added after results existed: left out of the run hash while unset, so a
+#: run's hash (and its finished results) stays what it was
+_OPTIONAL_KEYS = (("data", "lerobot"),)
 #: training settings that do not change the result (left out of the run hash)
 _NEUTRAL_TRAIN_KEYS = ("out_dir", "progress", "threads", "device", "checkpoint_every", "log_every",
                        "keep_checkpoints")
@@ -283,6 +286,9 @@ def run_hash(spec: ExperimentSpec, run: RunSpec) -> str:
     for key in _NEUTRAL_TRAIN_KEYS:
         config["train"].pop(key)
     config.pop("eval")
+    for section, key in _OPTIONAL_KEYS:
+        if not config[section][key]:
+            config[section].pop(key)
     return _hash({"config": config, "subsets": spec.demos.subsets})
 
 

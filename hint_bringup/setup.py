@@ -28,6 +28,7 @@ setup(
             "expert_node = hint_bringup.expert_node:main",
             "teleop_node = hint_bringup.teleop_node:main",
             "bag_to_dataset = hint_bringup.bag_to_dataset:main",
+            "to_lerobot = hint_bringup.to_lerobot:main",
             "run = hint_bringup.run:main",
         ],
     },

@@ -12,14 +12,35 @@ x_bar_t                ``x_ref[k]``                reference state of knot k (= 
 u_bar_t                ``u_ff[k]``                 feed-forward input of knot k (= demo u_t)
 K_t                    ``gains[k]``                feedback gain, shape (m, n)
 a_h                    :class:`CompositeAction`    tau_chunk consecutive primitive controllers
-tau_chunk              ``length``                  knots per composite action
+tau_chunk              ``chunk_length``            knots per composite action (``length`` here)
 o_h                    observation chunk           last tau_obs states and inputs (hint_policy)
-sigma                  ``sigma``                   std of the observation noise (replica policy)
+tau_obs                ``obs_steps``               knot observations per observation chunk
+sigma                  ``sigma``                   std of the Gaussian observation noise, in
+                                                   normalized observation units, at training
+                                                   and (replica policy) at inference; None in
+                                                   Python / -1 as a ROS parameter (ROS has no
+                                                   null) = the checkpoint's training sigma
+N_aug                  ``noise_draws``             noise draws per training sample (Algorithm 1)
+t (demo step)          physics step                one step of the plant model / simulator,
+                                                   ``physics_period`` seconds (0.01 s PushT)
+h (chunk index)        knot                        one primitive controller's interval:
+                                                   ``control_stride`` physics steps,
+                                                   ``control_period`` = ``control_stride`` x
+                                                   ``physics_period`` seconds (a chunk's
+                                                   ``period``; ``knot_period`` where a function
+                                                   builds chunks)
 =====================  ==========================  =============================================
+
+Knots and steps: the paper's demos and primitive controllers live on one time grid; hint's
+simulators step faster than the policy acts, so a demo's steps are sampled every
+``control_stride`` steps to make knots, and the controller applies a knot's primitive controller
+at every physics step inside it (interpolating x_ref). ``exec_knots`` knots of each chunk run
+before the policy's next chunk takes over.
 
 Knot k of a composite action applies from ``start_time + k * period`` until the next knot;
 ``x_ref_end`` is the reference at ``end_time`` (the next knot's x_ref when the chunk is cut from a
-longer plan; None: the executor extrapolates it with its model).
+longer plan; None: the executor extrapolates it with its model). :func:`chunk_from_knots` is the
+one way hint builds a composite action from a trajectory of primitive controllers.
 """
 
 from __future__ import annotations

@@ -32,10 +32,14 @@ class UserFacingError(Exception):
         self.problem = problem
 
 
+class MissingDependency(ImportError):
+    """An optional package a command needs is not installed; the message says how to install it."""
+
+
 #: what loaders raise for missing, unreadable, truncated or corrupt files (json.JSONDecodeError
 #: is a ValueError; np.load raises zipfile.BadZipFile and EOFError; torch pickle errors)
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    UserFacingError, OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError,
+    UserFacingError, MissingDependency, OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError,
 )
 
 

@@ -23,9 +23,13 @@ import yaml
 class DataConfig:
     """Which demos, how they become (observation chunk, composite action) samples, and the noise."""
 
-    #: demo files (.npz written by hint_policy.demos.save_demos); relative paths are taken
+    #: demo files (.npz written by hint_policy.demos.save_demos) or LeRobot datasets
+    #: ("lerobot:<root folder or repo id>", hint_policy.lerobot_io); relative paths are taken
     #: relative to the working directory
     demos: list[str] = dataclasses.field(default_factory=list)
+    #: how LeRobot datasets in `demos` map to the dynamics model (hint_policy.lerobot_io.LeRobotColumns):
+    #: state_key (default observation.state), action_key (default action), rename {dataset name: model name}
+    lerobot: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: use only the first `num_demos` (after the success filter); null = all
     num_demos: int | None = None
     only_successful: bool = True

@@ -56,8 +56,13 @@ from hint_policy.normalizer import MinMaxNormalizer
 
 
 def config_demos(data: DataConfig) -> list[Demo]:
-    """The demos a data config trains on: its files' demos, filtered and cut as it says."""
-    return select_demos(read_demo_files(data.demos), data.only_successful, data.num_demos)
+    """The demos a data config trains on: its files' demos, filtered and cut as it says (a LeRobot
+    dataset among them must provide the names of the config's dynamics model)."""
+    required: tuple[Sequence[str], Sequence[str]] = ((), ())
+    if data.dynamics and any(str(path).startswith("lerobot:") for path in data.demos):
+        model = make_model(data.dynamics)
+        required = (model.state_names, model.input_names)
+    return select_demos(read_demo_files(data.demos, data.lerobot, *required), data.only_successful, data.num_demos)
 
 
 def model_and_synthesis(data: DataConfig, period: float) -> tuple[DynamicsModel, SynthesisFn | None]:
