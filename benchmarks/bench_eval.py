@@ -46,10 +46,10 @@ def _evaluate(name: str, settings: dict, **handover):
     from hint_policy.inference import HintPolicy
 
     policy = HintPolicy.from_checkpoint(
-        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampling_steps"], seed=0, **handover
+        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampler_steps"], seed=0, **handover
     )
     seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
-    return evaluate_policy(policy, lambda: make_env(name), seeds, exec_knots=settings["execute_knots"]).metrics
+    return evaluate_policy(policy, lambda: make_env(name), seeds, exec_knots=settings["exec_knots"]).metrics
 
 
 def _nearest_neighbour_pusht(settings: dict) -> dict:
@@ -65,7 +65,7 @@ def _nearest_neighbour_pusht(settings: dict) -> dict:
                          for name in config.data.demos]
     policy = NearestNeighbourPolicy.from_config(config)
     seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
-    return evaluate_policy(policy, lambda: make_env("pusht"), seeds, exec_knots=settings["execute_knots"]).metrics
+    return evaluate_policy(policy, lambda: make_env("pusht"), seeds, exec_knots=settings["exec_knots"]).metrics
 
 
 def minutes_to_score(log_path: Path, threshold: float) -> float:
@@ -88,7 +88,7 @@ def run(report) -> None:
             settings = _launch_settings(name)
             metrics = _evaluate(name, settings)
             note = (f"shipped checkpoints/{name}.pt, {EPISODES} held-out seeds from {FIRST_SEED}, "
-                    f"{settings['sampler']}-{settings['sampling_steps']}, {settings['execute_knots']} knots per chunk")
+                    f"{settings['sampler']}-{settings['sampler_steps']}, {settings['exec_knots']} knots per chunk")
             report(f"eval.{name}.score", metrics["mean_score"], "score", "mean episode score; " + note)
             report(f"eval.{name}.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
             inpainted = _evaluate(name, settings, **INPAINT)
@@ -104,7 +104,7 @@ def run(report) -> None:
         settings = _launch_settings("pusht")
         metrics = _nearest_neighbour_pusht(settings)
         note = (f"nearest-neighbour chunk lookup over {PUSHT_CONFIG.name}'s demos and features, same "
-                f"{EPISODES} seeds from {FIRST_SEED}, {settings['execute_knots']} knots per chunk")
+                f"{EPISODES} seeds from {FIRST_SEED}, {settings['exec_knots']} knots per chunk")
         report("eval.pusht_nn.score", metrics["mean_score"], "score", "mean episode score; " + note)
         report("eval.pusht_nn.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
         report("train.pusht.minutes_to_score_0_8", minutes_to_score(PUSHT_TRAINING_LOG, 0.8), "min",

@@ -3,12 +3,12 @@
 An expert (PushT's push planner, the quadrotor's and the arm's trajectory + TVLQR experts of
 :mod:`hint_policy.experts`) drives the system through the same controller as the learned policy: every few knots
 :class:`ExpertChunker` takes the measured full state, rolls the expert forward from it on a
-private copy of the environment for one chunk (``chunk_knots`` knots of ``knot_stride`` physics
+private copy of the environment for one chunk (``chunk_length`` knots of ``control_stride`` physics
 steps), synthesizes TVLQR gains along that predicted trajectory with the training data's own
 code (:func:`hint_policy.dataset.demo_primitives`) and packs the primitive controllers at the
 knots into a :class:`~hint_controller.composite_action.CompositeAction`:
 
-    knot k = (x_ref = x_{k s}, u_ff = u_{k s}, K = K_{k s}),  s = knot_stride (the env's control stride)
+    knot k = (x_ref = x_{k s}, u_ff = u_{k s}, K = K_{k s}),  s = control_stride (the env's by default)
 
 which is exactly the composite action a perfect imitation of the expert's demos would output.
 
@@ -104,8 +104,8 @@ def expert_spec(environment: str) -> ExpertSpec:
 class ChunkerConfig:
     """Chunk shape and synthesis weights."""
 
-    chunk_knots: int = 16  # knots per composite action (the policies' chunk length)
-    knot_stride: int = 0  # physics steps per knot; 0 = the env's control stride
+    chunk_length: int = 16  # knots per composite action (the policies' chunk length)
+    control_stride: int = 0  # physics steps per knot; 0 = the env's control stride
     tvlqr: TVLQRConfig = dataclasses.field(default_factory=TVLQRConfig)
 
 
@@ -124,17 +124,17 @@ class ExpertChunker:
 
     def __init__(self, environment: str, config: ChunkerConfig | None = None, env: Env | None = None) -> None:
         self.config = config or ChunkerConfig()
-        if self.config.chunk_knots < 1 or self.config.knot_stride < 0:
-            raise ValueError(f"need chunk_knots >= 1 and knot_stride >= 0, got {self.config}")
+        if self.config.chunk_length < 1 or self.config.control_stride < 0:
+            raise ValueError(f"need chunk_length >= 1 and control_stride >= 0, got {self.config}")
         spec = expert_spec(environment)
         self.env = env if env is not None else make_env(environment)
         self.env.reset(0)  # builds the simulator's bodies; rollouts then place them at measured states
         self.expert = spec.make_expert(self.env)
         self._place = spec.place
         self.model = self.env.model
-        self.knot_stride = self.config.knot_stride or self.env.control_stride
-        self.knot_period = self.knot_stride * self.env.physics_period
-        self.rollout_steps = self.config.chunk_knots * self.knot_stride
+        self.control_stride = self.config.control_stride or self.env.control_stride
+        self.control_period = self.control_stride * self.env.physics_period
+        self.rollout_steps = self.config.chunk_length * self.control_stride
         self._model_inputs = name_indices(self.env.input_names, self.model.input_names)
         q, r, qf = self.config.tvlqr.matrices(self.model)
         self._synthesize = lambda states, inputs: synthesize_gains(self.model, states, inputs, q, r, qf).gains
@@ -190,11 +190,11 @@ class ExpertChunker:
         return self._pack(states[:-1], inputs, self._synthesize(states, inputs), time)
 
     def _pack(self, x_ref: np.ndarray, u_ff: np.ndarray, gains: np.ndarray, time: float) -> CompositeAction:
-        """The next-numbered chunk of `chunk_knots` knots, every `knot_stride` steps of a rollout."""
+        """The next-numbered chunk of `chunk_length` knots, every `control_stride` steps of a rollout."""
         self.sequence += 1
-        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=time,
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.control_period, start_time=time,
                                 state_names=self.model.state_names, input_names=self.model.input_names,
-                                sequence=self.sequence, knots=self.config.chunk_knots, stride=self.knot_stride)
+                                sequence=self.sequence, knots=self.config.chunk_length, stride=self.control_stride)
 
     def warm_up(self) -> None:
         """Plan one chunk from the env's seed-0 start and forget it: pays the one-time costs

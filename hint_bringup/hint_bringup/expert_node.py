@@ -1,12 +1,12 @@
 """The expert node: a scripted expert in the policy's place, acting through the same controller.
 
-    python -m hint_bringup.expert_node --ros-args -p environment:=pusht [-p execute_knots:=8]
+    python -m hint_bringup.expert_node --ros-args -p environment:=pusht [-p exec_knots:=8]
 
 Subscribes
   ``state``          hint_msgs/StateVector, the full measured state (matched by name)
   ``episode_event``  hint_msgs/EpisodeEvent; START (re)starts the expert with the episode's seed
 Publishes
-  ``composite_action``  hint_msgs/CompositeAction, one chunk every ``execute_knots`` knots
+  ``composite_action``  hint_msgs/CompositeAction, one chunk every ``exec_knots`` knots
 
 The expert of the environment (:data:`hint_bringup.expert_chunks.EXPERTS`: the PushT push
 planner, the quadrotor's trajectory optimization + TVLQR, the arm's minimum-jerk reach + TVLQR)
@@ -18,7 +18,7 @@ learned policy's, so a graph with ``driver:=expert record:=true`` records expert
 made through ROS (the recorder marks them ``operator: expert``).
 
 Chunks are due on the state stream's own stamps (sim time in simulation): the first one as soon
-as an episode's first state arrives, then one whenever the state is ``execute_knots`` knot periods
+as an episode's first state arrives, then one whenever the state is ``exec_knots`` knot periods
 newer than the previous chunk's. Planning runs in a worker thread; a chunk still being planned
 when a new episode starts is dropped. The node acts from the first START on (the simulator's
 episode events are latched, so an expert started late joins the running episode; the experts
@@ -47,15 +47,17 @@ from hint_bringup.expert_chunks import ChunkerConfig, ExpertChunker
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.composite_action import CompositeAction
-from hint_controller.node_main import BackgroundJob, run_node
+from hint_controller.node_main import BackgroundJob, renamed_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
     "environment": ("pusht", "environment whose expert acts: one of hint_bringup.expert_chunks.EXPERTS"),
-    "chunk_knots": (16, "knots per composite action"),
-    "execute_knots": (8, "knots of each chunk executed before the next one is planned"),
-    "knot_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
+    "chunk_length": (16, "knots per composite action"),
+    "exec_knots": (8, "knots of each chunk executed before the next one is planned"),
+    "control_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
 }
+#: old parameter names, still accepted with a deprecation warning (the training config's names now)
+RENAMED_PARAMETERS = {"chunk_knots": "chunk_length", "execute_knots": "exec_knots", "knot_stride": "control_stride"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,21 +70,22 @@ class Episode:
 class ExpertNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("expert", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
+        with renamed_parameters(self, RENAMED_PARAMETERS):
+            for name, (default, description) in PARAMETERS.items():
+                self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         self.environment = str(p["environment"])
         self.chunker = ExpertChunker(
-            self.environment, ChunkerConfig(chunk_knots=int(p["chunk_knots"]), knot_stride=int(p["knot_stride"]))
+            self.environment, ChunkerConfig(chunk_length=int(p["chunk_length"]), control_stride=int(p["control_stride"]))
         )
-        self.execute_knots = int(p["execute_knots"])
-        if not 1 <= self.execute_knots <= self.chunker.config.chunk_knots:
+        self.exec_knots = int(p["exec_knots"])
+        if not 1 <= self.exec_knots <= self.chunker.config.chunk_length:
             raise ValueError(
-                f"execute_knots must be in [1, chunk_knots={self.chunker.config.chunk_knots}], got {self.execute_knots}"
+                f"exec_knots must be in [1, chunk_length={self.chunker.config.chunk_length}], got {self.exec_knots}"
             )
         env = self.chunker.env
         self.state_names = env.state_names
-        self._schedule = ChunkSchedule.every(self.execute_knots, self.chunker.knot_period, env.physics_period)
+        self._schedule = ChunkSchedule.every(self.exec_knots, self.chunker.control_period, env.physics_period)
 
         self._lock = threading.Lock()
         self._planner = BackgroundJob("hint_expert_planner")
@@ -99,8 +102,8 @@ class ExpertNode(Node):
         self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self.get_logger().info(
-            f"{self.environment} expert: chunks of {self.chunker.config.chunk_knots} knots every "
-            f"{self.chunker.knot_period:g} s, replanned every {self.execute_knots} knots"
+            f"{self.environment} expert: chunks of {self.chunker.config.chunk_length} knots every "
+            f"{self.chunker.control_period:g} s, replanned every {self.exec_knots} knots"
         )
 
     # ------------------------------------------------------------------ inputs

@@ -2,7 +2,7 @@
 that track it (:class:`TargetTracker`); the node (:mod:`hint_bringup.teleop_node`) feeds it Joy
 messages and states.
 
-Each chunk is a track-target primitive sequence: ``chunk_knots`` knots with reference
+Each chunk is a track-target primitive sequence: ``chunk_length`` knots with reference
 x_ref(t) = target + v t in the target coordinates, v (the stick velocity) in the ``target_rates``
 coordinates and 0 in every other coordinate of the controlled model (at rest, level), u_ff the
 model's hold input there (its default safe input at rest: 0 for PushT's agent, hover thrust for
@@ -34,8 +34,8 @@ class TargetTracker:
         target_rates: Sequence[str],
         lower: Sequence[float],
         upper: Sequence[float],
-        knot_period: float,
-        chunk_knots: int,
+        control_period: float,
+        chunk_length: int,
     ) -> None:
         k = len(target_states)
         if k < 1 or len(lower) != k or len(upper) != k or (target_rates and len(target_rates) != k):
@@ -48,9 +48,9 @@ class TargetTracker:
         self.lower, self.upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
         if np.any(self.lower > self.upper):
             raise ValueError(f"target_min {self.lower} exceeds target_max {self.upper}")
-        self.stride = max(1, round(knot_period / model.period))
-        self.knot_period = self.stride * model.period
-        self.chunk_knots = int(chunk_knots)
+        self.stride = max(1, round(control_period / model.period))
+        self.control_period = self.stride * model.period
+        self.chunk_length = int(chunk_length)
         self.safe_mode = default_safe_mode(model)
         self.target: np.ndarray | None = None
         self.sequence = 0
@@ -66,7 +66,7 @@ class TargetTracker:
         """Track the target moving at `velocity` from `start_time` (clipped to the bounds)."""
         if self.target is None:
             raise RuntimeError("no target yet")
-        steps = self.chunk_knots * self.stride
+        steps = self.chunk_length * self.stride
         times = np.arange(steps + 1)[:, None] * self.model.period
         positions = np.clip(self.target + np.asarray(velocity, dtype=float) * times, self.lower, self.upper)
         states = np.zeros((steps + 1, self.model.state_dim))
@@ -76,9 +76,9 @@ class TargetTracker:
             states[:-1, self.rate_index] = np.diff(positions, axis=0) / self.model.period
         x_ref, u_ff, gains = primitive_controllers(self.model, states, inputs)
         self.sequence += 1
-        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=start_time,
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.control_period, start_time=start_time,
                                 state_names=self.model.state_names, input_names=self.model.input_names,
-                                sequence=self.sequence, knots=self.chunk_knots, stride=self.stride)
+                                sequence=self.sequence, knots=self.chunk_length, stride=self.stride)
 
 
 def stick_velocity(

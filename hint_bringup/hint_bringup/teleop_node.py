@@ -39,7 +39,7 @@ from sensor_msgs.msg import Joy
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.names import name_indices
-from hint_controller.node_main import run_node
+from hint_controller.node_main import renamed_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_policy.envs import make_env
 
@@ -55,16 +55,19 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "axis_scales": ([-200.0, -200.0], "target velocity per unit axis value [units/s], per target coordinate"),
     "deadzone": (0.05, "axis values with smaller magnitude count as 0"),
     "joy_timeout": (0.5, "wall seconds after which the last Joy message counts as released sticks; 0 = never"),
-    "chunk_knots": (8, "knots per composite action"),
-    "knot_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
+    "chunk_length": (8, "knots per composite action"),
+    "control_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
 }
+#: old parameter names, still accepted with a deprecation warning (the training config's names now)
+RENAMED_PARAMETERS = {"chunk_knots": "chunk_length", "knot_stride": "control_stride"}
 
 
 class TeleopNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("teleop", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
+        with renamed_parameters(self, RENAMED_PARAMETERS):
+            for name, (default, description) in PARAMETERS.items():
+                self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         env = make_env(str(p["environment"]))
         targets = list(p["target_states"])
@@ -73,12 +76,12 @@ class TeleopNode(Node):
         if len(self.axes) != len(targets) or len(self.scales) != len(targets):
             raise ValueError(f"axes and axis_scales need {len(targets)} entries (one per target coordinate)")
         self.deadzone, self.joy_timeout = float(p["deadzone"]), float(p["joy_timeout"])
-        stride = int(p["knot_stride"]) or env.control_stride
+        stride = int(p["control_stride"]) or env.control_stride
         self.tracker = TargetTracker(env.model, targets, rates, p["target_min"], p["target_max"],
-                                     stride * env.physics_period, int(p["chunk_knots"]))
+                                     stride * env.physics_period, int(p["chunk_length"]))
         self.state_names = env.state_names
         self.target_in_state = np.asarray(name_indices(env.state_names, targets))
-        self._schedule = ChunkSchedule.every(1, self.tracker.knot_period, env.physics_period)  # a chunk per knot
+        self._schedule = ChunkSchedule.every(1, self.tracker.control_period, env.physics_period)  # a chunk per knot
         self._episode_start_ns = -1
         self._joy_axes: list[float] = []
         self._joy_received = 0.0
@@ -90,7 +93,7 @@ class TeleopNode(Node):
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self.get_logger().info(
             f"teleop of {targets} ({env.name}): axes {self.axes} x {self.scales} units/s, "
-            f"chunks of {self.tracker.chunk_knots} knots every {self.tracker.knot_period:g} s"
+            f"chunks of {self.tracker.chunk_length} knots every {self.tracker.control_period:g} s"
         )
 
     # ------------------------------------------------------------------ inputs

@@ -76,14 +76,14 @@ def test_the_next_chunk_resumes_the_expert_at_the_elapsed_step(pusht_chunker):
         pusht_chunker.chunk(np.full(7, np.nan), time=2.0)
 
 
-def run_closed_loop(environment: str, seed: int, execute_knots: int = 8) -> tuple[bool, int]:
-    """The env stepped by the chunk executor, a new expert chunk every `execute_knots` knots."""
+def run_closed_loop(environment: str, seed: int, exec_knots: int = 8) -> tuple[bool, int]:
+    """The env stepped by the chunk executor, a new expert chunk every `exec_knots` knots."""
     env = make_env(environment)
     chunker = ExpertChunker(environment)
     executor = ChunkExecutor(env.model, grace_period=0.3, state_names=env.state_names)
     state = env.reset(seed)
     chunker.start(state, seed)
-    replan = execute_knots * chunker.knot_stride
+    replan = exec_knots * chunker.control_stride
     for step in range(env.max_steps):
         if step % replan == 0:
             executor.submit(chunker.chunk(state, time=step * env.physics_period).action)
@@ -108,8 +108,8 @@ def test_trajectory_experts_succeed_through_the_chunk_executor(environment):
 def test_unknown_environments_and_bad_shapes_are_refused():
     with pytest.raises(ValueError, match="no expert for environment 'cartpole'"):
         expert_spec("cartpole")
-    with pytest.raises(ValueError, match="chunk_knots"):
-        ExpertChunker("pusht", ChunkerConfig(chunk_knots=0))
+    with pytest.raises(ValueError, match="chunk_length"):
+        ExpertChunker("pusht", ChunkerConfig(chunk_length=0))
     with pytest.raises(RuntimeError, match="start"):
         ExpertChunker("quadrotor").chunk(np.zeros(6), 0.0)
 

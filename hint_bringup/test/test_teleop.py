@@ -9,10 +9,10 @@ import pytest
 from hint_bringup.teleop import TargetTracker, stick_velocity
 from hint_controller.dynamics import make_model
 
-def pusht_tracker(chunk_knots: int = 8):
+def pusht_tracker(chunk_length: int = 8):
     model = make_model("pusht_agent", period=0.01)
     return TargetTracker(model, ["agent_x", "agent_y"], ["agent_vx", "agent_vy"], [15.0, 15.0], [497.0, 497.0],
-                         knot_period=0.1, chunk_knots=chunk_knots)
+                         control_period=0.1, chunk_length=chunk_length)
 
 
 def test_tracker_chunks_track_a_moving_target_with_pd_like_gains():

@@ -12,11 +12,11 @@ Publishes
 
 Every knot period (on the ROS clock, so ``use_sim_time`` works) the newest state and the newest
 applied input are appended to the observation history. Once the history is non-empty and the
-current chunk has executed ``execute_knots`` knots, the history is handed to a worker thread that
+current chunk has executed ``exec_knots`` knots, the history is handed to a worker thread that
 adds the observation noise, samples and publishes the next chunk, stamped with the time of the
 observation it was conditioned on: knot 0 of a chunk describes the moment of its observation,
 as in training. The controller switches to a chunk when it arrives and enters it at the knot
-matching the elapsed time, while the previous chunk still has ``chunk_length - execute_knots``
+matching the elapsed time, while the previous chunk still has ``chunk_length - exec_knots``
 knots of reference left: sampling happens while the current chunk executes, so the controller
 does not run out of reference as long as sampling takes less than that.
 
@@ -52,33 +52,37 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.dynamics import make_model
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
-from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, run_node
+from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, renamed_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.inference import HintPolicy
+
+#: old parameter names, still accepted with a deprecation warning (the training config's names now)
+RENAMED_PARAMETERS = {"execute_knots": "exec_knots", "sampling_steps": "sampler_steps"}
 
 
 class PolicyNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("hint_policy", **kwargs)
-        self._declare_parameters()
+        with renamed_parameters(self, RENAMED_PARAMETERS):
+            self._declare_parameters()
         p = lambda name: self.get_parameter(name).value  # noqa: E731
         # small denoisers run far faster on one thread when other processes share the cores
         torch.set_num_threads(int(p("torch_threads")))
         sigma = float(p("sigma"))
         self.policy = HintPolicy.from_checkpoint(
             p("checkpoint"), sigma=None if sigma < 0 else sigma, sampler=p("sampler"),
-            steps=int(p("sampling_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
+            steps=int(p("sampler_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
             handover=p("handover"), inpaint_frozen=int(p("inpaint_frozen")), inpaint_horizon=int(p("inpaint_horizon")),
         )
         self._model = (make_model(self.policy.config.data.dynamics, period=self.policy.layout.physics_period)
                        if p("certify") else None)
-        self.execute_knots = int(p("execute_knots")) or max(1, self.policy.chunk_length // 2)
-        if not 1 <= self.execute_knots <= self.policy.chunk_length:
-            raise ValueError(f"execute_knots must be in [1, {self.policy.chunk_length}], got {self.execute_knots}")
+        self.exec_knots = int(p("exec_knots")) or max(1, self.policy.chunk_length // 2)
+        if not 1 <= self.exec_knots <= self.policy.chunk_length:
+            raise ValueError(f"exec_knots must be in [1, {self.policy.chunk_length}], got {self.exec_knots}")
         self._latest_state: np.ndarray | None = None
         self._latest_input = np.zeros(len(self.policy.input_names))
-        self._schedule = ChunkSchedule.every(self.execute_knots, self.policy.control_period, self.policy.control_period)
+        self._schedule = ChunkSchedule.every(self.exec_knots, self.policy.control_period, self.policy.control_period)
         self._sampler = BackgroundJob("hint_policy_sampler")
         self.sample_latencies: list[float] = []
 
@@ -86,7 +90,7 @@ class PolicyNode(Node):
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self._publisher = self.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
         self.create_timer(self.policy.control_period, self._on_knot)
-        self.get_logger().info(f"{self.policy}; replanning every {self.execute_knots} knots")
+        self.get_logger().info(f"{self.policy}; replanning every {self.exec_knots} knots")
 
     def _declare_parameters(self) -> None:
         def declare(name, default, description):
@@ -95,9 +99,9 @@ class PolicyNode(Node):
         declare("checkpoint", "", "Path of the trained policy checkpoint (.pt).")
         declare("sigma", -1.0, "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy.")
         declare("sampler", "ddim", "ddim or ddpm.")
-        declare("sampling_steps", 10, "Denoising steps of the DDIM sampler (DDPM uses the training steps).")
+        declare("sampler_steps", 10, "Denoising steps of the DDIM sampler (DDPM uses the training steps).")
         declare("device", "cpu", "torch device: cpu, cuda, cuda:1 ...")
-        declare("execute_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
+        declare("exec_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
         declare("seed", -1, "Seed of the observation noise and sampler; -1 = random.")
         declare("torch_threads", 1, "torch intra-op threads for sampling on the CPU.")
         declare("handover", "none", "none (time-indexed take-over) or inpaint (real-time chunking from the previous chunk).")

@@ -16,7 +16,7 @@ def checkpoint(tmp_path_factory):
 
 def start_policy(spawn, checkpoint, *extra):
     return spawn("-m", "hint_policy.policy_node", "--ros-args", "-p", f"checkpoint:={checkpoint}",
-                 "-p", "execute_knots:=2", "-p", "seed:=3", *extra)
+                 "-p", "exec_knots:=2", "-p", "seed:=3", *extra)
 
 
 def feeder(ros, names=FULL_STATES):
@@ -57,7 +57,7 @@ def test_policy_node_publishes_valid_composite_actions_at_chunk_rate(ros, spawn,
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences) and sequences[0] >= 1
     starts = np.array([p.start_time for p in parsed])
     gaps = np.diff(starts)
-    # execute_knots 2 x 0.05 s: a chunk every 0.1 s, each stamped when its observation was taken
+    # exec_knots 2 x 0.05 s: a chunk every 0.1 s, each stamped when its observation was taken
     assert np.all(gaps > 0) and np.median(gaps) == pytest.approx(0.1, abs=0.03)
     now = node.get_clock().now().nanoseconds * 1e-9
     assert abs(starts[-1] - now) < 1.0

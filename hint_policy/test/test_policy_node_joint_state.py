@@ -20,7 +20,7 @@ def arm_checkpoint(tmp_path_factory):
 
 def start_policy(spawn, checkpoint, *extra):
     return spawn("-m", "hint_policy.policy_node", "--ros-args", "-p", f"checkpoint:={checkpoint}",
-                 "-p", "execute_knots:=2", "-p", "seed:=3", "-p", "state_source:=joint_state",
+                 "-p", "exec_knots:=2", "-p", "seed:=3", "-p", "state_source:=joint_state",
                  "-p", "command_format:=float64_multi_array", "-p", "command_interface:=effort", *extra)
 
 
