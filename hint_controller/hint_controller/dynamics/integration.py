@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
-from pydrake.symbolic import Expression, Variable, to_sympy
+from pydrake.symbolic import Expression, Jacobian, MakeVectorVariable, Variable, to_sympy
 
 from hint_controller.dynamics.base import DynamicsModel
 
@@ -119,6 +119,31 @@ class _ContinuousModel(DynamicsModel):
         inputs = np.asarray(inputs, dtype=float)
         states = np.asarray(states, dtype=float)[: len(inputs)]
         return self.jacobians(states, inputs)
+
+
+class SymbolicDynamics:
+    """Mixin of a continuous model given by ``symbolic_dynamics(x, u)`` (Drake expressions):
+    :meth:`compile_symbolic_dynamics` turns them and their Jacobians into batched numpy
+    functions once, and they serve as the model's ``_batched_f`` / ``_batched_jac``."""
+
+    def symbolic_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def compile_symbolic_dynamics(self, state_dim: int, input_dim: int) -> None:
+        x = MakeVectorVariable(state_dim, "x")
+        u = MakeVectorVariable(input_dim, "u")
+        xdot = self.symbolic_dynamics(x, u)
+        variables = list(x) + list(u)
+        self._f = lambdify_drake(xdot, variables)
+        self._fx = lambdify_drake(Jacobian(xdot, x), variables)
+        self._fu = lambdify_drake(Jacobian(xdot, u), variables)
+
+    def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return self._f(np.concatenate(broadcast_leading(x, u), axis=-1))
+
+    def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = np.concatenate(broadcast_leading(x, u), axis=-1)
+        return self._fx(z), self._fu(z)
 
 
 class EulerModel(_ContinuousModel):

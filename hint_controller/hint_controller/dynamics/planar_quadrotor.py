@@ -27,14 +27,14 @@ Jacobians of the continuous dynamics, compiled to numpy), not a finite-differenc
 from __future__ import annotations
 
 import numpy as np
-from pydrake.symbolic import Jacobian, MakeVectorVariable, cos, sin
+from pydrake.symbolic import MakeVectorVariable, cos, sin
 from pydrake.systems.primitives import SymbolicVectorSystem
 
 from hint_controller.dynamics.base import SafeMode
-from hint_controller.dynamics.integration import EulerModel, RK4Model, broadcast_leading, lambdify_drake
+from hint_controller.dynamics.integration import EulerModel, RK4Model, SymbolicDynamics
 
 
-class PlanarQuadrotor(RK4Model):
+class PlanarQuadrotor(SymbolicDynamics, RK4Model):
     """Planar quadrotor with two thrust inputs; safe mode HOVER (m g / 2 per rotor)."""
 
     name = "planar_quadrotor"
@@ -61,13 +61,7 @@ class PlanarQuadrotor(RK4Model):
         self.input_upper = np.full(2, max_thrust_to_weight * self.hover_thrust)
         self.state_lower = np.array([-3.0, 0.0, -np.pi, -10.0, -10.0, -20.0])
         self.state_upper = np.array([3.0, 4.0, np.pi, 10.0, 10.0, 20.0])
-        x = MakeVectorVariable(6, "x")
-        u = MakeVectorVariable(2, "u")
-        xdot = self.symbolic_dynamics(x, u)
-        variables = list(x) + list(u)
-        self._f = lambdify_drake(xdot, variables)
-        self._fx = lambdify_drake(Jacobian(xdot, x), variables)
-        self._fu = lambdify_drake(Jacobian(xdot, u), variables)
+        self.compile_symbolic_dynamics(6, 2)
 
     def drake_system(self, discrete: bool = True) -> SymbolicVectorSystem:
         """This model as a Drake system: the RK4 step as a discrete update every `period`
@@ -99,21 +93,13 @@ class PlanarQuadrotor(RK4Model):
             ]
         )
 
-    # batched helpers: (..., n), (..., m)
-    def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self._f(_stack(x, u))
-
-    def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        z = _stack(x, u)
-        return self._fx(z), self._fu(z)
-
     def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
         if SafeMode(mode) is SafeMode.HOVER:
             return self.clamp(np.full(2, self.hover_thrust))
         return super().safe_input(x, mode)
 
 
-class ThrustTorqueQuadrotor(EulerModel):
+class ThrustTorqueQuadrotor(SymbolicDynamics, EulerModel):
     """Planar quadrotor with collective thrust and torque inputs, discretized by explicit Euler.
 
     The setting of the HINT paper's Figure 5 (the authors' code): state (x, z, phi, xdot, zdot,
@@ -143,35 +129,17 @@ class ThrustTorqueQuadrotor(EulerModel):
         self.input_upper = np.array([max_thrust_to_weight * self.hover_thrust, max_torque])
         self.state_lower = np.array([-10.0, -10.0, -np.pi, -20.0, -20.0, -20.0])
         self.state_upper = -self.state_lower
-        x = MakeVectorVariable(6, "x")
-        u = MakeVectorVariable(2, "u")
-        xdot = self.symbolic_dynamics(x, u)
-        variables = list(x) + list(u)
-        self._f = lambdify_drake(xdot, variables)
-        self._fx = lambdify_drake(Jacobian(xdot, x), variables)
-        self._fu = lambdify_drake(Jacobian(xdot, u), variables)
+        self.compile_symbolic_dynamics(6, 2)
 
     def symbolic_dynamics(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         theta = x[2]
         return np.array([x[3], x[4], x[5], -sin(theta) * u[0] / self.mass,
                          cos(theta) * u[0] / self.mass - self.gravity, u[1] / self.inertia])
 
-    def _batched_f(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self._f(_stack(x, u))
-
-    def _batched_jac(self, x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        z = _stack(x, u)
-        return self._fx(z), self._fu(z)
-
     def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
         if SafeMode(mode) is SafeMode.HOVER:
             return self.clamp(np.array([self.hover_thrust, 0.0]))
         return super().safe_input(x, mode)
-
-
-def _stack(x: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """(x, u) side by side on the last axis, broadcasting their leading axes."""
-    return np.concatenate(broadcast_leading(x, u), axis=-1)
 
 
 def hover_to_point_trajectory(
