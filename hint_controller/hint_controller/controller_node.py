@@ -135,9 +135,9 @@ class ControllerNode(Node):
         def declare(name, default, description):
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
 
-        declare("model", "planar_quadrotor", "Dynamics model: planar_quadrotor, pusht_agent or manipulator.")
+        declare("model", "planar_quadrotor", "Dynamics model: planar_quadrotor, quadrotor_thrust_torque, pusht_agent, manipulator (effort interface), position_servo or velocity_servo (an arm behind a position or velocity interface; joints and limits from urdf_path), or module:callable.")
         declare("model_period", 0.01, "Discretization period of the model [s] (must match the policy's).")
-        declare("urdf_path", "", "URDF of the manipulator model; empty = the shipped test arm.")
+        declare("urdf_path", "", "URDF of the manipulator and servo models; empty = the shipped test arm.")
         declare("rate_hz", 500.0, "Command rate [Hz]; sustains 1000.")
         declare("status_rate_hz", 10.0, "Rate of controller_status [Hz].")
         declare("grace_period", 0.2, "After the last knot, hold the final primitive controller this long [s], then go safe.")

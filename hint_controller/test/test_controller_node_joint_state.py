@@ -71,3 +71,43 @@ def test_joint_names_that_do_not_fit_the_model_stop_the_node_with_a_clear_error(
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 1
     assert "no inputs ['wrist/effort']" in output
+
+
+@pytest.mark.parametrize("interface", ["position", "velocity"])
+def test_position_and_velocity_interfaces_hold_the_arm_then_send_the_chunks_commands(ros, spawn, interface):
+    """A servoed arm behind a position or velocity forward command controller: the controller's model
+    is the servo (model:=<interface>_servo), its safe command holds the joints, and a composite
+    action's commands arrive in the array's joint order."""
+    from hint_controller.action_messages import action_to_msg
+    from hint_controller.composite_action import CompositeAction
+    from hint_controller.dynamics import make_model
+    from hint_controller.qos import CHUNK_QOS
+    from hint_msgs.msg import CompositeAction as CompositeActionMsg
+
+    process = spawn(
+        "-m", "hint_controller.controller_node", "--ros-args", "-p", f"model:={interface}_servo",
+        "-p", "state_source:=joint_state", "-p", "command_format:=float64_multi_array",
+        "-p", f"command_interface:={interface}", "-p", "rate_hz:=100.0", "-p", "state_timeout:=0.5",
+        "-p", f"joint_names:=[{','.join(JOINT_ORDER)}]",
+    )
+    commands, _ = arm_driver(ros, ("joint2", "joint3", "joint1"))
+    assert ros.spin_until(lambda: len(commands) >= 5, timeout=30), (
+        process.stdout.read() if process.poll() is not None else "no commands"
+    )
+    held = [POSITIONS[j] for j in JOINT_ORDER] if interface == "position" else [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(commands[-1].data, held, atol=1e-12)  # safe: the joints stay where they are
+
+    model = make_model(f"{interface}_servo")
+    x = np.array([POSITIONS["joint1"], POSITIONS["joint2"], POSITIONS["joint3"], 0.0, 0.0, 0.0])
+    target = np.array([0.1, 0.2, 0.3])  # joint1..3 commands, model order
+    gains = np.zeros((20, 3, 6))
+    gains[:, :, :3] = -0.5 * np.eye(3)  # u = u_ff - 0.5 (q - q_ref)
+    node = ros.node("chunk_source")
+    publisher = node.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
+    assert ros.spin_until(lambda: publisher.get_subscription_count() > 0, timeout=10)
+    x_ref = np.tile(x - np.r_[0.1, 0.0, 0.0, 0, 0, 0], (20, 1))  # joint1 0.1 rad beyond its reference
+    start = node.get_clock().now().nanoseconds * 1e-9
+    publisher.publish(action_to_msg(CompositeAction(x_ref, np.tile(target, (20, 1)), gains, 0.05, start,
+                                                    model.state_names, model.input_names, sequence=1)))
+    expected = (target - 0.5 * np.r_[0.1, 0.0, 0.0])[[2, 0, 1]]  # in the array's joint order
+    assert ros.spin_until(lambda: np.allclose(commands[-1].data, expected, atol=1e-9), timeout=10), commands[-1].data

@@ -8,7 +8,8 @@ import math
 
 from hint_controller.dynamics.base import DynamicsModel, SafeMode
 
-MODEL_NAMES = ("planar_quadrotor", "quadrotor_thrust_torque", "pusht_agent", "manipulator")
+MODEL_NAMES = ("planar_quadrotor", "quadrotor_thrust_torque", "pusht_agent", "manipulator", "position_servo",
+               "velocity_servo")
 
 
 def make_model(name: str, period: float = 0.01, urdf_path: str | None = None) -> DynamicsModel:
@@ -33,6 +34,11 @@ def make_model(name: str, period: float = 0.01, urdf_path: str | None = None) ->
         from hint_controller.dynamics.manipulator import Manipulator
 
         return Manipulator(urdf_path=urdf_path, period=period)
+    if name in ("position_servo", "velocity_servo"):
+        from hint_controller.dynamics.manipulator import DEFAULT_URDF
+        from hint_controller.dynamics.servo import JointServo
+
+        return JointServo.from_urdf(urdf_path or DEFAULT_URDF, name.split("_")[0], period=period)
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)} or 'module:callable'")
 
 
