@@ -34,7 +34,7 @@ import numpy as np
 from hint_controller.composite_action import CompositeAction, chunk_from_knots
 from hint_controller.executor import default_safe_mode
 from hint_controller.names import name_indices
-from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
+from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.dataset import Primitives, demo_primitives
 from hint_policy.demos import Demo
 from hint_policy.envs import make_env
@@ -136,8 +136,7 @@ class ExpertChunker:
         self.control_period = self.control_stride * self.env.physics_period
         self.rollout_steps = self.config.chunk_length * self.control_stride
         self._model_inputs = name_indices(self.env.input_names, self.model.input_names)
-        q, r, qf = self.config.tvlqr.matrices(self.model)
-        self._synthesize = lambda states, inputs: synthesize_gains(self.model, states, inputs, q, r, qf).gains
+        self._synthesize = self.config.tvlqr.synthesis(self.model)
         self.seed = -1
         self.sequence = 0
         self._memory: Any = None

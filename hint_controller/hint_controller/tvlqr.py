@@ -74,6 +74,12 @@ class TVLQRConfig:
         """What synthesize_gains takes as `qf`: the matrix, or "dare" when asked for it."""
         return "dare" if self.terminal == "dare" and self.qf_diag is None else qf
 
+    def synthesis(self, model: DynamicsModel) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """The TVLQR synthesis oracle with these weights: (states (T+1, n), inputs (T, m)) -> gains (T, m, n)."""
+        q, r, qf = self.matrices(model)
+        terminal = self.terminal_cost(qf)
+        return lambda states, inputs: synthesize_gains(model, states, inputs, q, r, terminal).gains
+
 
 def _default_weights(model: DynamicsModel) -> tuple[Sequence[float], Sequence[float]]:
     if model.name in DEFAULT_WEIGHTS:
@@ -269,13 +275,7 @@ def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> 
         raise ValueError(f"unknown synthesis {kind!r} (one of {', '.join(SYNTHESIS_KINDS)})")
     weights = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
     tvlqr = TVLQRConfig(**weights)
-    q, r, qf = tvlqr.matrices(model)
-    terminal = tvlqr.terminal_cost(qf)
-
     if kind == "per_step_lqr":
+        q, r, _ = tvlqr.matrices(model)
         return lambda states, inputs: per_step_lqr_gains(model, states, inputs, q, r)
-
-    def synthesize(states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        return synthesize_gains(model, states, inputs, q, r, terminal).gains
-
-    return synthesize
+    return tvlqr.synthesis(model)

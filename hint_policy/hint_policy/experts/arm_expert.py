@@ -17,7 +17,7 @@ From the measured start (at rest) the expert
    mean acceleration over each physics step (:func:`inverse_dynamics`: the continuous dynamics
    are affine in the efforts), and the
    feedback gains are TVLQR along the reference with the training data's weights
-   (:func:`hint_controller.tvlqr.synthesize_gains`), so u = u_ff + K (x - x_ref), clamped.
+   (:meth:`hint_controller.tvlqr.TVLQRConfig.synthesis`), so u = u_ff + K (x - x_ref), clamped.
 
 The elbow draw makes the demos bimodal for the same observation (a goal point is reached elbow
 up or elbow down), recorded in ``Demo.extra["elbow"]``.
@@ -36,7 +36,7 @@ import numpy as np
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import primitive_input
 from hint_controller.names import name_indices
-from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
+from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.demos import Demo
 from hint_policy.envs.arm import GOAL_STATE_NAMES, ArmReachEnv
 from hint_policy.experts import expert_demo
@@ -118,7 +118,7 @@ class ArmExpert:
         self.env = env
         self.config = config or ArmExpertConfig()
         self._goal_columns = name_indices(env.state_names, GOAL_STATE_NAMES)
-        self._weights = self.config.tvlqr.matrices(env.model)
+        self._synthesize = self.config.tvlqr.synthesis(env.model)
 
     # ------------------------------------------------------------------ planning
     def goal_configuration(self, start: np.ndarray, goal_point: np.ndarray, elbow_positive: bool) -> tuple[np.ndarray, bool]:
@@ -154,8 +154,7 @@ class ArmExpert:
             if peak <= cfg.effort_fraction or duration >= cfg.max_duration:
                 break
             duration = min(cfg.max_duration, duration * DURATION_GROWTH)
-        q, r, qf = self._weights
-        gains = synthesize_gains(env.model, states, inputs, q, r, qf).gains
+        gains = self._synthesize(states, inputs)
         return ArmPlan(states, inputs, gains, goal_q, positive, duration)
 
     def _reference(self, start: np.ndarray, goal_q: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:

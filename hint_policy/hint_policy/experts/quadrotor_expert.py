@@ -12,7 +12,7 @@ planar quadrotor's Drake symbolic dynamics, solved by SNOPT):
                at the middle knot: x = obstacle x and z above (left) / below (right) the obstacle.
 
 The optimal trajectory is sampled at the physics period, extended by a hover at the goal, and
-tracked in the environment by TVLQR (:func:`hint_controller.tvlqr.synthesize_gains`,
+tracked in the environment by TVLQR (:meth:`hint_controller.tvlqr.TVLQRConfig.synthesis`,
 u = u_ref + K (x - x_ref), clamped), so the demo's inputs are those actually applied.
 :meth:`QuadrotorExpert.start` (plan) and :meth:`QuadrotorExpert.act` (one tracking step) run the
 same expert from any measured start, e.g. through ROS (hint_bringup's expert node).
@@ -30,7 +30,7 @@ from pydrake.systems.primitives import SymbolicVectorSystem
 from pydrake.trajectories import PiecewisePolynomial
 
 from hint_controller.executor import primitive_input
-from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
+from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.demos import Demo
 from hint_policy.envs.quadrotor import PlanarQuadrotorObstacleEnv, passes_left
 from hint_policy.experts import expert_demo
@@ -187,8 +187,7 @@ class QuadrotorExpert:
         plan = self.plan(np.asarray(state, dtype=float), goal, left)
         gains = None
         if plan.success:
-            q, r, qf = cfg.tvlqr.matrices(self.env.model)
-            gains = synthesize_gains(self.env.model, plan.states, plan.inputs, q, r, qf).gains
+            gains = cfg.tvlqr.synthesis(self.env.model)(plan.states, plan.inputs)
         return QuadrotorExpertMemory(plan=plan, gains=gains, left=left, goal=goal)
 
     def act(self, memory: QuadrotorExpertMemory, state: np.ndarray) -> np.ndarray:
