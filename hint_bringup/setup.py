@@ -29,6 +29,7 @@ setup(
             "teleop_node = hint_bringup.teleop_node:main",
             "bag_to_dataset = hint_bringup.bag_to_dataset:main",
             "to_lerobot = hint_bringup.to_lerobot:main",
+            "fit_servo = hint_bringup.fit_servo:main",
             "run = hint_bringup.run:main",
         ],
     },

@@ -418,7 +418,7 @@ def find_bags(path: str | os.PathLike) -> list[Path]:
 
 def bag_custom_data(bag_path: str | os.PathLike) -> dict[str, str]:
     """The hint.* entries of the bag's custom_data, without the prefix."""
-    with _open_reader(Path(bag_path)) as reader:
+    with open_reader(Path(bag_path)) as reader:
         return _custom_data(reader)
 
 
@@ -428,7 +428,7 @@ def _custom_data(reader: Reader) -> dict[str, str]:
     return {key[len(CUSTOM_PREFIX):]: value for key, value in custom.items() if key.startswith(CUSTOM_PREFIX)}
 
 
-class _open_reader:
+class open_reader:
     """rosbags Reader as a context manager that turns its errors into CorruptBagError."""
 
     def __init__(self, path: Path) -> None:
@@ -464,7 +464,7 @@ def read_episodes(
     """
     bag_path = Path(bag_path)
     store = make_typestore()
-    with _open_reader(bag_path) as reader:
+    with open_reader(bag_path) as reader:
         available = {c.topic: c.msgtype for c in reader.connections}
         custom = _custom_data(reader)
         state_name = _require_topic(bag_path, available, [state_topic], STATE_TYPE, "--state-topic")
