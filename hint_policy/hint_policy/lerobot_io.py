@@ -69,8 +69,17 @@ def import_lerobot():
         from lerobot.datasets import lerobot_dataset
     except ImportError as error:
         raise MissingDependency(f"{INSTALL_HINT} ({error})") from error
-    logging.getLogger("root").setLevel(logging.ERROR)  # lerobot warns about torchcodec on every load
     return lerobot_dataset
+
+
+class _NoTorchcodecWarning(logging.Filter):
+    """lerobot logs "'torchcodec' is not available" on every dataset load; hint stores no videos."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "torchcodec" not in record.getMessage()
+
+
+logging.getLogger().addFilter(_NoTorchcodecWarning())
 
 
 # --------------------------------------------------------------------------- hint -> LeRobot
