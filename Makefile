@@ -22,9 +22,12 @@ bench: setup  ## run the benchmarks, print every figure, write results/bench.jso
 demo: setup  ## PushT sim graph with the shipped checkpoint: scores, a video and a bag
 	@bash scripts/demo.sh
 
-experiments: setup  ## paper Figures 5 and 6 (resumable; about 65 + 12 min on 2 cores), results/experiments/
-	@source scripts/env.sh && python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
-		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml
+experiments: setup  ## paper Figures 5 (paper setting and obstacle task) and 6, PushT robustness (resumable; hours on 2 cores), results/experiments/
+	@source scripts/env.sh && python -m experiments.fig5_stabilize --config experiments/configs/fig5_stabilize.yaml \
+		&& python -m experiments.fig5_stabilize --config experiments/configs/fig5_stabilize_lqr.yaml \
+		&& python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
+		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml \
+		&& python -m experiments.robustness_pusht
 
 clean:  ## remove build outputs and generated results (keeps .venv, data/, outputs/, results/experiments/ and results/pusht_training/)
 	rm -rf build install log
