@@ -40,7 +40,9 @@ def test_expert_drives_pusht_through_the_controller_and_records_demos(ros, spawn
     end = next(e for e in events if e.event != EpisodeEvent.EVENT_START and e.episode_index == 0)
     assert end.event == EpisodeEvent.EVENT_SUCCESS and end.seed == SEED, end
     assert [info.node_name for info in node.get_publishers_info_by_topic("/composite_action")] == ["expert"]
-    assert len(chunks) >= 5 and chunks[0].length == 16 and chunks[0].knot_period == pytest.approx(0.1)
+    # the probe is not among the subscribers the simulator waits for, so on a loaded machine it may
+    # match after the first chunks; the bag (recorded from the first state) counts them below
+    assert len(chunks) >= 1 and chunks[0].length == 16 and chunks[0].knot_period == pytest.approx(0.1)
     assert list(chunks[0].state_names) == ["agent_x", "agent_y", "agent_vx", "agent_vy"]
     assert np.all(np.diff([c.sequence for c in chunks]) > 0)
 
