@@ -866,9 +866,12 @@ def plot_against_demos(rows: list[dict], spec: ExperimentSpec, path: Path, panel
         raise ValueError("this plot needs data.num_demos among the grid keys")
     others = [k for k in spec.grid if k not in ("data.num_demos", SEED_KEY)]
     lines = list(dict.fromkeys(tuple(r.get(k) for k in others) + (r["variant"],) for r in rows))
-    # one line style per setting apart from the action content (e.g. per sigma), one colour per action content
-    style_keys = list(dict.fromkeys(tuple(v for k, v in zip(others, key) if k != "data.action_content") + key[-1:]
-                                    for key in lines))
+
+    def style_key(line_key: tuple) -> tuple:
+        """One line style per setting apart from the action content (e.g. per sigma); colour = action content."""
+        return tuple(v for k, v in zip(others, line_key) if k != "data.action_content") + line_key[-1:]
+
+    style_keys = list(dict.fromkeys(style_key(key) for key in lines))
     contents = sorted({r.get("data.action_content") for r in rows}, key=str)
     palette = dict(zip(contents, ["tab:orange", "tab:blue", "tab:green", "tab:red"]))
     styles = ["-", "--", ":", "-."]
@@ -884,10 +887,8 @@ def plot_against_demos(rows: list[dict], spec: ExperimentSpec, path: Path, panel
                 name += f" [{line_key[-1]}]"
             axis.errorbar([r["data.num_demos"] * dodge for r in line], [r[f"{metric}_mean"] for r in line],
                           yerr=[r[f"{metric}_std"] for r in line], capsize=3, marker="o",
-                          linestyle=styles[style_keys.index(tuple(v for k, v in values.items() if k != "data.action_content")
-                                                            + line_key[-1:]) % len(styles)],
-                          color=palette.get(values.get("data.action_content")),
-                          label=name)
+                          linestyle=styles[style_keys.index(style_key(line_key)) % len(styles)],
+                          color=palette.get(values.get("data.action_content")), label=name)
         axis.set_xscale("log")
         demos = sorted({r["data.num_demos"] for r in rows})
         axis.set_xticks(demos, [str(n) for n in demos])

@@ -40,17 +40,20 @@ CONFIGS = {"quadrotor": "hint_policy/config/quadrotor.yaml",
            "quadrotor_stabilize": "hint_policy/config/quadrotor_stabilize.yaml"}
 
 
-def replay(env, demo, config, start: np.ndarray, with_gains: bool, stride: int) -> dict[str, float]:
-    """Run the demo's chunks (knots every `stride` physics steps) from `start` through a
-    ChunkExecutor until the episode ends (past the last chunk the executor's safe mode holds)."""
+def demo_chunks(env, demo, config, with_gains: bool, stride: int) -> list:
+    """The demo's composite actions (knots every `stride` physics steps; K = 0 without gains)."""
     data = config.data
-    weights = {k: tuple(v) if isinstance(v, list) else v for k, v in data.synthesis_options.items()}
     x_ref, u_ff, gains = primitive_controllers(env.model, env.controlled_state(demo.states.T).T, demo.inputs,
-                                               TVLQRConfig(**weights), stride=stride)
+                                               TVLQRConfig.from_options(data.synthesis_options), stride=stride)
     if not with_gains:
         gains = np.zeros_like(gains)
-    chunks = chunk_controllers(env.model, x_ref, u_ff, gains, stride * env.physics_period, data.chunk_length,
-                               final_state=env.controlled_state(demo.states[len(x_ref) * stride]))
+    return chunk_controllers(env.model, x_ref, u_ff, gains, stride * env.physics_period, data.chunk_length,
+                             final_state=env.controlled_state(demo.states[len(x_ref) * stride]))
+
+
+def replay(env, demo, chunks: list, start: np.ndarray) -> dict[str, float]:
+    """Run the demo's `chunks` from `start` through a ChunkExecutor until the episode ends (past
+    the last chunk the executor's safe mode holds)."""
     executor = ChunkExecutor(env.model, state_names=env.state_names, max_pending=len(chunks))
     for chunk in chunks:
         executor.submit(chunk)
@@ -85,17 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     run_expert = make_episode_runner(args.env)
     demos = [d for d in (run_expert(seed) for seed in range(args.demos * 2)) if d.success][: args.demos]
     rng = np.random.default_rng(0)
+    demos_chunks = [{g: demo_chunks(env, d, config, g, stride) for g in (True, False)} for d in demos]
     rows = []
     print(f"{args.env}: {len(demos)} expert demos, knots every {stride} physics steps, "
           f"{args.trials} perturbed starts each per delta")
     print(f"{'delta':>6}  {'execution':9}  {'success':>7}  {'collision':>9}  {'final dist':>10}")
     for delta in args.perturbation:
         outcomes = {True: [], False: []}
-        for demo in demos:
+        for demo, chunks in zip(demos, demos_chunks):
             for _ in range(args.trials if delta > 0 else 1):
                 start = demo.states[0] + delta * rng.standard_normal(demo.states.shape[1])
                 for with_gains in (True, False):
-                    outcomes[with_gains].append(replay(env, demo, config, start, with_gains, stride))
+                    outcomes[with_gains].append(replay(env, demo, chunks[with_gains], start))
         for with_gains in (True, False):
             runs = outcomes[with_gains]
             row = {"env": args.env, "stride": stride, "delta": delta, "execution": "gains" if with_gains else "no gains",

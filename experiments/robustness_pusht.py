@@ -108,9 +108,8 @@ def evaluate_level(level: Level) -> dict:
     from hint_policy.inference import HintPolicy
 
     torch.set_num_threads(1)
-    policy = HintPolicy.from_checkpoint(level.checkpoint, seed=level.policy_seed)
-    if level.variant == "baseline":
-        policy = HintPolicy.from_checkpoint(level.checkpoint, sigma=0.0, seed=level.policy_seed)
+    sigma = 0.0 if level.variant == "baseline" else None  # None: the checkpoint's training sigma
+    policy = HintPolicy.from_checkpoint(level.checkpoint, sigma=sigma, seed=level.policy_seed)
     seeds = list(range(level.first_seed, level.first_seed + level.episodes))
     start = time.perf_counter()
     summary = evaluate_policy(policy, lambda: PerturbedBlockObservation(level.noise_px), seeds, level.exec_knots)

@@ -78,8 +78,7 @@ class BackgroundJob:
     """One background job at a time (the policy node's sampling, the expert node's planning).
 
     ``reserve()`` claims the slot without waiting (False while a job runs), ``start(target, *args)``
-    runs the job in a thread that frees the slot when it ends, ``release()`` returns a claim that
-    was not used. The thread is not a daemon and :meth:`close` (from the node's destroy_node)
+    runs the job in a thread that frees the slot when it ends. The thread is not a daemon and :meth:`close` (from the node's destroy_node)
     refuses new jobs and joins the running one, so no job runs into the context's shutdown or the
     interpreter's teardown. The job handles its own errors."""
 
@@ -90,9 +89,6 @@ class BackgroundJob:
 
     def reserve(self) -> bool:
         return self._slot.acquire(blocking=False)
-
-    def release(self) -> None:
-        self._slot.release()
 
     def start(self, target: Callable[..., None], *args: object) -> None:
         """Run `target(*args)` in the background; call after a successful :meth:`reserve`."""

@@ -74,6 +74,11 @@ class TVLQRConfig:
         """What synthesize_gains takes as `qf`: the matrix, or "dare" when asked for it."""
         return "dare" if self.terminal == "dare" and self.qf_diag is None else qf
 
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> TVLQRConfig:
+        """From a training config's ``data.synthesis_options`` (YAML lists become tuples)."""
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in options.items()})
+
     def synthesis(self, model: DynamicsModel) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """The TVLQR synthesis oracle with these weights: (states (T+1, n), inputs (T, m)) -> gains (T, m, n)."""
         q, r, qf = self.matrices(model)
@@ -273,8 +278,7 @@ def make_synthesis(model: DynamicsModel, kind: str, options: dict[str, Any]) -> 
         return None
     if kind not in SYNTHESIS_KINDS:
         raise ValueError(f"unknown synthesis {kind!r} (one of {', '.join(SYNTHESIS_KINDS)})")
-    weights = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
-    tvlqr = TVLQRConfig(**weights)
+    tvlqr = TVLQRConfig.from_options(options)
     if kind == "per_step_lqr":
         q, r, _ = tvlqr.matrices(model)
         return lambda states, inputs: per_step_lqr_gains(model, states, inputs, q, r)

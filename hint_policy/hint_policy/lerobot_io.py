@@ -63,15 +63,6 @@ class LeRobotColumns:
         return cls(**values)
 
 
-def import_lerobot():
-    """The ``lerobot.datasets.lerobot_dataset`` module, or :class:`hint_policy.cli.MissingDependency` saying how to install it."""
-    try:
-        from lerobot.datasets import lerobot_dataset
-    except ImportError as error:
-        raise MissingDependency(f"{INSTALL_HINT} ({error})") from error
-    return lerobot_dataset
-
-
 class _NoTorchcodecWarning(logging.Filter):
     """lerobot logs "'torchcodec' is not available" on every dataset load; hint stores no videos."""
 
@@ -79,7 +70,17 @@ class _NoTorchcodecWarning(logging.Filter):
         return "torchcodec" not in record.getMessage()
 
 
-logging.getLogger().addFilter(_NoTorchcodecWarning())
+_TORCHCODEC_FILTER = _NoTorchcodecWarning()
+
+
+def import_lerobot():
+    """The ``lerobot.datasets.lerobot_dataset`` module, or :class:`hint_policy.cli.MissingDependency` saying how to install it."""
+    try:
+        from lerobot.datasets import lerobot_dataset
+    except ImportError as error:
+        raise MissingDependency(f"{INSTALL_HINT} ({error})") from error
+    logging.getLogger().addFilter(_TORCHCODEC_FILTER)  # a filter already there is not added twice
+    return lerobot_dataset
 
 
 # --------------------------------------------------------------------------- hint -> LeRobot
