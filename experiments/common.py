@@ -69,7 +69,7 @@ from hint_policy.config import HintConfig, config_from_dict, config_to_dict
 SEED_KEY = "seed"
 #: optional settings added after results existed: left out of the run hash while unset, so a
 #: run's hash (and its finished results) stays what it was
-_OPTIONAL_KEYS = (("data", "lerobot"),)
+_OPTIONAL_KEYS = (("data", "lerobot"), ("data", "dynamics_options"))
 #: training settings that do not change the result (left out of the run hash)
 _NEUTRAL_TRAIN_KEYS = ("out_dir", "progress", "threads", "device", "checkpoint_every", "log_every",
                        "keep_checkpoints")

@@ -215,10 +215,24 @@ def test_hardware_graph_wires_the_controller_and_policy_to_ros2_control_topics()
         assert parameters["command_interface"] == "effort"
         assert parameters["state_source"] == "joint_state" and parameters["command_format"] == "float64_multi_array"
         assert parameters["use_sim_time"] is False  # the hardware graph's default
-    assert controller["model"] == "manipulator" and controller["urdf_path"] == "/tmp/my_arm.urdf"
+    # empty: the controller takes the model of its command interface (manipulator for effort)
+    assert controller["model"] == "" and controller["urdf_path"] == "/tmp/my_arm.urdf"
     assert controller["rate_hz"] == 1000.0 and isinstance(controller["rate_hz"], float)
     assert controller["realtime_priority"] == 50 and "realtime_priority" not in policy
     assert policy["checkpoint"] == "/tmp/my_arm.pt" and policy["sigma"] == 0.1
+
+
+def test_hardware_servo_arguments_reach_the_controller_as_double_arrays():
+    view = runner_view("hardware", {**ARM_ARGUMENTS, "command_interface": "position", "urdf_path": "panda",
+                                    "servo_natural_frequency": "[18, 19.5, 20, 21, 22, 23, 24]", "servo_damping": "0.9",
+                                    "model_joints": "panda_joint1,panda_joint2"})
+    controller, policy = view["controller"]["parameters"], view["policy"]["parameters"]
+    assert controller["servo_natural_frequency"] == [18.0, 19.5, 20.0, 21.0, 22.0, 23.0, 24.0]
+    assert controller["servo_damping"] == [0.9] and "servo_time_constant" not in controller
+    assert controller["model_joints"] == ["panda_joint1", "panda_joint2"] and "servo_damping" not in policy
+    assert controller["command_interface"] == policy["command_interface"] == "position"
+    with pytest.raises(ValueError):
+        runner_view("hardware", {**ARM_ARGUMENTS, "servo_damping": "[stiff]"})
 
 
 def test_hardware_defaults_and_recording():

@@ -77,11 +77,18 @@ def _arm_expert(env: Env) -> StreamingExpert:
     return ArmExpert(env)
 
 
+def _panda_expert(env: Env) -> StreamingExpert:
+    from hint_policy.experts.arm_expert import PandaExpert
+
+    return PandaExpert(env)
+
+
 #: environment name -> expert (the experts of hint_policy.experts)
 EXPERTS: dict[str, ExpertSpec] = {
     "pusht": ExpertSpec(_pusht_expert, lambda env, state: env.set_state(state)),
     "quadrotor": ExpertSpec(_quadrotor_expert, lambda env, state: env.reset_to(state)),
     "arm": ExpertSpec(_arm_expert, lambda env, state: env.reset_to(state)),
+    "panda": ExpertSpec(_panda_expert, lambda env, state: env.reset_to(state)),
 }
 
 

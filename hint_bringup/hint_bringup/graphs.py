@@ -52,7 +52,8 @@ class GraphArgument:
     """A per-graph launch argument and what it sets on which nodes.
 
     kind "value": the value (YAML: 0.5, true, [a, b]) sets parameter `target` of each node;
-    "float": the same as a float (a rate of 500 suits a double parameter); "text": the text as a
+    "float": the same as a float (a rate of 500 suits a double parameter); "floats": a list of
+    floats written ``20``, ``20,25`` or ``[20, 25]`` (a double-array parameter); "text": the text as a
     string; "names": a list of names written ``a,b,c`` or ``[a, b, c]``; "remap": each node's
     topic `target` is remapped to the value (and recorded under it). An empty "text" or "names"
     value sets nothing: the parameter file or the node's default applies.
@@ -64,7 +65,7 @@ class GraphArgument:
     target: str  # parameter name, or topic name for kind "remap"
     kind: str = "value"
 
-    KINDS = ("value", "float", "text", "names", "remap")
+    KINDS = ("value", "float", "floats", "text", "names", "remap")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -79,6 +80,8 @@ class GraphArgument:
             return str(text)
         if self.kind == "names":
             return parse_names(text)
+        if self.kind == "floats":
+            return [float(value) for value in parse_names(text)]
         return yaml.safe_load(text)
 
 
@@ -217,7 +220,7 @@ class Graph:
             if spec.kind == "remap":
                 continue
             value = spec.parameter_value(values[name])
-            if spec.kind in ("text", "names") and not value:
+            if spec.kind in ("text", "names", "floats") and not value:
                 continue  # "" and [] have no unambiguous type on a command line: leave the default
             for node in spec.nodes:
                 if node in result:
@@ -292,8 +295,23 @@ HARDWARE_ARGUMENTS: dict[str, GraphArgument] = {
         "effort", "command interface of the forward command controller: effort, velocity or position",
         ("controller", "policy"), "command_interface", kind="text"),
     "urdf_path": GraphArgument(
-        "", "URDF of the arm for the controller's model; empty = hint_controller's shipped arm3.urdf",
+        "", "URDF of the arm for the controller's model: a file or a known robot (arm3, panda); empty = arm3",
         ("controller",), "urdf_path", kind="text"),
+    "model": GraphArgument(
+        "", "controller's dynamics model; empty = the one of command_interface (manipulator, position_servo, "
+        "velocity_servo)", ("controller",), "model", kind="text"),
+    "model_joints": GraphArgument(
+        "", "the model's joints in the policy's state order (others in the URDF are frozen); empty = the known "
+        "robot's arm joints, else every movable joint", ("controller",), "model_joints", kind="names"),
+    "servo_natural_frequency": GraphArgument(
+        "", "position servo natural frequency [rad/s], one value or one per joint (python -m hint_bringup.fit_servo)",
+        ("controller",), "servo_natural_frequency", kind="floats"),
+    "servo_damping": GraphArgument(
+        "", "position servo damping ratio, one value or one per joint", ("controller",), "servo_damping",
+        kind="floats"),
+    "servo_time_constant": GraphArgument(
+        "", "velocity servo time constant [s], one value or one per joint", ("controller",), "servo_time_constant",
+        kind="floats"),
     "controller_rate": GraphArgument("500.0", "command rate of the controller [Hz]", ("controller",), "rate_hz",
                                      kind="float"),
     "realtime_priority": GraphArgument(

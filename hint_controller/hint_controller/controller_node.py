@@ -56,6 +56,7 @@ from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import ControllerStatus, EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
@@ -83,12 +84,18 @@ class StateSample:
     received: float  # monotonic time of arrival [s]
 
 
+#: the arm model behind each ros2_control command interface (model parameter left empty)
+INTERFACE_MODELS = {"effort": "manipulator", "position": "position_servo", "velocity": "velocity_servo"}
+
+
 class ControllerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("hint_controller", **kwargs)
         self._declare_parameters()
         p = self._param
-        self.model: DynamicsModel = make_model(p("model"), period=p("model_period"), urdf_path=p("urdf_path") or None)
+        model = p("model") or INTERFACE_MODELS.get(p("command_interface"), "")
+        self.model: DynamicsModel = make_model(model, period=p("model_period"), urdf_path=p("urdf_path") or None,
+                                               **self._arm_model_options())
         self.rate_hz = float(p("rate_hz"))
         if not 1.0 <= self.rate_hz <= 5000.0:
             raise ValueError(f"rate_hz must be in [1, 5000], got {self.rate_hz}")
@@ -135,9 +142,21 @@ class ControllerNode(Node):
         def declare(name, default, description):
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
 
-        declare("model", "planar_quadrotor", "Dynamics model: planar_quadrotor, quadrotor_thrust_torque, pusht_agent, manipulator (effort interface), position_servo or velocity_servo (an arm behind a position or velocity interface; joints and limits from urdf_path), or module:callable.")
+        declare("model", "planar_quadrotor", "Dynamics model: planar_quadrotor, quadrotor_thrust_torque, pusht_agent, manipulator (effort interface), position_servo or velocity_servo (an arm behind a position or velocity interface; joints and limits from urdf_path), or module:callable. Empty = the arm model of command_interface (effort: manipulator, position: position_servo, velocity: velocity_servo).")
         declare("model_period", 0.01, "Discretization period of the model [s] (must match the policy's).")
-        declare("urdf_path", "", "URDF of the manipulator and servo models; empty = the shipped test arm.")
+        declare("urdf_path", "", "URDF of the manipulator and servo models: a file or a known robot (arm3, panda); "
+                "empty = arm3, the shipped test arm.")
+        for name, description in (
+            ("model_joints", "Joints of the manipulator and servo models, in the policy's state order; the URDF's other "
+                             "joints are frozen. Empty = the known robot's arm joints, else every movable joint."),
+            ("servo_natural_frequency", "position_servo: natural frequency [rad/s] of each joint's servo (one value = "
+                                        "all joints), from python -m hint_bringup.fit_servo; empty = 20."),
+            ("servo_damping", "position_servo: damping ratio of each joint's servo (one value = all); empty = 1."),
+            ("servo_time_constant", "velocity_servo: time constant [s] of each joint's servo (one value = all); "
+                                    "empty = 0.05."),
+        ):
+            kind = Parameter.Type.STRING_ARRAY if name == "model_joints" else Parameter.Type.DOUBLE_ARRAY
+            self.declare_parameter(name, kind, ParameterDescriptor(description=description))
         declare("rate_hz", 500.0, "Command rate [Hz]; sustains 1000.")
         declare("status_rate_hz", 10.0, "Rate of controller_status [Hz].")
         declare("grace_period", 0.2, "After the last knot, hold the final primitive controller this long [s], then go safe.")
@@ -166,6 +185,16 @@ class ControllerNode(Node):
 
     def _param(self, name: str):
         return self.get_parameter(name).value
+
+    def _arm_model_options(self) -> dict:
+        """make_model's options from model_joints and the servo_* parameters (unset ones left out)."""
+        options = {}
+        for parameter, option in (("model_joints", "joints"), ("servo_natural_frequency", "natural_frequency"),
+                                  ("servo_damping", "damping"), ("servo_time_constant", "time_constant")):
+            value = self.get_parameter_or(parameter).value
+            if value:
+                options[option] = list(value)
+        return options
 
     def _forward_command_layout(self) -> ForwardCommandLayout:
         """Which model input each entry of the forward command controller's array carries."""

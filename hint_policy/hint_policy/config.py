@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from hint_controller.dynamics import ARM_OPTIONS
+
 
 @dataclasses.dataclass
 class DataConfig:
@@ -36,6 +38,10 @@ class DataConfig:
     #: dynamics model of the controlled subsystem: a name of hint_controller.dynamics.make_model
     #: ("pusht_agent", "planar_quadrotor", ...) or "module:callable" returning a DynamicsModel
     dynamics: str = ""
+    #: options of an arm model (hint_controller.dynamics.ARM_OPTIONS): urdf_path (a file or a
+    #: robot name such as "panda"), joints, and the servo response (natural_frequency, damping of
+    #: position_servo; time_constant of velocity_servo), as the robot's identification gave them
+    dynamics_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: synthesis oracle for the gains (hint_controller.tvlqr): "tvlqr", "per_step_lqr" (an
     #: infinite-horizon LQR of each step's linearization, the HINT authors' quadrotor choice) or
     #: "none" (all zero)
@@ -180,6 +186,8 @@ class HintConfig:
         _check(d.sigma >= 0, "data.sigma must be >= 0")
         _check(d.noise_draws >= 1, "data.noise_draws must be >= 1")
         _check(d.noise_mode in ("fixed", "fresh"), "data.noise_mode must be 'fixed' or 'fresh'")
+        _check(set(d.dynamics_options) <= set(ARM_OPTIONS),
+               f"data.dynamics_options may only name {', '.join(ARM_OPTIONS)}; got {sorted(d.dynamics_options)}")
         _check(d.synthesis in ("tvlqr", "per_step_lqr", "none"), "data.synthesis must be 'tvlqr', 'per_step_lqr' or 'none'")
         _check(self.model.denoiser in ("unet", "mlp"), "model.denoiser must be 'unet' or 'mlp'")
         _check(len(self.model.unet_channels) >= 1, "model.unet_channels must not be empty")

@@ -60,14 +60,19 @@ def config_demos(data: DataConfig) -> list[Demo]:
     dataset among them must provide the names of the config's dynamics model)."""
     required: tuple[Sequence[str], Sequence[str]] = ((), ())
     if data.dynamics and any(str(path).startswith("lerobot:") for path in data.demos):
-        model = make_model(data.dynamics)
+        model = data_model(data)
         required = (model.state_names, model.input_names)
     return select_demos(read_demo_files(data.demos, data.lerobot, *required), data.only_successful, data.num_demos)
 
 
+def data_model(data: DataConfig, period: float = 0.01) -> DynamicsModel:
+    """The dynamics model a data config names (with its options), discretized at `period`."""
+    return make_model(data.dynamics, period=period, **data.dynamics_options)
+
+
 def model_and_synthesis(data: DataConfig, period: float) -> tuple[DynamicsModel, SynthesisFn | None]:
     """The dynamics model (at the demos' `period`) and synthesis oracle a data config names."""
-    model = make_model(data.dynamics, period=period)
+    model = data_model(data, period)
     return model, make_synthesis(model, data.synthesis, data.synthesis_options)
 
 

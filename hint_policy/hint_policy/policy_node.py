@@ -50,11 +50,11 @@ from std_msgs.msg import Float64MultiArray
 
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
-from hint_controller.dynamics import make_model
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
 from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, renamed_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
+from hint_policy.dataset import data_model
 from hint_policy.inference import HintPolicy
 
 #: old parameter names, still accepted with a deprecation warning (the training config's names now)
@@ -75,7 +75,7 @@ class PolicyNode(Node):
             steps=int(p("sampler_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
             handover=p("handover"), inpaint_frozen=int(p("inpaint_frozen")), inpaint_horizon=int(p("inpaint_horizon")),
         )
-        self._model = (make_model(self.policy.config.data.dynamics, period=self.policy.layout.physics_period)
+        self._model = (data_model(self.policy.config.data, self.policy.layout.physics_period)
                        if p("certify") else None)
         self.exec_knots = int(p("exec_knots")) or max(1, self.policy.chunk_length // 2)
         if not 1 <= self.exec_knots <= self.policy.chunk_length:

@@ -34,7 +34,6 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.tvlqr import make_synthesis
 from hint_policy.checkpoint import (
@@ -53,6 +52,7 @@ from hint_policy.dataset import (
     SynthesisFn,
     build_chunks,
     config_demos,
+    data_model,
     fit_normalizers,
 )
 from hint_policy.demos import Demo, select_demos
@@ -199,7 +199,7 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
 
     data = config.data
     demos = select_demos(demos, data.only_successful, data.num_demos) if demos is not None else config_demos(data)
-    model = model or make_model(data.dynamics, period=demos[0].period)
+    model = model or data_model(data, demos[0].period)
     if isinstance(synthesize, str):
         synthesize = make_synthesis(model, data.synthesis, data.synthesis_options)
     saved_normalizers = Normalizers.from_state_dict(payload["normalizers"]) if payload else None

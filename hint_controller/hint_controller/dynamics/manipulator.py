@@ -19,27 +19,18 @@ dqdd/du = M^-1 B.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from pydrake.multibody.parsing import Parser
-from pydrake.multibody.plant import MultibodyPlant
 from pydrake.symbolic import Jacobian, MakeVectorVariable
 
 from hint_controller.dynamics.base import SafeMode
 from hint_controller.dynamics.integration import RK4Model, broadcast_leading, lambdify_drake
+from hint_controller.robots import ROBOTS, load_plant, resolve_urdf
 
 #: the arm shipped with hint_controller
-DEFAULT_URDF = Path(__file__).resolve().parent.parent / "models" / "arm3.urdf"
-
-
-def load_plant(urdf_path: str | Path, base_link: str) -> MultibodyPlant:
-    """A finalized continuous-time MultibodyPlant of the URDF with `base_link` welded to the world."""
-    plant = MultibodyPlant(time_step=0.0)
-    Parser(plant).AddModels(str(urdf_path))
-    plant.WeldFrames(plant.world_frame(), plant.GetFrameByName(base_link))
-    plant.Finalize()
-    return plant
+DEFAULT_URDF = ROBOTS["arm3"].urdf_path
 
 
 class Manipulator(RK4Model):
@@ -47,10 +38,15 @@ class Manipulator(RK4Model):
 
     name = "manipulator"
 
-    def __init__(self, urdf_path: str | Path | None = None, period: float = 0.01, base_link: str = "base_link") -> None:
-        self.urdf_path = Path(urdf_path) if urdf_path is not None else DEFAULT_URDF
+    def __init__(self, urdf_path: str | Path | None = None, period: float = 0.01, base_link: str | None = None,
+                 joints: Sequence[str] | None = None) -> None:
+        """`urdf_path`: a URDF file or a name of :data:`hint_controller.robots.ROBOTS` (default
+        arm3); `base_link` (welded to the world) defaults to the known robot's or "base_link";
+        `joints`: the actuated joints (others are frozen; default every movable joint)."""
+        self.urdf_path, robot = resolve_urdf(urdf_path)
         self.period = float(period)
-        self.plant = load_plant(self.urdf_path, base_link)
+        base_link = base_link or (robot.base_link if robot else "base_link")
+        self.plant = load_plant(self.urdf_path, base_link, joints)
         plant = self.plant
         nq, nv = plant.num_positions(), plant.num_velocities()
         if nq != nv or plant.num_actuators() != nv:

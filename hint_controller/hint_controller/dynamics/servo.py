@@ -75,14 +75,24 @@ class JointServo(DynamicsModel):
         self._a, self._b = self._discretize(self._a_c, self._b_c, self.period)
 
     @classmethod
-    def from_urdf(cls, urdf_path: str | Path, interface: str = "position", period: float = 0.01,
-                  base_link: str = "base_link", **servo: float | Sequence[float]) -> JointServo:
-        """The joints, position and velocity limits of a URDF (parsed by Drake), with servo parameters `servo`."""
-        from hint_controller.dynamics.manipulator import load_plant
+    def from_urdf(cls, urdf_path: str | Path | None, interface: str = "position", period: float = 0.01,
+                  base_link: str | None = None, joints: Sequence[str] | None = None,
+                  **servo: float | Sequence[float]) -> JointServo:
+        """The joints, position and velocity limits of a URDF (parsed by Drake), with servo
+        parameters `servo`. `urdf_path`: a file or a name of :data:`hint_controller.robots.ROBOTS`
+        (default arm3); `joints`: the commanded joints, in the model's order (default: the known
+        robot's arm joints, else every movable joint); the others are frozen."""
+        from hint_controller.robots import load_plant, resolve_urdf
 
-        plant = load_plant(urdf_path, base_link)
-        joints = sorted((plant.get_joint(i) for i in plant.GetJointIndices() if plant.get_joint(i).num_positions() == 1),
-                        key=lambda joint: joint.position_start())
+        path, robot = resolve_urdf(urdf_path)
+        joints = tuple(joints) if joints else (robot.joints if robot else None)
+        plant = load_plant(path, base_link or (robot.base_link if robot else "base_link"), joints)
+        movable = sorted((plant.get_joint(i) for i in plant.GetJointIndices() if plant.get_joint(i).num_positions() == 1),
+                         key=lambda joint: joint.position_start())
+        if joints:  # the caller's order, not the URDF's
+            by_name = {j.name(): j for j in movable}
+            movable = [by_name[name] for name in joints]
+        joints = movable
         return cls([j.name() for j in joints], interface, period,
                    position_limits=([j.position_lower_limits()[0] for j in joints],
                                     [j.position_upper_limits()[0] for j in joints]),

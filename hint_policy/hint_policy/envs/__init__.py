@@ -1,6 +1,6 @@
 """ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task, the
-planar quadrotor stabilization task of the HINT paper's Figure 5 and the three-link arm reaching
-task.
+planar quadrotor stabilization task of the HINT paper's Figure 5, the three-link arm reaching
+task (effort interface) and the Franka Panda reaching task (position interface).
 
 :func:`make_env` is the one registry of them by name; a simulator's module is imported only when
 that simulator is made.
@@ -20,6 +20,7 @@ _ENV_CLASSES = {
     "quadrotor": ("hint_policy.envs.quadrotor", "PlanarQuadrotorObstacleEnv"),
     "quadrotor_stabilize": ("hint_policy.envs.quadrotor_stabilize", "QuadrotorStabilizeEnv"),
     "arm": ("hint_policy.envs.arm", "ArmReachEnv"),
+    "panda": ("hint_policy.envs.panda", "PandaReachEnv"),
 }
 ENV_NAMES = tuple(_ENV_CLASSES)
 

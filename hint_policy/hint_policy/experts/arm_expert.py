@@ -39,6 +39,7 @@ from hint_controller.names import name_indices
 from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.demos import Demo
 from hint_policy.envs.arm import GOAL_STATE_NAMES, ArmReachEnv
+from hint_policy.envs.panda import PandaReachEnv
 from hint_policy.experts import expert_demo
 
 #: peak of ds/dr of the minimum-jerk profile from rest, s(r) = 10 r^3 - 15 r^4 + 6 r^5
@@ -117,7 +118,7 @@ class ArmExpert:
     def __init__(self, env: ArmReachEnv, config: ArmExpertConfig | None = None) -> None:
         self.env = env
         self.config = config or ArmExpertConfig()
-        self._goal_columns = name_indices(env.state_names, GOAL_STATE_NAMES)
+        self._goal_columns = name_indices(env.state_names, getattr(env, "goal_state_names", GOAL_STATE_NAMES))
         self._synthesize = self.config.tvlqr.synthesis(env.model)
 
     # ------------------------------------------------------------------ planning
@@ -150,12 +151,15 @@ class ArmExpert:
         duration = float(np.clip(MIN_JERK_PEAK_SPEED * travel / cfg.nominal_speed, cfg.min_duration, cfg.max_duration))
         while True:
             states, inputs = self._reference(start, goal_q, duration)
-            peak = np.max(np.abs(inputs) / env.model.input_upper)
-            if peak <= cfg.effort_fraction or duration >= cfg.max_duration:
+            if self._load(states, inputs) <= cfg.effort_fraction or duration >= cfg.max_duration:
                 break
             duration = min(cfg.max_duration, duration * DURATION_GROWTH)
         gains = self._synthesize(states, inputs)
         return ArmPlan(states, inputs, gains, goal_q, positive, duration)
+
+    def _load(self, states: np.ndarray, inputs: np.ndarray) -> float:
+        """The largest share of a limit the reference uses: feedforward effort / effort limit."""
+        return float(np.max(np.abs(inputs) / self.env.model.input_upper))
 
     def _reference(self, start: np.ndarray, goal_q: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:
         dt = self.env.physics_period
@@ -206,3 +210,28 @@ class ArmExpert:
             "final_distance": env.goal_distance(),
             "collision": info.collision,
         })
+
+
+class PandaExpert(ArmExpert):
+    """The same plan for the Panda behind a position interface (:mod:`hint_policy.envs.panda`):
+    the goal configuration is Drake's inverse kinematics of the goal point closest to the start
+    (``limit_margin`` inside the joint limits), the "feedforward" is the commanded position that
+    gives the profile's acceleration through the joints' servo (the same inverse dynamics, of the
+    servo model), the duration keeps the peak joint speed within ``effort_fraction`` of the
+    velocity limits, and TVLQR gains are those of the servo model. There is no elbow choice (the
+    redundant arm's solution closest to the start is unique); `elbow_positive` is recorded as drawn."""
+
+    env: PandaReachEnv
+
+    def goal_configuration(self, start: np.ndarray, goal_point: np.ndarray, elbow_positive: bool) -> tuple[np.ndarray, bool]:
+        env, margin = self.env, self.config.limit_margin
+        low, high = env.joint_lower + margin, env.joint_upper - margin
+        solution = env.kinematics.inverse(goal_point, np.clip(start, low, high), low, high)
+        if solution is None:
+            raise ValueError(f"goal point {np.asarray(goal_point).tolist()} has no IK solution {margin} rad inside the joint limits")
+        return solution, elbow_positive
+
+    def _load(self, states: np.ndarray, inputs: np.ndarray) -> float:
+        """The peak joint speed of the reference / the joint's velocity limit."""
+        n = self.env.num_joints
+        return float(np.max(np.abs(states[:, n:]) / self.env.velocity_limit))

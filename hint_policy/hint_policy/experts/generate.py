@@ -5,7 +5,7 @@
 
 Environments (``--env``): pusht (push planner), quadrotor (trajectory optimization + TVLQR),
 quadrotor_stabilize (iLQR model-predictive control), arm (IK + minimum-jerk motion + inverse
-dynamics + TVLQR).
+dynamics + TVLQR), panda (Drake IK + minimum-jerk motion through the position servo + TVLQR).
 
 Seeds seed_start, seed_start + 1, ... are solved by a pool of worker processes (one env and one
 expert per process) until ``--num-demos`` demos are collected (successful ones only unless
@@ -46,6 +46,10 @@ def make_episode_runner(env_name: str) -> Callable[[int], Demo]:
         from hint_policy.experts.arm_expert import ArmExpert
 
         return ArmExpert(env).run_episode
+    if env_name == "panda":
+        from hint_policy.experts.arm_expert import PandaExpert
+
+        return PandaExpert(env).run_episode
     if env_name == "quadrotor_stabilize":
         from hint_policy.experts.stabilize_expert import StabilizeExpert
 
@@ -141,6 +145,9 @@ def summary(env_name: str, tried: Sequence[Demo]) -> dict[str, float]:
         stats["mean_score"] = float(np.mean([d.extra["score"] for d in tried]))
         for strategy, count in collections.Counter(d.extra["strategy"] for d in tried).items():
             stats[f"strategy_{strategy}"] = float(count)
+    elif env_name == "panda":
+        stats["mean_final_distance_m"] = float(np.mean([d.extra["final_distance"] for d in tried]))
+        stats["mean_duration_s"] = float(np.mean([d.extra["duration"] for d in tried]))
     elif env_name == "arm":
         successful = [d for d in tried if d.success] or list(tried)
         stats["elbow_positive_fraction"] = float(np.mean([d.extra["elbow"] == "positive" for d in successful]))
