@@ -1,4 +1,5 @@
-"""Controller node timing: the real node process for 10 s while chunks arrive, at 500 and 1000 Hz;
+"""Controller node timing: the real node process for 10 s while chunks arrive, at 500 and 1000 Hz,
+and the Panda behind its position interface at 500 Hz (``*.arm_500hz``, :func:`_measure_arm`);
 and valid chunks lost under a flood of malformed ones (:func:`measure_flood`).
 
 The 1000 Hz run is repeated with ``realtime_priority:=50`` (SCHED_FIFO command thread, figures
@@ -33,56 +34,26 @@ def _isolate_ros_traffic() -> None:
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(ROOT / "test" / "fastdds_localhost.xml"))
 
 
-def _measure(rate_hz: float, realtime_priority: int = 0) -> tuple[float, np.ndarray, str]:
-    """(achieved / requested rate, |period errors| [ms], the controller's log)."""
+def _drive_controller(parameters: list[str], setup, remappings: tuple[str, ...] = ()) -> tuple[list[int], str]:
+    """Start the controller node with `parameters` (``name:=value``) and `remappings`
+    (``from:=to``), let `setup(node, now)` create
+    the driver's publishers, timers and its command subscription (it returns the list that
+    subscription fills with arrival or stamp times [ns]), spin for DURATION_S after start-up;
+    returns (those times, the controller's log)."""
     import rclpy
-    from hint_controller.composite_action import CompositeAction
-    from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
-    from hint_controller.action_messages import action_to_msg
-    from hint_msgs.conversions import vector_to_msg
-    from hint_msgs.msg import CompositeAction as CompositeActionMsg
-    from hint_msgs.msg import InputVector, StateVector
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-    model = PlanarQuadrotor(period=0.01)
     _isolate_ros_traffic()
     log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hint_controller.controller_node", "--ros-args",
-         "-p", f"rate_hz:={rate_hz}", "-p", f"realtime_priority:={realtime_priority}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    arguments = [item for parameter in parameters for item in ("-p", parameter)]
+    arguments += [item for remapping in remappings for item in ("-r", remapping)]
+    process = subprocess.Popen([sys.executable, "-m", "hint_controller.controller_node", "--ros-args", *arguments],
+                               stdout=log, stderr=subprocess.STDOUT)
     rclpy.init()
     node = rclpy.create_node("controller_bench_driver")
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    stamps: list[int] = []
-    best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
-    node.create_subscription(
-        InputVector, "command", lambda m: stamps.append(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec),
-        QoSProfile(depth=1000, reliability=ReliabilityPolicy.BEST_EFFORT),
-    )
-    state_pub = node.create_publisher(StateVector, "state", best_effort)
-    chunk_pub = node.create_publisher(CompositeActionMsg, "composite_action", QoSProfile(depth=4, reliability=ReliabilityPolicy.RELIABLE))
-    x = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
-    sequence = [0]
-
-    def now() -> float:
-        return node.get_clock().now().nanoseconds * 1e-9
-
-    def publish_chunk() -> None:
-        sequence[0] += 1
-        length = 16
-        action = CompositeAction(
-            np.tile(x, (length, 1)), np.full((length, 2), model.hover_thrust), np.zeros((length, 2, 6)) - 0.5,
-            period=0.05, start_time=now() + 0.05, state_names=model.state_names, input_names=model.input_names,
-            sequence=sequence[0],
-        )
-        chunk_pub.publish(action_to_msg(action))
-
-    node.create_timer(0.005, lambda: state_pub.publish(vector_to_msg(StateVector, model.state_names, x, stamp=now())))
-    node.create_timer(0.1, publish_chunk)
+    stamps = setup(node, lambda: node.get_clock().now().nanoseconds * 1e-9)
     try:
         deadline = time.monotonic() + 30
         while len(stamps) < 50 and time.monotonic() < deadline:  # discovery and start-up
@@ -100,13 +71,112 @@ def _measure(rate_hz: float, realtime_priority: int = 0) -> tuple[float, np.ndar
     log.seek(0)
     output = log.read()
     log.close()
+    return stamps, output
+
+
+def _rate_and_errors(stamps: list[int], rate_hz: float) -> tuple[float, np.ndarray]:
+    """(achieved / requested rate, |period errors| [ms]) of command times [ns]."""
     received = np.array(sorted(stamps), dtype=np.int64)
     if len(received) < 2:
-        return 0.0, np.array([np.nan]), output
-    span = (received[-1] - received[0]) * 1e-9
-    achieved = (len(received) - 1) / span
-    period_error_ms = np.abs(np.diff(received) * 1e-6 - 1000.0 / rate_hz)
-    return achieved / rate_hz, period_error_ms, output
+        return 0.0, np.array([np.nan])
+    achieved = (len(received) - 1) / ((received[-1] - received[0]) * 1e-9)
+    return achieved / rate_hz, np.abs(np.diff(received) * 1e-6 - 1000.0 / rate_hz)
+
+
+def _measure(rate_hz: float, realtime_priority: int = 0) -> tuple[float, np.ndarray, str]:
+    """The planar quadrotor (StateVector in, InputVector out): (achieved / requested rate, |period
+    errors| [ms] from the commands' stamps, the controller's log)."""
+    from hint_controller.composite_action import CompositeAction
+    from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor
+    from hint_controller.action_messages import action_to_msg
+    from hint_msgs.conversions import vector_to_msg
+    from hint_msgs.msg import CompositeAction as CompositeActionMsg
+    from hint_msgs.msg import InputVector, StateVector
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    model = PlanarQuadrotor(period=0.01)
+    x = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+
+    def setup(node, now) -> list[int]:
+        stamps: list[int] = []
+        best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        node.create_subscription(
+            InputVector, "command", lambda m: stamps.append(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec),
+            QoSProfile(depth=1000, reliability=ReliabilityPolicy.BEST_EFFORT),
+        )
+        state_pub = node.create_publisher(StateVector, "state", best_effort)
+        chunk_pub = node.create_publisher(CompositeActionMsg, "composite_action", QoSProfile(depth=4, reliability=ReliabilityPolicy.RELIABLE))
+        sequence = [0]
+
+        def publish_chunk() -> None:
+            sequence[0] += 1
+            length = 16
+            action = CompositeAction(
+                np.tile(x, (length, 1)), np.full((length, 2), model.hover_thrust), np.zeros((length, 2, 6)) - 0.5,
+                period=0.05, start_time=now() + 0.05, state_names=model.state_names, input_names=model.input_names,
+                sequence=sequence[0],
+            )
+            chunk_pub.publish(action_to_msg(action))
+
+        node.create_timer(0.005, lambda: state_pub.publish(vector_to_msg(StateVector, model.state_names, x, stamp=now())))
+        node.create_timer(0.1, publish_chunk)
+        return stamps
+
+    stamps, output = _drive_controller([f"rate_hz:={rate_hz}", f"realtime_priority:={realtime_priority}"], setup)
+    return (*_rate_and_errors(stamps, rate_hz), output)
+
+
+def _measure_arm(rate_hz: float) -> tuple[float, np.ndarray, str]:
+    """The Panda behind a position interface, as arm_sim and a real arm run it (JointState in,
+    Float64MultiArray out, the position servo model with TVLQR gains): (achieved / requested rate,
+    |period errors| [ms] from arrival times, as Float64MultiArray has no stamp; the log)."""
+    from hint_controller.composite_action import CompositeAction
+    from hint_controller.action_messages import action_to_msg
+    from hint_controller.dynamics import make_model
+    from hint_controller.robots import ROBOTS
+    from hint_controller.tvlqr import TVLQRConfig
+    from hint_msgs.msg import CompositeAction as CompositeActionMsg
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    joints = list(ROBOTS["panda"].joints)
+    model = make_model("position_servo", 0.01, "panda")
+    q = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+    x = np.concatenate([q, np.zeros(7)])
+    length = 16
+    gains = TVLQRConfig(terminal="dare").synthesis(model)(np.tile(x, (length + 1, 1)), np.tile(q, (length, 1)))
+
+    def setup(node, now) -> list[int]:
+        arrivals: list[int] = []
+        node.create_subscription(Float64MultiArray, "position_controller/commands",
+                                 lambda m: arrivals.append(time.monotonic_ns()),
+                                 QoSProfile(depth=1000, reliability=ReliabilityPolicy.BEST_EFFORT))
+        state_pub = node.create_publisher(JointState, "joint_states", QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+        chunk_pub = node.create_publisher(CompositeActionMsg, "composite_action", QoSProfile(depth=4, reliability=ReliabilityPolicy.RELIABLE))
+        sequence = [0]
+
+        def publish_state() -> None:
+            message = JointState(name=joints, position=q.tolist(), velocity=[0.0] * len(joints))
+            message.header.stamp = node.get_clock().now().to_msg()
+            state_pub.publish(message)
+
+        def publish_chunk() -> None:
+            sequence[0] += 1
+            action = CompositeAction(np.tile(x, (length, 1)), np.tile(q, (length, 1)), gains, period=0.05,
+                                     start_time=now() + 0.05, state_names=model.state_names,
+                                     input_names=model.input_names, sequence=sequence[0])
+            chunk_pub.publish(action_to_msg(action))
+
+        node.create_timer(0.005, publish_state)
+        node.create_timer(0.1, publish_chunk)
+        return arrivals
+
+    parameters = [f"rate_hz:={rate_hz}", "model:=position_servo", "urdf_path:=panda", "state_source:=joint_state",
+                  "command_format:=float64_multi_array", "command_interface:=position",
+                  f"joint_names:=[{','.join(joints)}]", "state_timeout:=0.1"]
+    stamps, output = _drive_controller(parameters, setup, ("state:=joint_states", "command:=position_controller/commands"))
+    return (*_rate_and_errors(stamps, rate_hz), output)
 
 
 #: malformed composite actions of the flood, cycled: each breaks one limit of the controller
@@ -272,6 +342,13 @@ def run(report) -> None:
             granted = "runs SCHED_FIFO" in output
             where = f"{note}; realtime_priority {priority}: " + ("granted" if granted else "REFUSED, default scheduler")
         report(f"controller.rate_ratio.{suffix}", ratio, "ratio", f"achieved/requested command rate; {where}")
+        if rate == 500:
+            arm_ratio, arm_errors, _ = _measure_arm(float(rate))
+            report("controller.rate_ratio.arm_500hz", arm_ratio, "ratio",
+                   f"achieved/requested command rate, the Panda's position servo model (7 joints, 14 states), "
+                   f"JointState 200 Hz in, Float64MultiArray out; {DURATION_S:.0f} s, from arrival times")
+            report("controller.period_err_ms.p99.arm_500hz", float(np.percentile(arm_errors, 99)), "ms",
+                   "p99 |period - 2 ms| of the arm's commands at arrival (DDS delivery jitter included)")
         if rate == 1000:
             report(f"controller.period_err_ms.p99.{suffix}", float(np.percentile(errors, 99)), "ms", f"p99 |period - 1 ms|; {where}")
             report(f"controller.period_err_ms.max.{suffix}", float(np.max(errors)), "ms", f"max |period - 1 ms|; {where}")

@@ -1,5 +1,6 @@
-"""Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*),
-the nearest-neighbour baseline on the same PushT seeds (eval.pusht_nn.*), and how long the shipped
+"""Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*,
+eval.arm.*: the Panda behind its position interface), the nearest-neighbour baseline on the same
+PushT and arm seeds (eval.pusht_nn.*, eval.arm_nn.*), and how long the shipped
 PushT recipe took to first reach a score of 0.8 (train.pusht.minutes_to_score_0_8, read from the
 training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl), and the
 input jump at hand-over between chunks (handover.*, issue #14).
@@ -27,6 +28,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "hint_bringup" / "checkpoints"
 PUSHT_CONFIG = ROOT / "hint_policy" / "config" / "pusht.yaml"
+#: shipped checkpoint name -> (environment, sim graph whose policy settings apply, training config, demos)
+SHIPPED = {
+    "pusht": ("pusht", "pusht_sim", PUSHT_CONFIG, 200),
+    "quadrotor": ("quadrotor", "quadrotor_sim", None, 0),
+    "arm": ("panda", "arm_sim", ROOT / "hint_policy" / "config" / "panda.yaml", 200),
+}
 PUSHT_TRAINING_LOG = ROOT / "results" / "pusht_training" / "train_log.jsonl"
 EPISODES = 50
 FIRST_SEED = 100_000
@@ -37,7 +44,7 @@ INPAINT = {"handover": "inpaint", "inpaint_frozen": 1, "inpaint_horizon": 1}
 def _launch_settings(name: str) -> dict:
     from hint_bringup.graphs import graph
 
-    return graph(f"{name}_sim").parameters()["policy"]
+    return graph(SHIPPED[name][1]).parameters()["policy"]
 
 
 def _evaluate(name: str, settings: dict, **handover):
@@ -49,10 +56,11 @@ def _evaluate(name: str, settings: dict, **handover):
         CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampler_steps"], seed=0, **handover
     )
     seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
-    return evaluate_policy(policy, lambda: make_env(name), seeds, exec_knots=settings["exec_knots"]).metrics
+    environment = SHIPPED[name][0]
+    return evaluate_policy(policy, lambda: make_env(environment), seeds, exec_knots=settings["exec_knots"]).metrics
 
 
-def _nearest_neighbour_pusht(settings: dict) -> dict:
+def _nearest_neighbour(name: str, settings: dict) -> dict:
     """The nearest-neighbour baseline over the shipped recipe's demos (generated when missing)."""
     from hint_policy.baselines import NearestNeighbourPolicy
     from hint_policy.config import load_config
@@ -60,12 +68,13 @@ def _nearest_neighbour_pusht(settings: dict) -> dict:
     from hint_policy.evaluate import evaluate_policy
     from hint_policy.experts.generate import ensure_demo_file
 
-    config = load_config(PUSHT_CONFIG)
-    config.data.demos = [str(ensure_demo_file(ROOT / name, "pusht", 200, workers=2, progress=False))
-                         for name in config.data.demos]
+    environment, _, config_path, num_demos = SHIPPED[name]
+    config = load_config(config_path)
+    config.data.demos = [str(ensure_demo_file(ROOT / file, environment, num_demos, workers=2, progress=False))
+                         for file in config.data.demos]
     policy = NearestNeighbourPolicy.from_config(config)
     seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
-    return evaluate_policy(policy, lambda: make_env("pusht"), seeds, exec_knots=settings["exec_knots"]).metrics
+    return evaluate_policy(policy, lambda: make_env(environment), seeds, exec_knots=settings["exec_knots"]).metrics
 
 
 def minutes_to_score(log_path: Path, threshold: float) -> float:
@@ -82,7 +91,7 @@ def run(report) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for name in ("pusht", "quadrotor"):
+        for name in SHIPPED:
             if not (CHECKPOINTS / f"{name}.pt").is_file():
                 raise FileNotFoundError(f"no shipped checkpoint {CHECKPOINTS / name}.pt")
             settings = _launch_settings(name)
@@ -101,12 +110,13 @@ def run(report) -> None:
                            f"{stat} over hand-overs of max_j |u_new - u_old|_j / u_ff training range, {rule}; " + note)
                 report(f"handover.knot_jump.{name}{label}.p95", values["knot_jump_p95"], "ratio",
                        f"p95 over knot boundaries of max_j |u - u one step before|_j / u_ff training range, {rule}; " + note)
-        settings = _launch_settings("pusht")
-        metrics = _nearest_neighbour_pusht(settings)
-        note = (f"nearest-neighbour chunk lookup over {PUSHT_CONFIG.name}'s demos and features, same "
-                f"{EPISODES} seeds from {FIRST_SEED}, {settings['exec_knots']} knots per chunk")
-        report("eval.pusht_nn.score", metrics["mean_score"], "score", "mean episode score; " + note)
-        report("eval.pusht_nn.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
+        for name in ("pusht", "arm"):
+            settings = _launch_settings(name)
+            metrics = _nearest_neighbour(name, settings)
+            note = (f"nearest-neighbour chunk lookup over {SHIPPED[name][2].name}'s demos and features, same "
+                    f"{EPISODES} seeds from {FIRST_SEED}, {settings['exec_knots']} knots per chunk")
+            report(f"eval.{name}_nn.score", metrics["mean_score"], "score", "mean episode score; " + note)
+            report(f"eval.{name}_nn.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
         report("train.pusht.minutes_to_score_0_8", minutes_to_score(PUSHT_TRAINING_LOG, 0.8), "min",
                f"wall minutes of the shipped PushT training run to its first evaluation >= 0.8 "
                f"({PUSHT_TRAINING_LOG.relative_to(ROOT)}, 50 held-out seeds per evaluation)")

@@ -284,22 +284,22 @@ def test_hardware_launch_file_matches_the_runner_for_an_arm():
 
 
 def test_arm_sim_wires_controller_and_simulator_through_ros2_control_topics():
-    from hint_controller.dynamics.manipulator import Manipulator
+    from hint_controller.robots import ROBOTS
+    from hint_bringup.graphs import share_directory
 
     view = runner_view("arm_sim", {})
     assert set(view) == {"sim", "controller", "policy"}
     sim, controller, policy = (view[node]["parameters"] for node in ("sim", "controller", "policy"))
-    commands = ("command", "effort_controller/commands")
+    commands = ("command", "position_controller/commands")
     assert view["controller"]["remappings"] == [("state", "joint_states"), commands]
     assert view["sim"]["remappings"] == [commands]
     assert view["policy"]["remappings"] == [("command", "applied_input")]  # StateVector on state, with the goal
-    urdf_joints = [name.removesuffix("/effort") for name in Manipulator().input_names]
-    assert sim["joint_names"] == controller["joint_names"] == urdf_joints
-    assert (sim["environment"], sim["state_format"], sim["command_format"]) == ("arm", "joint_state", "float64_multi_array")
-    assert (controller["model"], controller["state_source"], controller["command_format"], controller["command_interface"]) == (
-        "manipulator", "joint_state", "float64_multi_array", "effort")
-    assert controller["safe_mode"] == "gravity_compensation"
-    assert policy["checkpoint"] == "/tmp/arm.pt"  # required: no arm policy ships yet
+    assert sim["joint_names"] == controller["joint_names"] == list(ROBOTS["panda"].joints)
+    assert (sim["environment"], sim["state_format"], sim["command_format"]) == ("panda", "joint_state", "float64_multi_array")
+    assert (controller["model"], controller["urdf_path"], controller["command_interface"]) == ("position_servo", "panda", "position")
+    assert (controller["state_source"], controller["command_format"]) == ("joint_state", "float64_multi_array")
+    assert controller["safe_mode"] == "zero"  # the position servo's hold
+    assert policy["checkpoint"] == str(share_directory() / "checkpoints" / "arm.pt")  # the shipped policy
     renamed = runner_view("arm_sim", {"command_topic": "/arm/commands", "record": "true"})
     assert renamed["controller"]["remappings"][-1] == renamed["sim"]["remappings"][-1] == ("command", "/arm/commands")
     assert "/arm/commands" in renamed["recorder"]["parameters"]["topics"]

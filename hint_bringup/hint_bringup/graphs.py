@@ -319,14 +319,15 @@ HARDWARE_ARGUMENTS: dict[str, GraphArgument] = {
         ("controller",), "realtime_priority"),
 }
 
-#: the simulated arm behind ros2_control-style topics: the simulator publishes JointState on
+#: the simulated Panda behind ros2_control-style topics: the simulator publishes JointState on
 #: joint_states (and the full StateVector with the goal point on state, for the policy) and takes a
-#: forward command controller's Float64MultiArray on command_topic, which the controller writes
+#: forward position controller's Float64MultiArray on command_topic, which the controller writes
 ARM_SIM_CONTROLLER = dataclasses.replace(CONTROLLER, remappings=(("state", "joint_states"),))
 ARM_SIM_ARGUMENTS: dict[str, GraphArgument | tuple[str, str, str, str]] = {
     "seed": ("0", "seed of the first episode", "sim", "seed"),
     "command_topic": GraphArgument(
-        "effort_controller/commands", "std_msgs/Float64MultiArray effort topic between the controller and the simulator",
+        "position_controller/commands",
+        "std_msgs/Float64MultiArray topic of commanded joint positions between the controller and the simulator",
         ("controller", "sim"), "command", kind="remap"),
 }
 
@@ -340,7 +341,7 @@ GRAPHS: dict[str, Graph] = {
         arguments={"seed": ("0", "seed of the first episode", "sim", "seed")}, drivers=SIM_DRIVERS,
     ),
     "arm_sim": Graph(
-        "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM),
+        "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/arm.pt",
         arguments=ARM_SIM_ARGUMENTS, drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
     ),
     "hardware": Graph(

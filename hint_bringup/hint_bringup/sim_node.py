@@ -132,13 +132,15 @@ class JointStateLayout:
 # ============================================================================ ROS node
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
-    "environment": ("pusht", "environment: 'pusht', 'quadrotor', 'arm' or 'module:Class' of an Env"),
+    "environment": ("pusht", "environment: a name of hint_policy.envs.ENV_NAMES (pusht, quadrotor, quadrotor_stabilize, arm, panda) or 'module:Class' of an Env"),
     "seed": (0, "seed of the first episode (next episodes: seed + 1, ...)"),
     "real_time_factor": (1.0, "sim seconds per wall second; 0 = as fast as possible"),
     "publish_clock": (True, "publish /clock with the sim time (for nodes with use_sim_time)"),
     "image_rate_hz": (10.0, "rate of rgb8 renders on 'image' in sim time; 0 = none (renders only when subscribed)"),
     "auto_reset": (True, "start the next episode (seed + 1) when one ends; else idle until 'reset' is called"),
     "command_timeout": (0.1, "sim seconds a command is held; older -> the model's safe input"),
+    "reset_hold": (0.0, "sim seconds after a reset during which commands are dropped (they may predate it) and "
+                        "the safe input applies; for position-servoed arms, whose stale command would jump"),
     "safe_mode": ("", "safe input when the command is stale: '' = the model's default (hover, brake, zero ...)"),
     "wait_for_subscribers": ("", "start episode 0 once the nodes named here (comma-separated, e.g. recorder,expert) subscribe to state; '' = at once"),
     "state_format": ("state_vector", "state_vector: StateVector on 'state'; joint_state: also sensor_msgs/JointState on 'joint_states' (ros2_control's joint_state_broadcaster)"),
@@ -165,7 +167,7 @@ class SimNode(Node):
         for name, (default, description) in PARAMETERS.items():
             fixed = name in ("environment", "state_format", "command_format", "command_interface")
             descriptor = ParameterDescriptor(description=description, read_only=fixed)
-            if name in ("real_time_factor", "image_rate_hz", "command_timeout"):
+            if name in ("real_time_factor", "image_rate_hz", "command_timeout", "reset_hold"):
                 descriptor.floating_point_range = [FloatingPointRange(from_value=0.0, to_value=1e6)]
             self.declare_parameter(name, default, descriptor)
         self.declare_parameter(JOINT_NAMES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
@@ -178,7 +180,7 @@ class SimNode(Node):
         self.environment = str(p["environment"])
         env = make_env(self.environment)
         self.sim = Simulation(env, command_timeout=float(p["command_timeout"]), safe_mode=p["safe_mode"] or None,
-                              auto_reset=bool(p["auto_reset"]))
+                              auto_reset=bool(p["auto_reset"]), reset_hold=float(p["reset_hold"]))
         self.real_time_factor = float(p["real_time_factor"])
         self.publish_clock = bool(p["publish_clock"])
         image_rate = float(p["image_rate_hz"])

@@ -5,7 +5,10 @@ the node, the recorder and the bag tools.
 Sim time starts at 0 and only moves forward, also across episodes: a reset takes one physics
 period, so the last state of an episode and the first of the next never share a stamp. A command
 is held until a newer one arrives or ``command_timeout`` passes; then the model's safe input
-applies. An episode ends with SUCCESS, COLLISION or TIMEOUT from the env (and, with
+applies. A reset teleports the robot, and an unstamped command (std_msgs/Float64MultiArray)
+computed before it may still arrive: for ``reset_hold`` seconds after a reset commands are
+dropped and the safe input applies (a position-servoed arm would jump back towards the old pose).
+An episode ends with SUCCESS, COLLISION or TIMEOUT from the env (and, with
 ``auto_reset``, the next seed starts at once) or with STOP (a reset or a shutdown).
 """
 
@@ -58,10 +61,15 @@ class Simulation:
     """An Env with a simulated clock, a held command with timeout and episode events (no ROS)."""
 
     def __init__(
-        self, env: Env, *, command_timeout: float = 0.1, safe_mode: str | None = None, auto_reset: bool = True
+        self, env: Env, *, command_timeout: float = 0.1, safe_mode: str | None = None, auto_reset: bool = True,
+        reset_hold: float = 0.0,
     ) -> None:
         if not (command_timeout > 0 and math.isfinite(command_timeout)):
             raise ValueError(f"command_timeout must be finite and > 0, got {command_timeout}")
+        if not (reset_hold >= 0.0 and math.isfinite(reset_hold)):
+            raise ValueError(f"reset_hold must be finite and >= 0, got {reset_hold}")
+        self.reset_hold_ns = round(reset_hold * NS)
+        self._start_ns = 0
         self.env = env
         self.period_ns = round(env.physics_period * NS)
         self.command_timeout_ns = round(command_timeout * NS)
@@ -99,6 +107,7 @@ class Simulation:
         self.running = True
         self.max_reward = 0.0
         self._command = None  # commands meant for the previous episode do not carry over
+        self._start_ns = self.time_ns
         events.append(SimEvent(EVENT_START, self.time_ns, self.seed, self.episode_index))
         return events
 
@@ -117,6 +126,8 @@ class Simulation:
         ordered = values[[names.index(name) for name in self.env.input_names]]
         if not np.all(np.isfinite(ordered)):
             return f"non-finite input values {ordered.tolist()}"
+        if self.running and self.time_ns - self._start_ns < self.reset_hold_ns:
+            return None  # may have been computed before the reset: dropped (not an error)
         self._command = ordered
         self._command_received_ns = self.time_ns
         return None

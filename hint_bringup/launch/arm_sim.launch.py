@@ -1,12 +1,13 @@
-"""Bring up the simulated three-link arm behind ros2_control-style topics, the hint policy and the
-high-rate controller.
+"""Bring up the simulated Franka Panda behind a ros2_control position interface, the shipped hint
+policy (checkpoints/arm.pt) and the high-rate controller.
 
     ros2 launch hint_bringup arm_sim.launch.py [checkpoint:=...] [sigma:=...] [record:=true] [seed:=0]
-        [command_topic:=effort_controller/commands]
+        [command_topic:=position_controller/commands] [driver:=policy|expert]
 
 The simulator publishes sensor_msgs/JointState on joint_states (read by the controller) and the
 full StateVector with the goal point on state (read by the policy); the controller writes
-std_msgs/Float64MultiArray efforts on command_topic, which the simulator applies. Same graph as
+std_msgs/Float64MultiArray joint position commands on command_topic, which the simulator's joint
+servos follow. Same graph as
 `python -m hint_bringup.run arm_sim` (see hint_bringup/graphs.py, config/arm_sim.yaml).
 """
 

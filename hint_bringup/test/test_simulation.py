@@ -92,3 +92,17 @@ def test_unknown_environment_is_refused():
     assert type(make_env("hint_policy.envs.quadrotor:PlanarQuadrotorObstacleEnv")).__name__ == "PlanarQuadrotorObstacleEnv"
     with pytest.raises(TypeError, match="not a hint_policy.envs.base.Env"):
         make_env("collections:OrderedDict")
+
+
+def test_commands_right_after_a_reset_are_dropped_for_reset_hold():
+    sim = make_sim(command_timeout=0.1, reset_hold=0.02)
+    sim.reset(0)
+    assert sim.set_command(["agent_ax", "agent_ay"], [2.0, 1.0]) is None  # dropped, not an error
+    u, safe = sim.current_input()
+    assert safe  # the safe input holds during reset_hold
+    sim.step()
+    sim.step()  # 0.02 s after the reset: commands apply again
+    assert sim.set_command(["agent_ax", "agent_ay"], [2.0, 1.0]) is None
+    assert np.array_equal(sim.current_input()[0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="reset_hold"):
+        make_sim(reset_hold=-1.0)

@@ -82,6 +82,7 @@ class StateSample:
 
     values: np.ndarray
     received: float  # monotonic time of arrival [s]
+    stamp: float = 0.0  # the message's header stamp [s] (ROS time); 0 = not stamped
 
 
 #: the arm model behind each ros2_control command interface (model parameter left empty)
@@ -118,6 +119,7 @@ class ControllerNode(Node):
         self._safe_mode = self.executor_core.safe_mode
         self._lock = threading.Lock()
         self._state: StateSample | None = None
+        self._episode_start = -math.inf  # ROS time of the last episode START [s]
         self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
         self._rejections: collections.Counter[str] = collections.Counter()
         self._last_rejection = ""
@@ -233,7 +235,7 @@ class ControllerNode(Node):
         except MessageValidationError as error:
             self.get_logger().warning(f"state rejected: {error}", throttle_duration_sec=1.0)
             return
-        self._state = StateSample(values, time.monotonic())
+        self._state = StateSample(values, time.monotonic(), stamp_to_seconds(msg.header.stamp))
 
     def _on_joint_state(self, msg: JointState) -> None:
         try:
@@ -241,7 +243,7 @@ class ControllerNode(Node):
         except JointStateError as error:
             self.get_logger().warning(f"joint_state rejected: {error}", throttle_duration_sec=1.0)
             return
-        self._state = StateSample(values, time.monotonic())
+        self._state = StateSample(values, time.monotonic(), stamp_to_seconds(msg.header.stamp))
 
     def _on_episode_event(self, msg: EpisodeEvent) -> None:
         if msg.event != EpisodeEvent.EVENT_START:
@@ -249,6 +251,9 @@ class ControllerNode(Node):
         start = stamp_to_seconds(msg.header.stamp)
         with self._lock:
             self.executor_core.reset(before=start)
+            # a state measured before the reset is not the robot's any more (a simulator teleports
+            # it): a hold command built on it would jump a position-servoed arm to the old pose
+            self._episode_start = start
         self.get_logger().info(f"episode {msg.episode_index} (seed {msg.seed}) started at {start:.3f} s: "
                                "earlier chunks dropped")
 
@@ -343,6 +348,8 @@ class ControllerNode(Node):
         sample = self._state
         if sample is None:
             return  # nothing measured yet: publish nothing (status says WAITING)
+        if 0.0 < sample.stamp < self._episode_start:
+            return  # the new episode's first state has not arrived: nothing valid to command yet
         now = self._now()
         if time.monotonic() - sample.received > self.state_timeout:
             u = self.executor_core.safe_input(sample.values)
