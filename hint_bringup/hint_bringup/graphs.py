@@ -7,8 +7,8 @@ through :meth:`Graph.overrides` and topic remappings through :meth:`Graph.remapp
 ``ros2 launch hint_bringup pusht_sim.launch.py`` and ``python -m hint_bringup.run pusht_sim``
 start the same nodes with the same parameters and remappings. In the simulation graphs the
 argument ``driver`` (policy | expert | teleop, :attr:`Graph.drivers`) picks the node that acts,
-and record:=true adds hint_bringup's recorder, named after the driver as the bag's operator, and
-makes the simulator start episode 0 only once the recorder and the driver listen.
+and the simulator starts episode 0 once the driver listens; record:=true adds hint_bringup's
+recorder, named after the driver as the bag's operator, and episode 0 waits for it too.
 """
 
 from __future__ import annotations
@@ -207,10 +207,13 @@ class Graph:
         use_sim_time = as_bool(values["use_sim_time"])
         for node in active:
             result[node.name]["use_sim_time"] = use_sim_time
-        if as_bool(values["record"]) and "sim" in result:
-            # episode 0 starts once the recorder and the node that acts listen (no idle start in the bag)
+        if "sim" in result:
+            # episode 0 starts once the node that acts listens (a policy subscribes once its
+            # checkpoint is loaded: episode 0 is not lost to start-up) and, with record:=true, the
+            # recorder (no idle start in the bag)
             acting = [node.name for node in active if node in self.drivers.values() or node.name == POLICY.name]
-            result["sim"]["wait_for_subscribers"] = ",".join([RECORDER, *acting])
+            waiting = [RECORDER, *acting] if as_bool(values["record"]) else acting
+            result["sim"]["wait_for_subscribers"] = ",".join(waiting)
         if "policy" in result:
             if not (values["checkpoint"] or self.checkpoint):
                 raise ValueError(f"{self.name} ships no policy: pass checkpoint:=<path of the trained policy .pt>")

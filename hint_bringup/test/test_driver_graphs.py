@@ -40,7 +40,7 @@ def test_driver_replaces_the_policy_node(driver):
     command = specs[driver]
     assert command[command.index("-m") + 1] == f"hint_bringup.{driver}_node"
     assert parameter_flags(command)["use_sim_time"] == "true"
-    assert "wait_for_subscribers" not in parameter_flags(specs["sim"])  # no recorder: start at once
+    assert parameter_flags(specs["sim"])["wait_for_subscribers"] == driver  # episode 0 waits for the driver
 
 
 def test_record_names_the_driver_as_operator_and_the_sim_waits_for_the_recorder():

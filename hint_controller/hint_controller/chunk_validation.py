@@ -48,6 +48,7 @@ REJECTION_REASONS = (
     "u_ff",  # a feed-forward input outside the widened input bounds
     "gains",  # a gain above max_gain_norm
     "certificate",  # no certificate, or contraction >= max_contraction (when that limit is on)
+    "previous_episode",  # starts before the latest episode START (planned from the previous episode's state)
     "other",  # any other malformed field
 )
 

@@ -292,7 +292,9 @@ class ControllerNode(Node):
             self._rejections[reason] += 1
             self._counters["rejected"] += 1
             self._last_rejection = str(error) if str(error).startswith(label) else f"{label}: {error}"
-            self._log_rejection(f"composite action rejected ({reason}), keeping the last valid one: {self._last_rejection}")
+            # previous_episode is expected at a reset while a sample was in flight: counted, logged as info
+            self._log_rejection(f"composite action rejected ({reason}), keeping the last valid one: {self._last_rejection}",
+                                error=reason != "previous_episode")
             return
         self._counters["accepted"] += 1
 
@@ -303,7 +305,7 @@ class ControllerNode(Node):
         except RuntimeError as error:  # rclpy's RMWError: not a well-formed CompositeAction
             raise MessageValidationError(f"malformed CompositeAction ({len(serialized)} bytes): {error}") from None
 
-    def _log_rejection(self, line: str) -> None:
+    def _log_rejection(self, line: str, error: bool = True) -> None:
         """At most one line per REJECTION_LOG_PERIOD, saying how many went unlogged (rclpy's own
         throttle inspects the caller's frame on every call: ~1 ms, too slow for a flood)."""
         now = time.monotonic()
@@ -312,7 +314,8 @@ class ControllerNode(Node):
             return
         unlogged = self._rejection_log[1]
         self._rejection_log[:] = [now, 0]
-        self.get_logger().error(line + (f" ({unlogged} more rejected since the last line)" if unlogged else ""))
+        log = self.get_logger().error if error else self.get_logger().info
+        log(line + (f" ({unlogged} more rejected since the last line)" if unlogged else ""))
 
     # -- control loop -----------------------------------------------------------------------
     def _now(self) -> float:

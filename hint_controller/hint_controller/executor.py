@@ -145,6 +145,7 @@ class ChunkExecutor:
         self._fallback = np.clip(np.zeros(model.input_dim), self._lower, self._upper)
         self._queue: list[_PreparedChunk] = []
         self._active: _PreparedChunk | None = None
+        self._episode_start = -math.inf  # chunks starting earlier are refused (reset(before=...))
         self._error = np.empty(model.state_dim)
         self.commands = 0
         self.chunks_accepted = 0
@@ -161,6 +162,9 @@ class ChunkExecutor:
         names do not match the model; with `now` None the start-time limits are not checked.
         """
         try:
+            if action.start_time < self._episode_start:
+                raise ChunkRejected("previous_episode", f"start_time {action.start_time:.3f} s is before the episode "
+                                    f"start {self._episode_start:.3f} s: planned for the previous episode")
             chunk = self._prepare(action, now)
         except ChunkRejected as error:
             self.chunks_rejected += 1
@@ -229,11 +233,14 @@ class ChunkExecutor:
     def reset(self, before: float | None = None) -> None:
         """Forget every chunk, or with `before` only those starting before that time (at an
         episode reset: the previous episode's chunks, keeping one the policy already sent for
-        the new episode). Counters are kept."""
+        the new episode); chunks submitted later that start before it are refused
+        (``previous_episode``: a sample still running at the reset was conditioned on the old
+        state). Counters are kept."""
         if before is None:
             self._queue.clear()
             self._active = None
             return
+        self._episode_start = max(self._episode_start, float(before))
         self._queue = [c for c in self._queue if c.start_time >= before]
         if self._active is not None and self._active.start_time < before:
             self._active = None

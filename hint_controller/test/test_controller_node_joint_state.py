@@ -111,3 +111,49 @@ def test_position_and_velocity_interfaces_hold_the_arm_then_send_the_chunks_comm
                                                     model.state_names, model.input_names, sequence=1)))
     expected = (target - 0.5 * np.r_[0.1, 0.0, 0.0])[[2, 0, 1]]  # in the array's joint order
     assert ros.spin_until(lambda: np.allclose(commands[-1].data, expected, atol=1e-9), timeout=10), commands[-1].data
+
+
+def test_after_an_episode_start_nothing_is_commanded_until_the_new_episodes_state(ros, spawn):
+    """A simulator teleports the arm at a reset: a hold built on the last state before the START
+    would command the old pose (a position-servoed arm jumps back). The controller waits for a
+    state stamped at or after the START."""
+    from hint_controller.qos import EVENT_QOS
+    from hint_msgs.msg import EpisodeEvent
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    process = spawn(
+        "-m", "hint_controller.controller_node", "--ros-args", "-p", "model:=''", "-p", "state_source:=joint_state",
+        "-p", "command_format:=float64_multi_array", "-p", "command_interface:=position", "-p", "rate_hz:=100.0",
+        "-p", "state_timeout:=5.0",
+    )
+    node = ros.node("reset_driver")
+    commands = []
+    node.create_subscription(Float64MultiArray, "command", commands.append,
+                             QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
+    states = node.create_publisher(JointState, "state", 10)
+    events = node.create_publisher(EpisodeEvent, "episode_event", EVENT_QOS)
+
+    def publish_state(stamp_s: float, q: list[float]) -> None:
+        message = JointState(name=["joint1", "joint2", "joint3"], position=q, velocity=[0.0] * 3)
+        message.header.stamp.sec, message.header.stamp.nanosec = int(stamp_s), int(round(stamp_s % 1 * 1e9))
+        states.publish(message)
+
+    old_pose, new_pose = [0.4, -0.3, 0.2], [-0.5, 0.6, 0.1]
+    assert ros.spin_until(lambda: (publish_state(100.0, old_pose), len(commands) >= 3)[1], timeout=30), (
+        process.stdout.read() if process.poll() is not None else "no commands")
+    np.testing.assert_allclose(commands[-1].data, old_pose)  # model from command_interface: position_servo holds
+    events.publish(_start_event(EpisodeEvent, 101))
+    ros.spin_for(1.0)  # the START arrives; the latest state (stamped 100 s) is the old episode's
+    count = len(commands)
+    ros.spin_for(0.5)
+    assert len(commands) == count  # nothing commanded on the old pose
+    publish_state(101.01, new_pose)
+    assert ros.spin_until(lambda: len(commands) > count and np.allclose(commands[-1].data, new_pose), timeout=10)
+
+
+def _start_event(message_type, stamp_s: int):
+    event = message_type(event=message_type.EVENT_START, episode_index=1, seed=7)
+    event.header.stamp.sec = stamp_s
+    return event

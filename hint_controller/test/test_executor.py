@@ -8,6 +8,7 @@ import pytest
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
 from hint_controller.dynamics.pusht_agent import PushTAgent, pd_acceleration
+from hint_controller.chunk_validation import ChunkRejected
 from hint_controller.executor import ChunkExecutor, ExecutorMode
 from hint_controller.stability import closed_loop
 from hint_controller.tvlqr import chunk_controllers, primitive_controllers
@@ -248,3 +249,16 @@ def test_reset_before_drops_only_earlier_chunks():
     assert executor.active is new
     executor.reset()
     assert executor.active is None
+
+
+def test_a_chunk_planned_before_the_episode_start_is_refused_when_it_arrives_after():
+    """A sample still running at a reset was conditioned on the old episode's state: executed on
+    the teleported robot it would jump (a position-servoed arm collides)."""
+    executor = ChunkExecutor(PushTAgent())
+    executor.reset(before=1.0)
+    with pytest.raises(ChunkRejected, match="before the episode start") as rejected:
+        executor.submit(_chunk(start_time=0.9, length=20, sequence=3))
+    assert rejected.value.reason == "previous_episode" and executor.chunks_rejected == 1
+    executor.submit(_chunk(start_time=1.0, length=20, sequence=4))  # the new episode's first chunk
+    executor.command(1.0, np.zeros(4))
+    assert executor.active.sequence == 4

@@ -14,8 +14,8 @@ Every knot period (on the ROS clock, so ``use_sim_time`` works) the newest state
 applied input are appended to the observation history. Once the history is non-empty and the
 current chunk has executed ``exec_knots`` knots, the history is handed to a worker thread that
 adds the observation noise, samples and publishes the next chunk, stamped with the time of the
-observation it was conditioned on: knot 0 of a chunk describes the moment of its observation,
-as in training. The controller switches to a chunk when it arrives and enters it at the knot
+observation it was conditioned on (the newest state's header stamp; the knot time when it has
+none): knot 0 of a chunk describes the moment of its observation, as in training. The controller switches to a chunk when it arrives and enters it at the knot
 matching the elapsed time, while the previous chunk still has ``chunk_length - exec_knots``
 knots of reference left: sampling happens while the current chunk executes, so the controller
 does not run out of reference as long as sampling takes less than that.
@@ -35,12 +35,13 @@ default ``none`` is the time-indexed take-over alone (README, Hand-over).
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 import rclpy
 import torch
-from hint_msgs.conversions import MessageValidationError, vector_from_msg
+from hint_msgs.conversions import MessageValidationError, stamp_to_seconds, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
@@ -81,6 +82,8 @@ class PolicyNode(Node):
         if not 1 <= self.exec_knots <= self.policy.chunk_length:
             raise ValueError(f"exec_knots must be in [1, {self.policy.chunk_length}], got {self.exec_knots}")
         self._latest_state: np.ndarray | None = None
+        self._latest_state_stamp = 0.0  # its header stamp [s]; 0 = unstamped
+        self._episode_start = -math.inf  # ROS time of the latest episode START [s]
         self._latest_input = np.zeros(len(self.policy.input_names))
         self._schedule = ChunkSchedule.every(self.exec_knots, self.policy.control_period, self.policy.control_period)
         self._sampler = BackgroundJob("hint_policy_sampler")
@@ -130,9 +133,17 @@ class PolicyNode(Node):
             raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
 
     # -- inputs -----------------------------------------------------------------------------
+    def _predates_episode(self, msg) -> bool:
+        """A state stamped before the latest episode START (still in flight at a reset): planning on
+        it would send the teleported robot a chunk for its old pose."""
+        return 0.0 < stamp_to_seconds(msg.header.stamp) < self._episode_start
+
     def _on_state(self, msg: StateVector) -> None:
+        if self._predates_episode(msg):
+            return
         try:
             self._latest_state = vector_from_msg(msg, self.policy.obs_state_names)
+            self._latest_state_stamp = stamp_to_seconds(msg.header.stamp)
         except MessageValidationError as error:
             self.get_logger().error(
                 f"state does not match the model (needs {list(self.policy.obs_state_names)}): {error}",
@@ -140,8 +151,11 @@ class PolicyNode(Node):
             )
 
     def _on_joint_state(self, msg: JointState) -> None:
+        if self._predates_episode(msg):
+            return
         try:
             self._latest_state = joint_state_to_vector(msg, self.policy.obs_state_names)
+            self._latest_state_stamp = stamp_to_seconds(msg.header.stamp)
         except JointStateError as error:
             self.get_logger().error(
                 f"joint_state does not match the policy (needs {list(self.policy.obs_state_names)}): {error}",
@@ -162,6 +176,7 @@ class PolicyNode(Node):
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.EVENT_START:
+            self._episode_start = stamp_to_seconds(msg.header.stamp)
             self.policy.begin_episodes(1)  # empty history, no previous chunk; sequence numbers carry on
             self._latest_state = None
             self._latest_input = np.zeros(len(self.policy.input_names))
@@ -177,7 +192,11 @@ class PolicyNode(Node):
         if self._schedule.due(now_ns) and self._sampler.reserve():
             history = self.policy.history()  # the snapshot this knot's chunk is conditioned on
             self._schedule.mark(now_ns)
-            self._sampler.start(self._plan, history, now)
+            # the chunk starts when its newest state was measured: one conditioned on a state from
+            # before an episode START (in flight at the reset) then starts before it, and the
+            # controller refuses it (previous_episode) instead of driving the new episode with it
+            stamp = self._latest_state_stamp
+            self._sampler.start(self._plan, history, stamp if 0.0 < stamp <= now else now)
 
     def _plan(self, history: tuple[np.ndarray, np.ndarray], observed_at: float) -> None:
         try:
