@@ -39,7 +39,7 @@ from pydrake.solvers import Solve
 
 from hint_controller.dynamics.servo import JointServo
 from hint_controller.robots import ROBOTS, Robot, load_plant
-from hint_policy.envs.base import Env, StepInfo
+from hint_policy.envs.reach import ReachEnv
 
 #: the goal point's coordinates, appended to the model's state
 GOAL_STATE_NAMES = ("goal_x", "goal_y", "goal_z")
@@ -115,7 +115,7 @@ class PandaReachConfig:
     control_stride: int = 5  # 20 Hz knots
 
 
-class PandaReachEnv(Env):
+class PandaReachEnv(ReachEnv):
     """Seeded reaching task of the Panda behind a position interface; see the module docstring."""
 
     name = "panda"
@@ -132,13 +132,8 @@ class PandaReachEnv(Env):
                                           damping=c.damping)
         self.kinematics = SpatialArmKinematics(robot)
         self.num_joints = len(robot.joints)
-        self.state_names = tuple(self.model.state_names) + GOAL_STATE_NAMES
-        self.input_names = tuple(self.model.input_names)
         self.render_scale = render_scale
-        self._state = np.zeros(len(self.state_names))
-        self._start_distance = 1.0
-        self.steps = 0
-        self.trace: list[np.ndarray] = []
+        self._init_episode()
 
     # ------------------------------------------------------------------ episode
     @property
@@ -172,66 +167,10 @@ class PandaReachEnv(Env):
                 return np.concatenate([start, np.zeros(self.num_joints), goal])
         raise RuntimeError(f"seed {seed}: no reachable goal {c.min_goal_distance} m from the start in 1000 draws")
 
-    def reset(self, seed: int) -> np.ndarray:
-        return self.reset_to(self.initial_state(seed))
-
-    def reset_to(self, state: np.ndarray) -> np.ndarray:
-        """Start an episode at a full state (joint positions, velocities, goal point)."""
-        state = np.array(state, dtype=float)
-        if state.shape != (len(self.state_names),) or not np.all(np.isfinite(state)):
-            raise ValueError(f"expected {len(self.state_names)} finite values for {list(self.state_names)}, got {state}")
-        self._state = state
-        self.steps = 0
-        self.trace = [self.end_effector()]
-        self._start_distance = max(self.goal_distance(), 1e-9)
-        return self._state.copy()
-
-    @property
-    def state(self) -> np.ndarray:
-        return self._state.copy()
-
-    @property
-    def goal(self) -> np.ndarray:
-        """The goal point (x, y, z) [m]."""
-        return self._state[-3:].copy()
-
-    def end_effector(self, state: np.ndarray | None = None) -> np.ndarray:
-        """(x, y, z) of the end effector at `state` (default: the current one)."""
-        state = self._state if state is None else np.asarray(state, dtype=float)
-        return self.kinematics.end_effector(state[: self.num_joints])
-
-    def goal_distance(self, state: np.ndarray | None = None) -> float:
-        state = self._state if state is None else np.asarray(state, dtype=float)
-        return float(np.linalg.norm(self.end_effector(state) - state[-3:]))
-
-    def step(self, u: np.ndarray) -> tuple[np.ndarray, StepInfo]:
-        """Command joint positions u [rad] (clamped to the joint limits) for one physics period."""
-        u = self.model.clamp(np.asarray(u, dtype=float))
-        n = self.num_joints
-        self._state[: 2 * n] = self.model.step(self._state[: 2 * n], u)
-        self.steps += 1
-        tip = self.end_effector()
-        self.trace.append(tip)
-        distance = float(np.linalg.norm(tip - self._state[-3:]))
-        collision = not self.within_limits(self._state)
-        speeds = np.abs(self._state[n : 2 * n])
-        success = not collision and distance <= self.config.goal_tolerance and bool(np.all(speeds < self.config.rest_speed))
-        progress = float(np.clip(1.0 - distance / self._start_distance, 0.0, 1.0))
-        return self._state.copy(), StepInfo(
-            reward=1.0 if success else progress, success=success, collision=collision,
-            timeout=self.steps >= self.max_steps,
-        )
-
     def within_limits(self, state: np.ndarray) -> bool:
         """Every joint within its position limits and below its velocity limit."""
-        n = self.num_joints
-        q, v = np.asarray(state[:n]), np.asarray(state[n : 2 * n])
-        return bool(np.all(q >= self.joint_lower) and np.all(q <= self.joint_upper)
-                    and np.all(np.abs(v) <= self.velocity_limit))
-
-    def episode_metrics(self) -> dict[str, float]:
-        """``final_distance``: the end effector's distance to the goal point now [m]."""
-        return {"final_distance": self.goal_distance()}
+        speeds = np.abs(np.asarray(state[self.num_joints : 2 * self.num_joints]))
+        return super().within_limits(state) and bool(np.all(speeds <= self.velocity_limit))
 
     # ------------------------------------------------------------------ rendering
     def render(self) -> np.ndarray:

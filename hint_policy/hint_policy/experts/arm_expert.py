@@ -38,7 +38,7 @@ from hint_controller.executor import primitive_input
 from hint_controller.names import name_indices
 from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.demos import Demo
-from hint_policy.envs.arm import GOAL_STATE_NAMES, ArmReachEnv
+from hint_policy.envs.arm import ArmReachEnv
 from hint_policy.envs.panda import PandaReachEnv
 from hint_policy.experts import expert_demo
 
@@ -118,7 +118,7 @@ class ArmExpert:
     def __init__(self, env: ArmReachEnv, config: ArmExpertConfig | None = None) -> None:
         self.env = env
         self.config = config or ArmExpertConfig()
-        self._goal_columns = name_indices(env.state_names, getattr(env, "goal_state_names", GOAL_STATE_NAMES))
+        self._goal_columns = name_indices(env.state_names, env.goal_state_names)
         self._synthesize = self.config.tvlqr.synthesis(env.model)
 
     # ------------------------------------------------------------------ planning
