@@ -143,6 +143,8 @@ class ChunkExecutor:
         self._lower = np.asarray(model.input_lower, dtype=float)
         self._upper = np.asarray(model.input_upper, dtype=float)
         self._fallback = np.clip(np.zeros(model.input_dim), self._lower, self._upper)
+        #: the model narrows its input limits by state (DynamicsModel.input_bounds)
+        self._bounds_by_state = type(model).input_bounds is not DynamicsModel.input_bounds
         self._queue: list[_PreparedChunk] = []
         self._active: _PreparedChunk | None = None
         self._episode_start = -math.inf  # chunks starting earlier are refused (reset(before=...))
@@ -271,7 +273,8 @@ class ChunkExecutor:
         np.subtract(x, chunk.x_ref[knot], out=error)
         if offset:
             error -= offset * chunk.x_slope[knot]
-        u = primitive_input(chunk.gains[knot], error, chunk.u_ff[knot], self._lower, self._upper)
+        lower, upper = self.model.input_bounds(x) if self._bounds_by_state else (self._lower, self._upper)
+        u = primitive_input(chunk.gains[knot], error, chunk.u_ff[knot], lower, upper)
         tracking_error = math.sqrt(error @ error)
         if not math.isfinite(tracking_error) or not np.isfinite(u).all():
             return self._safe(x, ExecutorMode.FAULT, "non-finite command", chunk)

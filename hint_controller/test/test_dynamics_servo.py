@@ -81,3 +81,39 @@ def test_servo_parameters_are_identified_from_a_noisy_step_response():
     assert fit_velocity_step(times, velocities, 0.5) == pytest.approx(0.04, rel=0.03)
     with pytest.raises(ValueError, match="non-zero step"):
         fit_position_step(times, positions, 0.0)
+
+
+def test_position_commands_are_bounded_so_the_servo_never_passes_its_velocity_limit():
+    """input_bounds narrows the commands around the measured state: from rest the largest step,
+    e v_max / wn, peaks exactly at v_max; a command held at the bound while moving never passes
+    it (a plain step bound would: the servo's steady speed is wn step / 2 zeta); the executor
+    clips a chunk's jump to the bound."""
+    from hint_controller.composite_action import CompositeAction
+    from hint_controller.executor import ChunkExecutor
+
+    for damping in (0.5, 1.0, 2.0):
+        servo = JointServo(["a"], "position", period=0.001, natural_frequency=20.0, damping=damping,
+                           position_limits=([-30.0], [30.0]), velocity_limits=[2.0])
+        x = np.array([0.0, 0.0])
+        speeds = []
+        for _ in range(3000):  # always command as far ahead as allowed
+            x = servo.step(x, servo.input_bounds(x)[1])
+            speeds.append(x[1])
+        assert max(speeds) <= 2.0 * (1 + 1e-3) and speeds[-1] > 1.9, damping
+    servo = JointServo(["a"], "position", period=0.001, natural_frequency=20.0, damping=1.0,
+                       position_limits=([-3.0], [3.0]), velocity_limits=[2.0])
+    step = np.e * 2.0 / 20.0
+    x, peak = np.array([0.0, 0.0]), 0.0
+    for _ in range(500):  # the largest step from rest, held: its peak speed is the limit
+        x = servo.step(x, np.array([step]))
+        peak = max(peak, abs(x[1]))
+    assert peak == pytest.approx(2.0, rel=1e-3)
+    np.testing.assert_allclose(servo.input_bounds(np.array([2.9, 0.0])), ([2.9 - step], [3.0]))  # and the limit
+    jump = CompositeAction(np.zeros((4, 2)), np.full((4, 1), 0.9), np.zeros((4, 1, 2)), 0.005, 0.0,
+                           servo.state_names, servo.input_names)
+    executor = ChunkExecutor(servo)
+    executor.submit(jump)
+    u, _ = executor.command(0.0, np.array([0.2, 0.0]))
+    assert u[0] == pytest.approx(0.2 + step)  # not 0.9: the jump would trip the velocity limit
+    velocity = JointServo(["a"], "velocity", velocity_limits=[2.0])
+    np.testing.assert_allclose(velocity.input_bounds(np.array([0.2, 0.0])), ([-2.0], [2.0]))

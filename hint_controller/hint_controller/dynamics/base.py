@@ -95,6 +95,11 @@ class DynamicsModel(abc.ABC):
         """u clipped to [input_lower, input_upper]."""
         return np.clip(u, self.input_lower, self.input_upper)
 
+    def input_bounds(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs allowed at state x (the controller clips every command to them): the fixed
+        limits, unless a model narrows them by state (e.g. a position servo's step limit)."""
+        return self.input_lower, self.input_upper
+
     def rollout(self, x0: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         """States x_0..x_T under the open-loop inputs u_0..u_{T-1}, shape (T+1, n)."""
         states = np.empty((len(inputs) + 1, self.state_dim))

@@ -17,7 +17,10 @@ x_{t+1} = A x_t + B u_t, with A, B its Jacobians. State: "<joint>/position", "<j
 "<joint>/position" or "<joint>/velocity" (the command interface's names, what
 :class:`~hint_controller.joint_state.ForwardCommandLayout` sends). Limits: the URDF's joint position
 and velocity limits bound the states; the commands are limited to the position limits (position
-interface) or the velocity limits (velocity interface). Safe mode ZERO is replaced by HOLD-like
+interface) or the velocity limits (velocity interface); behind the position interface a command
+is also kept close enough to the measured position that the servo cannot pass its velocity limit
+(:meth:`JointServo.input_bounds`), so a policy's jump cannot drive a joint into the robot's
+velocity monitor. Safe mode ZERO is replaced by HOLD-like
 behaviour: the safe command keeps the joints where they are (position: q_cmd = q; velocity:
 v_cmd = 0).
 """
@@ -71,6 +74,7 @@ class JointServo(DynamicsModel):
         self.state_lower = np.concatenate([lower_q, -speed])
         self.state_upper = np.concatenate([upper_q, speed])
         self.input_lower, self.input_upper = (lower_q, upper_q) if interface == "position" else (-speed, speed)
+        self._speed = speed
         self._a_c, self._b_c = self._continuous_matrices()
         self._a, self._b = self._discretize(self._a_c, self._b_c, self.period)
 
@@ -132,6 +136,26 @@ class JointServo(DynamicsModel):
     def trajectory_jacobians(self, states: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         steps = len(inputs)
         return np.repeat(self._a[None], steps, axis=0), np.repeat(self._b[None], steps, axis=0)
+
+    def input_bounds(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Velocity interface: the velocity limits. Position interface: the position limits,
+        narrowed around the measured q, qd to
+
+            q - (e v_max + c qd) / wn  <=  q_cmd  <=  q + (e v_max - c qd) / wn,   c = e - 2 zeta,
+
+        so that qdd = wn^2 (q_cmd - q) - 2 zeta wn qd <= e wn (v_max - qd): the speed approaches the
+        velocity limit v_max at most exponentially and never passes it (from rest the largest step,
+        e v_max / wn, peaks exactly at v_max)."""
+        if self.interface != "position":
+            return self.input_lower, self.input_upper
+        k = len(self.joints)
+        x = np.asarray(x, float)
+        q, qd = x[:k], x[k : 2 * k]
+        reach, lean = np.e * self._speed, (np.e - 2.0 * self.damping) * qd
+        with np.errstate(invalid="ignore"):  # infinite limits stay infinite
+            upper = np.minimum(self.input_upper, q + (reach - lean) / self.natural_frequency)
+            lower = np.maximum(self.input_lower, q - (reach + lean) / self.natural_frequency)
+        return lower, upper
 
     def safe_input(self, x: np.ndarray, mode: SafeMode | str) -> np.ndarray:
         """ZERO and BRAKE: hold the joints (position: command the measured position; velocity: 0)."""

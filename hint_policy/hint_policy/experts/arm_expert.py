@@ -187,7 +187,7 @@ class ArmExpert:
         memory.step += 1
         x = self.env.controlled_state(np.asarray(state, dtype=float))
         model = self.env.model
-        return primitive_input(plan.gains[t], x - plan.states[t], plan.inputs[t], model.input_lower, model.input_upper)
+        return primitive_input(plan.gains[t], x - plan.states[t], plan.inputs[t], *model.input_bounds(x))
 
     # ------------------------------------------------------------------ episodes
     def run_episode(self, seed: int) -> Demo:
