@@ -97,3 +97,43 @@ def train_tiny_arm(out_dir):
     })
     demos = arm_demos(3, horizon=40, seed=5)
     return train(config, demos=demos).checkpoint, demos
+
+
+def servo_demos(interface: str, count: int, home, horizon: int = 40, seed: int = 0, spread: float = 0.1) -> list[Demo]:
+    """Demos of the shipped arm behind a position or velocity interface (hint_controller's
+    JointServo, 100 Hz): from rest near `home` (joint1..joint3 positions) to a random goal near it,
+    commanded as the goal position (position) or a clamped P law on the position error (velocity);
+    demo i gets seed i."""
+    from hint_controller.dynamics import make_model
+
+    model = make_model(f"{interface}_servo", 0.01)
+    home = np.asarray(home, float)
+    rng = np.random.default_rng(seed)
+    demos = []
+    for i in range(count):
+        x = np.concatenate([home + rng.uniform(-spread, spread, size=3), np.zeros(3)])
+        goal = home + rng.uniform(-spread, spread, size=3)
+        states, inputs = [x], []
+        for _ in range(horizon):
+            u = goal if interface == "position" else 5.0 * (goal - x[:3])
+            inputs.append(np.clip(u, model.input_lower, model.input_upper))
+            x = model.step(x, inputs[-1])
+            states.append(x)
+        demos.append(Demo(np.array(states), np.array(inputs), 0.01, model.state_names, model.input_names,
+                          env="arm", seed=i))
+    return demos
+
+
+def train_tiny_servo(out_dir, interface: str, home=(0.0, 0.0, 0.0)):
+    """(checkpoint path, demos) of a 5-step MLP policy for the shipped arm behind a position or
+    velocity interface (data.dynamics position_servo / velocity_servo; inputs "<joint>/<interface>"),
+    trained on demos near `home`."""
+    config = config_from_dict(HintConfig, {
+        "data": {"dynamics": f"{interface}_servo", "control_stride": 5, "obs_steps": 2, "chunk_length": 4,
+                 "sigma": 0.05},
+        "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
+        "diffusion": {"train_steps": 30},
+        "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},
+    })
+    demos = servo_demos(interface, 3, home, horizon=40, seed=5)
+    return train(config, demos=demos).checkpoint, demos
