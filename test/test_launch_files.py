@@ -108,8 +108,8 @@ def quadrotor_sim_launch():
 
 @launch_pytest.fixture
 def arm_sim_launch():
-    # no arm policy ships (issue #16): the expert drives the same graph, as in the shutdown test
-    return included("arm_sim", driver="expert")
+    # the shipped Panda policy, no arguments (issue #16)
+    return included("arm_sim")
 
 
 def check_sim_graph(ros, name: str, **arguments: str) -> None:
@@ -133,7 +133,7 @@ def test_quadrotor_sim_launch_file_runs_the_graph(ros):
 @skip_unless_launchable("arm_sim")
 @pytest.mark.launch(fixture=arm_sim_launch)
 def test_arm_sim_launch_file_runs_the_graph(ros):
-    check_sim_graph(ros, "arm_sim", driver="expert")
+    check_sim_graph(ros, "arm_sim")
 
 
 def test_every_launch_file_has_a_test_here():

@@ -27,13 +27,14 @@ _LONG = os.environ.get("HINT_SHUTDOWN_CYCLES")
 CYCLES = [
     ("pusht_sim", (), int(_LONG or 2)),
     ("quadrotor_sim", (), int(_LONG or 1)),
-    ("arm_sim", ("driver:=expert",), int(_LONG or 1)),  # no arm policy ships; the expert stands in for it
+    ("arm_sim", (), int(_LONG or 1)),  # the shipped Panda policy
+    ("arm_sim", ("driver:=expert",), int(_LONG or 1)),
 ]
 
 PROBLEMS = ("Traceback", "terminate called", "exited with code", "exited early", "RCLError")
 
 
-@pytest.mark.parametrize(("graph", "arguments", "cycles"), CYCLES, ids=[c[0] for c in CYCLES])
+@pytest.mark.parametrize(("graph", "arguments", "cycles"), CYCLES, ids=[" ".join((c[0], *c[1])) for c in CYCLES])
 def test_graph_stops_cleanly_on_sigint(ros, spawn, graph, arguments, cycles):
     from hint_msgs.msg import CompositeAction
     from hint_controller.qos import CHUNK_QOS
