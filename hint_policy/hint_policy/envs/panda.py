@@ -57,8 +57,9 @@ class SpatialArmKinematics:
         self.tip = self.plant.GetFrameByName(robot.tip_frame)
         #: model joint order -> the plant's position index
         self.position_index = np.array([self.plant.GetJointByName(j).position_start() for j in robot.joints])
-        self._chain = [self.plant.GetFrameByName(f"{robot.joints[0].rsplit('joint', 1)[0]}link{i}")
-                       for i in range(len(robot.joints) + 1)] if robot.name == "panda" else []
+        #: the base and each commanded joint's child link, in chain order (for drawing)
+        self._chain = [self.plant.GetFrameByName(robot.base_link),
+                       *(self.plant.GetJointByName(j).child_body().body_frame() for j in robot.joints)]
 
     def _set(self, q: np.ndarray) -> None:
         positions = np.zeros(self.plant.num_positions())
