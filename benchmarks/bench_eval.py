@@ -28,7 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "hint_bringup" / "checkpoints"
 PUSHT_CONFIG = ROOT / "hint_policy" / "config" / "pusht.yaml"
-#: shipped checkpoint name -> (environment, sim graph whose policy settings apply, training config, demos)
+#: shipped checkpoint name -> (environment, sim graph whose policy settings apply, training config whose
+#: demos the nearest-neighbour baseline indexes (None: no baseline figure), demos to generate if missing)
 SHIPPED = {
     "pusht": ("pusht", "pusht_sim", PUSHT_CONFIG, 200),
     "quadrotor": ("quadrotor", "quadrotor_sim", None, 0),
@@ -47,34 +48,42 @@ def _launch_settings(name: str) -> dict:
     return graph(SHIPPED[name][1]).parameters()["policy"]
 
 
-def _evaluate(name: str, settings: dict, **handover):
+def _closed_loop(policy, name: str, settings: dict) -> dict:
+    """Metrics of `policy` in `name`'s environment on the EPISODES held-out seeds, as launched."""
     from hint_policy.envs import make_env
     from hint_policy.evaluate import evaluate_policy
+
+    seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
+    environment = SHIPPED[name][0]
+    return evaluate_policy(policy, lambda: make_env(environment), seeds, exec_knots=settings["exec_knots"]).metrics
+
+
+def _evaluate(name: str, settings: dict, **handover):
     from hint_policy.inference import HintPolicy
 
     policy = HintPolicy.from_checkpoint(
         CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampler_steps"], seed=0, **handover
     )
-    seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
-    environment = SHIPPED[name][0]
-    return evaluate_policy(policy, lambda: make_env(environment), seeds, exec_knots=settings["exec_knots"]).metrics
+    return _closed_loop(policy, name, settings)
 
 
 def _nearest_neighbour(name: str, settings: dict) -> dict:
     """The nearest-neighbour baseline over the shipped recipe's demos (generated when missing)."""
     from hint_policy.baselines import NearestNeighbourPolicy
     from hint_policy.config import load_config
-    from hint_policy.envs import make_env
-    from hint_policy.evaluate import evaluate_policy
     from hint_policy.experts.generate import ensure_demo_file
 
     environment, _, config_path, num_demos = SHIPPED[name]
     config = load_config(config_path)
     config.data.demos = [str(ensure_demo_file(ROOT / file, environment, num_demos, workers=2, progress=False))
                          for file in config.data.demos]
-    policy = NearestNeighbourPolicy.from_config(config)
-    seeds = list(range(FIRST_SEED, FIRST_SEED + EPISODES))
-    return evaluate_policy(policy, lambda: make_env(environment), seeds, exec_knots=settings["exec_knots"]).metrics
+    return _closed_loop(NearestNeighbourPolicy.from_config(config), name, settings)
+
+
+def _report_scores(report, prefix: str, metrics: dict, note: str) -> None:
+    """The `prefix`.score and `prefix`.success_rate figures of an evaluation."""
+    report(f"{prefix}.score", metrics["mean_score"], "score", "mean episode score; " + note)
+    report(f"{prefix}.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
 
 
 def minutes_to_score(log_path: Path, threshold: float) -> float:
@@ -98,11 +107,9 @@ def run(report) -> None:
             metrics = _evaluate(name, settings)
             note = (f"shipped checkpoints/{name}.pt, {EPISODES} held-out seeds from {FIRST_SEED}, "
                     f"{settings['sampler']}-{settings['sampler_steps']}, {settings['exec_knots']} knots per chunk")
-            report(f"eval.{name}.score", metrics["mean_score"], "score", "mean episode score; " + note)
-            report(f"eval.{name}.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
+            _report_scores(report, f"eval.{name}", metrics, note)
             inpainted = _evaluate(name, settings, **INPAINT)
-            report(f"eval.{name}.inpaint.score", inpainted["mean_score"], "score", f"mean episode score, {INPAINT}; " + note)
-            report(f"eval.{name}.inpaint.success_rate", inpainted["success_rate"], "ratio", f"success rate, {INPAINT}; " + note)
+            _report_scores(report, f"eval.{name}.inpaint", inpainted, f"{INPAINT}; " + note)
             for label, values in (("", metrics), (".inpaint", inpainted)):
                 rule = INPAINT if label else "time-indexed take-over (handover none)"
                 for stat in ("median", "p95"):
@@ -110,13 +117,12 @@ def run(report) -> None:
                            f"{stat} over hand-overs of max_j |u_new - u_old|_j / u_ff training range, {rule}; " + note)
                 report(f"handover.knot_jump.{name}{label}.p95", values["knot_jump_p95"], "ratio",
                        f"p95 over knot boundaries of max_j |u - u one step before|_j / u_ff training range, {rule}; " + note)
-        for name in ("pusht", "arm"):
+        for name in (name for name, (_, _, config, _) in SHIPPED.items() if config):  # eval.<name>_nn
             settings = _launch_settings(name)
             metrics = _nearest_neighbour(name, settings)
             note = (f"nearest-neighbour chunk lookup over {SHIPPED[name][2].name}'s demos and features, same "
                     f"{EPISODES} seeds from {FIRST_SEED}, {settings['exec_knots']} knots per chunk")
-            report(f"eval.{name}_nn.score", metrics["mean_score"], "score", "mean episode score; " + note)
-            report(f"eval.{name}_nn.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
+            _report_scores(report, f"eval.{name}_nn", metrics, note)
         report("train.pusht.minutes_to_score_0_8", minutes_to_score(PUSHT_TRAINING_LOG, 0.8), "min",
                f"wall minutes of the shipped PushT training run to its first evaluation >= 0.8 "
                f"({PUSHT_TRAINING_LOG.relative_to(ROOT)}, 50 held-out seeds per evaluation)")

@@ -157,7 +157,7 @@ def expected_hold(model, interface: str, x: np.ndarray) -> np.ndarray:
         return x[:k]
     if interface == "velocity":
         return np.zeros(k)
-    return model.gravity_compensation(x)  # hardware.yaml: safe_mode gravity_compensation
+    return model.gravity_compensation(x)  # hardware.yaml: the model's own safe mode, gravity compensation
 
 
 def chunk_executors(model, chunks) -> list:
@@ -180,13 +180,6 @@ def chunk_executors(model, chunks) -> list:
     return executors
 
 
-def input_bounds(model, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The inputs the controller allows at state x: the model's input_bounds(x) where it narrows
-    its limits by state (a position servo's largest step), else its fixed limits."""
-    bounds = getattr(model, "input_bounds", None)
-    return bounds(x) if bounds is not None else (model.input_lower, model.input_upper)
-
-
 def matching_orders(model, interface, executors, times, states, received: float, arrays: dict) -> set:
     """The keys of `arrays` (commands in the model's order, one per reading of the received array)
     that the controller computed during the LATENCY before `received` (wall time): the safe command,
@@ -196,7 +189,7 @@ def matching_orders(model, interface, executors, times, states, received: float,
     tolerance = 1e-6 * (model.input_upper - model.input_lower)
     last = bisect.bisect_right(times, received)
     recent = states[max(0, last - STATES_BEHIND):last]  # (S, n)
-    lower, upper = (np.array(b) for b in zip(*(input_bounds(model, x) for x in recent), strict=True))  # (S, m)
+    lower, upper = (np.array(b) for b in zip(*(model.input_bounds(x) for x in recent), strict=True))  # (S, m)
     holds = np.array([expected_hold(model, interface, x) for x in recent])
     matched = {key for key, u in arrays.items() if (np.abs(holds - u) <= tolerance).all(axis=1).any()}
     segments = []  # (v1, slope): the unclipped law v1 + s slope, s in [0, 1] over a piece of a knot, per state

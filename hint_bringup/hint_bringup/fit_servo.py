@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from hint_bringup.bags import CorruptBagError, open_reader, make_typestore, stamp_ns, topic_name
+from hint_bringup.graphs import parse_names
 from hint_controller.dynamics.servo import (
-    INTERFACES, fit_position_step, fit_velocity_step, position_step_response,
+    INTERFACES, fit_position_step, fit_velocity_step, position_step_response, velocity_step_response,
 )
 from hint_policy.cli import add_debug_flag, run_main
 
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=float, default=1.0, help="seconds of response after the step to fit")
     add_debug_flag(parser)
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.joint_names.strip("[]").split(",") if n.strip()]
+    names = parse_names(args.joint_names)
     times, response, step = read_step(args.bag, args.joint, names, topic_name(args.state_topic),
                                       topic_name(args.command_topic), args.interface, args.min_step, args.window)
     if args.interface == "position":
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"JointServo(..., interface='position', natural_frequency={wn:.4g}, damping={zeta:.3f})")
     else:
         tau = fit_velocity_step(times, response, step)
-        rms = float(np.sqrt(np.mean((step * (1 - np.exp(-times / tau)) - response) ** 2)))
+        rms = float(np.sqrt(np.mean((velocity_step_response(times, step, tau) - response) ** 2)))
         print(f"{args.joint}: velocity servo, step {step:+.4g} rad/s, {len(times)} samples: "
               f"time_constant {tau:.4g} s (RMS residual {rms:.2g} rad/s)")
         print(f"JointServo(..., interface='velocity', time_constant={tau:.4g})")

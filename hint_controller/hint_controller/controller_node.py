@@ -119,7 +119,6 @@ class ControllerNode(Node):
         self._safe_mode = self.executor_core.safe_mode
         self._lock = threading.Lock()
         self._state: StateSample | None = None
-        self._episode_start = -math.inf  # ROS time of the last episode START [s]
         self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
         self._rejections: collections.Counter[str] = collections.Counter()
         self._last_rejection = ""
@@ -251,9 +250,6 @@ class ControllerNode(Node):
         start = stamp_to_seconds(msg.header.stamp)
         with self._lock:
             self.executor_core.reset(before=start)
-            # a state measured before the reset is not the robot's any more (a simulator teleports
-            # it): a hold command built on it would jump a position-servoed arm to the old pose
-            self._episode_start = start
         self.get_logger().info(f"episode {msg.episode_index} (seed {msg.seed}) started at {start:.3f} s: "
                                "earlier chunks dropped")
 
@@ -351,8 +347,11 @@ class ControllerNode(Node):
         sample = self._state
         if sample is None:
             return  # nothing measured yet: publish nothing (status says WAITING)
-        if 0.0 < sample.stamp < self._episode_start:
-            return  # the new episode's first state has not arrived: nothing valid to command yet
+        if 0.0 < sample.stamp < self.executor_core.episode_start:
+            # the new episode's first state has not arrived: a state measured before the reset is
+            # not the robot's any more (a simulator teleports it), and a hold built on it would
+            # jump a position-servoed arm to the old pose: nothing valid to command yet
+            return
         now = self._now()
         if time.monotonic() - sample.received > self.state_timeout:
             u = self.executor_core.safe_input(sample.values)

@@ -248,6 +248,11 @@ class ChunkExecutor:
             self._active = None
 
     @property
+    def episode_start(self) -> float:
+        """Time of the latest episode start given to :meth:`reset` (-inf before any)."""
+        return self._episode_start
+
+    @property
     def active(self) -> CompositeAction | None:
         """The chunk executed on the latest tick (None before the first one starts)."""
         return self._active.action if self._active is not None else None

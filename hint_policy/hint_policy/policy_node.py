@@ -15,9 +15,10 @@ applied input are appended to the observation history. Once the history is non-e
 current chunk has executed ``exec_knots`` knots, the history is handed to a worker thread that
 adds the observation noise, samples and publishes the next chunk, stamped with the knot time of
 the observation it was conditioned on: knot 0 of a chunk describes the moment of its observation,
-as in training. (Stamping it with the newest state's header stamp instead, 0-10 ms earlier, cost
-the PushT demo: 1-2 of 3 successes in three runs against 3 of 3.) A chunk whose newest state
-predates an episode START that arrived while it was sampled is dropped. The controller switches to a chunk when it arrives and enters it at the knot
+as in training. (Stamping it with the newest state's header stamp instead, 0-10 ms earlier, was
+tried; the live PushT demo varies too much from run to run, 1-3 of 3 either way, to tell the two
+apart, and the knot time was kept.) A chunk whose newest state predates an episode START that
+arrived while it was sampled is dropped. The controller switches to a chunk when it arrives and enters it at the knot
 matching the elapsed time, while the previous chunk still has ``chunk_length - exec_knots``
 knots of reference left: sampling happens while the current chunk executes, so the controller
 does not run out of reference as long as sampling takes less than that.
@@ -135,17 +136,19 @@ class PolicyNode(Node):
             raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
 
     # -- inputs -----------------------------------------------------------------------------
-    def _predates_episode(self, msg) -> bool:
-        """A state stamped before the latest episode START (still in flight at a reset): planning on
-        it would send the teleported robot a chunk for its old pose."""
-        return 0.0 < stamp_to_seconds(msg.header.stamp) < self._episode_start
+    def _predates_episode(self, stamp: float) -> bool:
+        """A state stamped `stamp` [s] before the latest episode START (still in flight at a reset,
+        or a chunk's newest state): planning on it would send the teleported robot a chunk for its
+        old pose. Unstamped states (0) never count as old."""
+        return 0.0 < stamp < self._episode_start
 
     def _on_state(self, msg: StateVector) -> None:
-        if self._predates_episode(msg):
+        stamp = stamp_to_seconds(msg.header.stamp)
+        if self._predates_episode(stamp):
             return
         try:
             self._latest_state = vector_from_msg(msg, self.policy.obs_state_names)
-            self._latest_state_stamp = stamp_to_seconds(msg.header.stamp)
+            self._latest_state_stamp = stamp
         except MessageValidationError as error:
             self.get_logger().error(
                 f"state does not match the model (needs {list(self.policy.obs_state_names)}): {error}",
@@ -153,11 +156,12 @@ class PolicyNode(Node):
             )
 
     def _on_joint_state(self, msg: JointState) -> None:
-        if self._predates_episode(msg):
+        stamp = stamp_to_seconds(msg.header.stamp)
+        if self._predates_episode(stamp):
             return
         try:
             self._latest_state = joint_state_to_vector(msg, self.policy.obs_state_names)
-            self._latest_state_stamp = stamp_to_seconds(msg.header.stamp)
+            self._latest_state_stamp = stamp
         except JointStateError as error:
             self.get_logger().error(
                 f"joint_state does not match the policy (needs {list(self.policy.obs_state_names)}): {error}",
@@ -201,9 +205,7 @@ class PolicyNode(Node):
             start = time.perf_counter()
             action = self.policy.select_action(observed_at, history=history)
             self.sample_latencies.append(time.perf_counter() - start)
-            if 0.0 < state_stamp < self._episode_start:
-                # conditioned on a state from before an episode START that arrived meanwhile (a
-                # simulator's reset teleports the robot): not for this episode, dropped
+            if self._predates_episode(state_stamp):  # a START arrived while sampling: not this episode's
                 self.get_logger().info("dropped a chunk planned from the previous episode's state")
                 return
             if self._model is not None:

@@ -64,21 +64,14 @@ def train_tiny(out_dir, action_content: str = "primitives", obs_angles: tuple[st
     return train(config, demos=demos).checkpoint, demos
 
 
-def arm_demos(count: int, horizon: int = 40, seed: int = 0) -> list[Demo]:
-    """Demos of hint_controller's shipped 3-link arm (100 Hz) reaching random joint targets with
-    PD plus gravity compensation, clamped to the effort limits; demo i gets seed i."""
-    from hint_controller.dynamics.manipulator import Manipulator
-
-    model = Manipulator(period=0.01)
-    rng = np.random.default_rng(seed)
+def _rolled_demos(model, starts_and_goals, horizon: int, law) -> list[Demo]:
+    """One demo of `model` (100 Hz, env "arm") per (start state, goal): the input `law(x, goal)`,
+    clamped to the input limits, for `horizon` steps; demo i gets seed i."""
     demos = []
-    for i in range(count):
-        x = np.concatenate([rng.uniform(-0.5, 0.5, size=3), np.zeros(3)])
-        target = rng.uniform(-0.5, 0.5, size=3)
+    for i, (x, goal) in enumerate(starts_and_goals):
         states, inputs = [x], []
         for _ in range(horizon):
-            u = model.gravity_compensation(x) + 20.0 * (target - x[:3]) - 4.0 * x[3:]
-            inputs.append(np.clip(u, model.input_lower, model.input_upper))
+            inputs.append(np.clip(law(x, goal), model.input_lower, model.input_upper))
             x = model.step(x, inputs[-1])
             states.append(x)
         demos.append(Demo(np.array(states), np.array(inputs), 0.01, model.state_names, model.input_names,
@@ -86,16 +79,33 @@ def arm_demos(count: int, horizon: int = 40, seed: int = 0) -> list[Demo]:
     return demos
 
 
+def arm_demos(count: int, horizon: int = 40, seed: int = 0) -> list[Demo]:
+    """Demos of hint_controller's shipped 3-link arm (100 Hz) reaching random joint targets with
+    PD plus gravity compensation, clamped to the effort limits; demo i gets seed i."""
+    from hint_controller.dynamics.manipulator import Manipulator
+
+    model = Manipulator(period=0.01)
+    rng = np.random.default_rng(seed)
+    pairs = [(np.concatenate([rng.uniform(-0.5, 0.5, size=3), np.zeros(3)]), rng.uniform(-0.5, 0.5, size=3))
+             for _ in range(count)]
+    return _rolled_demos(model, pairs, horizon,
+                         lambda x, target: model.gravity_compensation(x) + 20.0 * (target - x[:3]) - 4.0 * x[3:])
+
+
 def train_tiny_arm(out_dir):
     """(checkpoint path, demos) of a 5-step MLP policy for the shipped arm (states
     "<joint>/position", "<joint>/velocity", inputs "<joint>/effort" of joint1..joint3)."""
+    return _train_tiny_arm_policy(out_dir, "manipulator", arm_demos(3, horizon=40, seed=5))
+
+
+def _train_tiny_arm_policy(out_dir, dynamics: str, demos: list[Demo]):
+    """(checkpoint path, demos) of a 5-step MLP policy on `demos` of the shipped arm's `dynamics` model."""
     config = config_from_dict(HintConfig, {
-        "data": {"dynamics": "manipulator", "control_stride": 5, "obs_steps": 2, "chunk_length": 4, "sigma": 0.05},
+        "data": {"dynamics": dynamics, "control_stride": 5, "obs_steps": 2, "chunk_length": 4, "sigma": 0.05},
         "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
         "diffusion": {"train_steps": 30},
         "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},
     })
-    demos = arm_demos(3, horizon=40, seed=5)
     return train(config, demos=demos).checkpoint, demos
 
 
@@ -109,31 +119,14 @@ def servo_demos(interface: str, count: int, home, horizon: int = 40, seed: int =
     model = make_model(f"{interface}_servo", 0.01)
     home = np.asarray(home, float)
     rng = np.random.default_rng(seed)
-    demos = []
-    for i in range(count):
-        x = np.concatenate([home + rng.uniform(-spread, spread, size=3), np.zeros(3)])
-        goal = home + rng.uniform(-spread, spread, size=3)
-        states, inputs = [x], []
-        for _ in range(horizon):
-            u = goal if interface == "position" else 5.0 * (goal - x[:3])
-            inputs.append(np.clip(u, model.input_lower, model.input_upper))
-            x = model.step(x, inputs[-1])
-            states.append(x)
-        demos.append(Demo(np.array(states), np.array(inputs), 0.01, model.state_names, model.input_names,
-                          env="arm", seed=i))
-    return demos
+    pairs = [(np.concatenate([home + rng.uniform(-spread, spread, size=3), np.zeros(3)]),
+              home + rng.uniform(-spread, spread, size=3)) for _ in range(count)]
+    return _rolled_demos(model, pairs, horizon,
+                         lambda x, goal: goal if interface == "position" else 5.0 * (goal - x[:3]))
 
 
 def train_tiny_servo(out_dir, interface: str, home=(0.0, 0.0, 0.0)):
     """(checkpoint path, demos) of a 5-step MLP policy for the shipped arm behind a position or
     velocity interface (data.dynamics position_servo / velocity_servo; inputs "<joint>/<interface>"),
     trained on demos near `home`."""
-    config = config_from_dict(HintConfig, {
-        "data": {"dynamics": f"{interface}_servo", "control_stride": 5, "obs_steps": 2, "chunk_length": 4,
-                 "sigma": 0.05},
-        "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 8},
-        "diffusion": {"train_steps": 30},
-        "train": {"steps": 5, "batch_size": 8, "out_dir": str(out_dir), "progress": False},
-    })
-    demos = servo_demos(interface, 3, home, horizon=40, seed=5)
-    return train(config, demos=demos).checkpoint, demos
+    return _train_tiny_arm_policy(out_dir, f"{interface}_servo", servo_demos(interface, 3, home, horizon=40, seed=5))

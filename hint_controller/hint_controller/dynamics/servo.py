@@ -175,6 +175,11 @@ def position_step_response(times: np.ndarray, step: float, natural_frequency: fl
     return np.array([(JointServo._discretize(a, b, t)[1] @ [step])[0] if t > 0 else 0.0 for t in times])
 
 
+def velocity_step_response(times: np.ndarray, step: float, time_constant: float) -> np.ndarray:
+    """qd(t) of the velocity servo from rest after a command step of `step` at t = 0."""
+    return step * (1.0 - np.exp(-np.asarray(times, float) / time_constant))
+
+
 def fit_position_step(times: np.ndarray, positions: np.ndarray, step: float) -> tuple[float, float]:
     """(natural frequency, damping) of a recorded position step response: `positions` [rad] at
     `times` [s] after a command step of `step` from rest (both relative to the start), least squares."""
@@ -194,6 +199,6 @@ def fit_velocity_step(times: np.ndarray, velocities: np.ndarray, step: float) ->
     times, velocities = np.asarray(times, float), np.asarray(velocities, float)
     if len(times) != len(velocities) or len(times) < 5 or step == 0:
         raise ValueError("need >= 5 samples of times and velocities and a non-zero step")
-    fit = least_squares(lambda tau: step * (1.0 - np.exp(-times / tau[0])) - velocities, x0=[0.05],
+    fit = least_squares(lambda tau: velocity_step_response(times, step, tau[0]) - velocities, x0=[0.05],
                         bounds=([1e-4], [10.0]))
     return float(fit.x[0])
