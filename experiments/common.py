@@ -107,6 +107,12 @@ class EvaluationSettings:
     sampler_steps: int = 10
     #: variant name -> observation noise sigma at evaluation; null = the run's training sigma
     variants: dict[str, float | None] = dataclasses.field(default_factory=lambda: {"hint": None})
+    #: training steps whose checkpoints are evaluated (they must be saved: train.checkpoint_every
+    #: divides each, train.keep_checkpoints); empty = the final checkpoint only
+    checkpoints: list[int] = dataclasses.field(default_factory=list)
+    #: a run's metrics = the mean over its `best_of` best evaluated checkpoints, ranked by mean
+    #: score (the paper's protocol: 3); 0 = the mean over all of them
+    best_of: int = 0
 
     def seeds(self) -> list[int]:
         return list(range(self.first_seed, self.first_seed + self.episodes))
@@ -167,6 +173,12 @@ class ExperimentSpec:
             raise ValueError("evaluation.env is required and evaluation.episodes must be >= 1")
         if not self.evaluation.variants:
             raise ValueError("evaluation.variants must name at least one variant")
+        steps = self.evaluation.checkpoints
+        if not all(isinstance(s, int) and s > 0 for s in steps) or steps != sorted(set(steps)):
+            raise ValueError(f"evaluation.checkpoints must list increasing positive training steps, got {steps}")
+        if not 0 <= self.evaluation.best_of <= max(1, len(steps)):
+            raise ValueError(f"evaluation.best_of must be within 0 .. {max(1, len(steps))} "
+                             f"(the evaluated checkpoints), got {self.evaluation.best_of}")
         for key, values in self.grid.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid.{key} must be a non-empty list")
@@ -251,7 +263,20 @@ def build_run_config(spec: ExperimentSpec, run: RunSpec) -> HintConfig:
         config.validate()
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"run {run.run_id}: bad training config: {error}") from error
+    _check_evaluated_checkpoints(spec.evaluation.checkpoints, config, run)
     return config
+
+
+def _check_evaluated_checkpoints(steps: Sequence[int], config: HintConfig, run: RunSpec) -> None:
+    """Every evaluated checkpoint is one training saves and keeps."""
+    train = config.train
+    saved = {train.steps} | ({s for s in steps if train.checkpoint_every > 0 and s % train.checkpoint_every == 0}
+                              if train.keep_checkpoints else set())
+    missing = [s for s in steps if s not in saved or s > train.steps]
+    if missing:
+        raise ValueError(f"run {run.run_id}: evaluation.checkpoints {missing} are not saved by training "
+                         f"(train.steps {train.steps}, checkpoint_every {train.checkpoint_every}, "
+                         f"keep_checkpoints {train.keep_checkpoints})")
 
 
 def _deep_merge(base: dict, update: dict) -> dict:
@@ -296,6 +321,9 @@ def record_hash(spec: ExperimentSpec, run: RunSpec, variant: str) -> str:
     """Hash of a result line: the run hash, the evaluation settings and the variant's sigma."""
     settings = dataclasses.asdict(spec.evaluation)
     settings.pop("variants")
+    for key in ("checkpoints", "best_of"):  # added later: absent while unset, so older results stay current
+        if not settings[key]:
+            settings.pop(key)
     return _hash({"run": run_hash(spec, run), "evaluation": settings, "variant": variant,
                   "sigma": spec.evaluation.variants[variant]})
 
@@ -474,18 +502,54 @@ def evaluate_variant(
     from hint_policy.inference import HintPolicy
 
     settings = spec.evaluation
-    policy = HintPolicy.from_checkpoint(training.checkpoint, sigma=settings.variants[variant],
-                                        sampler=settings.sampler, steps=settings.sampler_steps, seed=run.seed)
-    summary = evaluate_policy(policy, make_env, settings.seeds(), settings.exec_knots, settings.batch)
-    return {
+    evaluations = []
+    for step, path in evaluated_checkpoints(spec, training):
+        policy = HintPolicy.from_checkpoint(path, sigma=settings.variants[variant], sampler=settings.sampler,
+                                            steps=settings.sampler_steps, seed=run.seed)
+        summary = evaluate_policy(policy, make_env, settings.seeds(), settings.exec_knots, settings.batch)
+        evaluations.append({"step": step, "metrics": summary.metrics,
+                            "episodes": [_episode_record(e) for e in summary.episodes]})
+    best = best_checkpoints(evaluations, settings.best_of)
+    record = {
         "experiment": spec.name, "run_id": run.run_id, "variant": variant,
         "record_hash": record_hash(spec, run, variant), "run_hash": run_hash(spec, run),
         "params": run.params, "seed": run.seed, "train_sigma": policy.training_sigma, "eval_sigma": policy.sigma,
-        "demo_seeds": demo_seeds, "metrics": summary.metrics,
-        "episodes": [_episode_record(e) for e in summary.episodes],
+        "demo_seeds": demo_seeds, "metrics": mean_metrics([e["metrics"] for e in best]),
+        "episodes": evaluations[-1]["episodes"],
         "train": {"step": training.step, "loss": training.loss, "seconds": round(training.seconds, 2)},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if settings.checkpoints:  # metrics: the mean over best_steps; episodes: the last checkpoint's
+        record |= {"best_steps": [e["step"] for e in best],
+                   "checkpoints": [{"step": e["step"], "metrics": e["metrics"]} for e in evaluations]}
+    return record
+
+
+def evaluated_checkpoints(spec: ExperimentSpec, training: TrainingOutcome) -> list[tuple[int, Path]]:
+    """(training step, checkpoint file) of each checkpoint a run is evaluated at."""
+    if not spec.evaluation.checkpoints:
+        return [(training.step, training.checkpoint)]
+    folder = training.checkpoint.parent
+    chosen = [(step, folder / f"step_{step:08d}.pt") for step in spec.evaluation.checkpoints]
+    missing = [str(path) for _, path in chosen if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"checkpoints to evaluate are missing: {', '.join(missing)} "
+                                "(trained before train.keep_checkpoints was set? delete the run folder to retrain)")
+    return chosen
+
+
+def best_checkpoints(evaluations: list[dict], best_of: int) -> list[dict]:
+    """The `best_of` evaluations with the highest mean score (ties: the later step); 0 = all."""
+    if best_of <= 0:
+        return evaluations
+    ranked = sorted(evaluations, key=lambda e: (e["metrics"]["mean_score"], e["step"]), reverse=True)
+    return sorted(ranked[:best_of], key=lambda e: e["step"])
+
+
+def mean_metrics(metrics: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Each metric's mean over evaluations (the metrics every evaluation has)."""
+    keys = [k for k in metrics[0] if all(k in m for m in metrics)]
+    return {k: float(np.mean([m[k] for m in metrics])) for k in keys}
 
 
 def _episode_record(episode) -> dict:
@@ -706,7 +770,8 @@ def estimate(spec: ExperimentSpec, budget: Budget | None = None) -> list[Estimat
         if not missing:
             rows.append(Estimate(run.run_id, "done", 0.0))
             continue
-        seconds = len(missing) * spec.evaluation.episodes * budget.eval_seconds_per_episode
+        evaluations = len(missing) * max(1, len(spec.evaluation.checkpoints))
+        seconds = evaluations * spec.evaluation.episodes * budget.eval_seconds_per_episode
         if trained < steps:
             seconds += budget.setup_seconds_per_run + (steps - trained) / budget.train_steps_per_second
         if stale:

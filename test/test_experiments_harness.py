@@ -91,6 +91,61 @@ def test_fig6_config_expands_to_15_runs_with_two_variants(monkeypatch):
     assert spec.evaluation.episodes == 50
 
 
+def test_fig6_recipe_config_is_the_shipped_pusht_recipe_with_the_papers_protocol(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    spec = common.load_spec("experiments/configs/fig6_pusht_recipe.yaml")
+    runs = common.expand_grid(spec)
+    assert len(runs) == 7 * 4 and [r.seed for r in runs[:7]] == [0] * 7
+    assert [r.params["data.sigma"] for r in runs[:7]] == [0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3]
+    shipped = yaml.safe_load((REPO_ROOT / "hint_policy/config/pusht.yaml").read_text())
+    config = common.build_run_config(spec, runs[0])
+    assert (config.model.mlp_hidden, config.model.mlp_blocks) == (shipped["model"]["mlp_hidden"],
+                                                                  shipped["model"]["mlp_blocks"])
+    assert config.train.steps == shipped["train"]["steps"] and config.data.noise_draws == shipped["data"]["noise_draws"]
+    assert spec.evaluation.checkpoints == [6000, 8000, 10000, 12000] and spec.evaluation.best_of == 3
+    assert spec.evaluation.variants == {"hint": None, "baseline": 0.0} and spec.evaluation.episodes == 50
+
+
+def test_evaluated_checkpoints_must_be_ones_training_keeps(tmp_path):
+    path = tiny_spec(tmp_path, "ckpt", "quadrotor.yaml", "quadrotor", {"data.sigma": [0.1]}, {"hint": None}, "first")
+    values = yaml.safe_load(path.read_text())
+    values["evaluation"]["checkpoints"] = [5, 10]
+    values["training"] = {**TINY_TRAINING, "train": {**TINY_TRAINING["train"], "keep_checkpoints": False}}
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    with pytest.raises(ValueError, match=r"checkpoints \[5\] are not saved"):
+        common.load_spec(path)  # keep_checkpoints is off: only the final step is kept
+    values["training"] = {**TINY_TRAINING, "train": {**TINY_TRAINING["train"], "keep_checkpoints": True}}
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    assert common.load_spec(path).evaluation.checkpoints == [5, 10]
+    for bad, message in (({"checkpoints": [10, 5]}, "increasing"), ({"checkpoints": [7]}, "not saved"),
+                         ({"checkpoints": [5, 10], "best_of": 3}, "best_of")):
+        values["evaluation"] |= {"checkpoints": [5, 10], "best_of": 0} | bad
+        path.write_text(yaml.safe_dump(values, sort_keys=False))
+        with pytest.raises(ValueError, match=message):
+            common.load_spec(path)
+
+
+def test_best_checkpoints_rank_by_score_and_metrics_are_their_mean():
+    evaluations = [{"step": s, "metrics": {"mean_score": v, "success_rate": v / 2}}
+                   for s, v in ((6, 0.5), (8, 0.9), (10, 0.7), (12, 0.9))]
+    best = common.best_checkpoints(evaluations, 3)
+    assert [e["step"] for e in best] == [8, 10, 12]
+    assert common.mean_metrics([e["metrics"] for e in best]) == pytest.approx({"mean_score": 2.5 / 3,
+                                                                             "success_rate": 1.25 / 3})
+    assert common.best_checkpoints(evaluations, 0) == evaluations
+
+
+def test_committed_results_stay_current_under_the_harness(monkeypatch):
+    """Settings added to the harness later must not turn finished results stale (their hashes)."""
+    monkeypatch.chdir(REPO_ROOT)
+    for name in ("fig5_quadrotor", "fig5_stabilize", "fig5_stabilize_lqr"):
+        spec = common.load_spec(f"experiments/configs/{name}.yaml")
+        runs = common.expand_grid(spec)
+        progress = common.survey(spec, runs)
+        assert not progress.stale_records, name
+        assert len(progress.done) == len(runs) * len(spec.evaluation.variants), name
+
+
 def test_bad_grid_keys_and_unknown_settings_are_refused(tmp_path):
     path = tiny_spec(tmp_path, "bad", "quadrotor.yaml", "quadrotor", {"data.no_such_key": [1]}, {"hint": None}, "first")
     with pytest.raises(ValueError, match="no_such_key"):
@@ -201,6 +256,30 @@ def test_fig6_tiny_grid_evaluates_hint_and_baseline_from_one_checkpoint(tmp_path
     assert [(r["data.sigma"], r["variant"]) for r in rows] == [(0.0, "hint"), (0.0, "baseline"),
                                                                (0.1, "hint"), (0.1, "baseline")]
     assert (spec.directory / "tiny6.png").is_file()
+
+
+def test_tiny_grid_scores_each_run_by_its_best_checkpoints(tmp_path):
+    config = tiny_spec(tmp_path, "tinybest", "quadrotor_stabilize.yaml", "quadrotor_stabilize",
+                       {"data.sigma": [0.1], "data.num_demos": [2], "seed": [0]}, {"hint": None, "baseline": 0.0}, "first")
+    values = yaml.safe_load(config.read_text())
+    values["training"] = {**TINY_TRAINING, "train": {**TINY_TRAINING["train"], "keep_checkpoints": True}}
+    values["evaluation"] |= {"exec_knots": 4, "checkpoints": [5, 10], "best_of": 1}
+    config.write_text(yaml.safe_dump(values, sort_keys=False))
+    assert fig6_pusht.main(["--config", str(config), "--workers", "1", "--no-progress"]) == 0
+    spec = common.load_spec(config)
+    records = lines(spec.results_file)
+    assert sorted(r["variant"] for r in records) == ["baseline", "hint"]
+    for record in records:
+        evaluated = {c["step"]: c["metrics"] for c in record["checkpoints"]}
+        assert sorted(evaluated) == [5, 10]
+        best = max(evaluated, key=lambda step: (evaluated[step]["mean_score"], step))
+        assert record["best_steps"] == [best]
+        assert record["metrics"]["mean_score"] == evaluated[best]["mean_score"]
+        assert record["metrics"]["success_rate"] == evaluated[best]["success_rate"]
+        assert [e["seed"] for e in record["episodes"]] == [100000, 100001]
+    # the two checkpoints are different policies: the step-5 file is not the final one
+    folder = spec.run_directory(common.expand_grid(spec)[0]) / "checkpoints"
+    assert (folder / "step_00000005.pt").read_bytes() != (folder / "step_00000010.pt").read_bytes()
 
 
 def test_fig5_stabilize_tiny_grid_through_ray_from_the_command_line(tmp_path):
