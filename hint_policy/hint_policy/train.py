@@ -174,10 +174,15 @@ def train(
     """
     config.validate()
     info = setup_distributed(config.train.device)
+    finished = False
     try:
-        return _train(config, info, demos, model, synthesize, eval_fn, resume)
+        result = _train(config, info, demos, model, synthesize, eval_fn, resume)
+        finished = True
+        return result
     finally:
         if info.owns_group:
+            if finished:  # no rank tears gloo down while another still talks to it (never after a failure:
+                dist.barrier()  # a rank that failed would never arrive)
             dist.destroy_process_group()
 
 
