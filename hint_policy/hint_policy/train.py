@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -131,11 +132,17 @@ def batch_indices(step: int, batch_size: int, num_items: int, seed: int) -> torc
     epochs = positions // num_items
     out = torch.empty(batch_size, dtype=torch.long)
     for epoch in torch.unique(epochs).tolist():
-        generator = torch.Generator().manual_seed(_mix_seed(seed, 0, epoch))
-        permutation = torch.randperm(num_items, generator=generator)
         mask = epochs == epoch
-        out[mask] = permutation[positions[mask] % num_items]
+        out[mask] = _epoch_permutation(seed, epoch, num_items)[positions[mask] % num_items]
     return out
+
+
+@functools.lru_cache(maxsize=2)
+def _epoch_permutation(seed: int, epoch: int, num_items: int) -> torch.Tensor:
+    """The item order of one epoch (cached: drawing it takes ~5 ms for PushT's 700k items, as long
+    as a twentieth of a training step; a batch straddles at most two epochs). Do not modify."""
+    generator = torch.Generator().manual_seed(_mix_seed(seed, 0, epoch))
+    return torch.randperm(num_items, generator=generator)
 
 
 def _mix_seed(*parts: int) -> int:
