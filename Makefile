@@ -26,7 +26,6 @@ experiments: setup  ## paper Figures 5 (paper setting and obstacle task) and 6, 
 	@source scripts/env.sh && python -m experiments.fig5_stabilize --config experiments/configs/fig5_stabilize.yaml \
 		&& python -m experiments.fig5_stabilize --config experiments/configs/fig5_stabilize_lqr.yaml \
 		&& python -m experiments.fig5_quadrotor --config experiments/configs/fig5_quadrotor.yaml \
-		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml \
 		&& python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht_recipe.yaml \
 		&& python -m experiments.robustness_pusht
 

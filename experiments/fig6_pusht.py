@@ -1,12 +1,13 @@
 """Figure 6 analogue: noise at inference (HINT) against noise at training only, PushT.
 
-    python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht.yaml --workers 2
+    python -m experiments.fig6_pusht --config experiments/configs/fig6_pusht_recipe.yaml --workers 2
     python -m experiments.fig6_pusht --dry-run [--calibrate]     # grid and CPU-time estimate
     python -m experiments.fig6_pusht --only-plot                 # summary.csv + figure only
 
 One policy is trained per training noise level sigma (``data.sigma``, in normalized observation
 units: observations are scaled to [-1, 1] per coordinate before the noise) and seed, and each
-checkpoint is evaluated twice on the same held-out PushT starts (env seeds 100000 ..):
+evaluated checkpoint (``evaluation.checkpoints``: steps 6000-12000 in the shipped config) is
+evaluated twice on the same held-out PushT starts (env seeds 100000 ..):
 
 * ``hint``: noise at training and at inference (the policy adds N(0, sigma^2 I) to its
   normalized observation before sampling), HINT's replica policy;
@@ -15,8 +16,13 @@ checkpoint is evaluated twice on the same held-out PushT starts (env seeds 10000
 At sigma = 0 the two variants are the same policy and give the same numbers (a check of the
 pipeline). Metric: ``mean_score`` = mean over test starts of the episode's maximum coverage
 reward (gym-pusht's score, coverage / 0.95 clipped to 1), also ``success_rate`` (coverage
-> 0.95); mean and standard deviation over seeds. Paper claim tested: at small sigma HINT
-matches sigma = 0; at larger sigma HINT clearly beats the baseline.
+> 0.95). A run scores the mean of its 3 best evaluated checkpoints (``evaluation.best_of``, the
+paper's protocol; per variant), then mean and standard deviation over seeds. Paper claim tested:
+at small sigma HINT matches sigma = 0; at larger sigma HINT clearly beats the baseline.
+
+The earlier grid in ``results/experiments/fig6_pusht/`` (MLP 256 x 3, 3000 steps, the final
+checkpoint only) was made with the PushT recipe of 2026-11-24; its config is
+``git show 518caac:experiments/configs/fig6_pusht.yaml`` and it is no longer current.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 from experiments import common
 from hint_policy.envs import make_env
 
-DEFAULT_CONFIG = "experiments/configs/fig6_pusht.yaml"
+DEFAULT_CONFIG = "experiments/configs/fig6_pusht_recipe.yaml"
 LABELS = {"hint": "HINT: noise at training and inference",
           "baseline": "noise at training only (sigma = 0 at inference)"}
 PANELS = (("mean_score", "score (max coverage / 0.95)"), ("success_rate", "success rate"))
