@@ -155,7 +155,8 @@ def plot(rows: list[dict], path: Path) -> None:
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     episodes = max(r["episodes"] for r in rows)
-    common.save_figure(figure, path, f"PushT, shipped policy: robustness to observation noise "
+    sigmas = ", ".join(f"{s:g}" for s in sorted({r["train_sigma"] for r in rows}))
+    common.save_figure(figure, path, f"PushT, policy trained at sigma {sigmas}: robustness to observation noise "
                                      f"({episodes} test starts, error bars: standard error)")
 
 
