@@ -16,7 +16,7 @@ sampling noise seeded with s.
 Files under ``<results_root>/<name>/``:
 
 * ``runs/<run_id>/``: the training output (config.yaml, train_log.jsonl, checkpoints/latest.pt)
-  and ``run.json`` (grid values, demo seeds, the run's settings hash);
+  and ``run.json`` (grid values, demo seeds and digest, the run's settings hash);
 * ``results.jsonl``: one line per (run, variant): grid values, metrics, per-episode results;
 * ``summary.csv``: mean and standard deviation across seeds per (setting, variant);
 * ``<name>.png``: the figure (drawn by the experiment module); ``experiment.yaml``: the config used.
@@ -24,9 +24,10 @@ Files under ``<results_root>/<name>/``:
 Resuming: a run whose result lines all exist is skipped; a run with a checkpoint continues
 training from it (``train(resume=True)``; bitwise the same as an uninterrupted run on CPU) or, if
 training had finished, is only evaluated. Each result line and run folder carries a hash of the
-settings it was made with; if the config changed, the harness stops and names the stale runs
-(``--restart-stale`` moves their result lines to ``results.stale.jsonl`` and deletes their run
-folders).
+settings it was made with and the seeds and a digest of the demos it trained on; if the config
+changed, or the demo file was rewritten with other demos (another expert, say), the harness stops
+and names the stale runs (``--restart-stale`` moves their result lines to
+``results.stale.jsonl`` and deletes their run folders).
 
 Where runs go: ``--workers 1`` trains them one after another in this process; ``--workers K``
 runs them as Ray tasks (one CPU and one torch thread each) on a local Ray instance of K CPUs
@@ -354,6 +355,43 @@ def append_records(path: Path, records: Sequence[dict]) -> None:
         stream.flush()
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoSelection:
+    """The demos a run trains on: their seeds and a digest of their content."""
+
+    seeds: list[int]
+    digest: str
+
+    @classmethod
+    def of(cls, demos: Sequence) -> "DemoSelection":
+        content = hashlib.sha256()
+        for demo in demos:
+            content.update(str(demo.seed).encode())
+            for array in (demo.states, demo.inputs):
+                content.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        return cls([int(d.seed) for d in demos], content.hexdigest()[:16])
+
+    def made(self, facts: dict) -> bool:
+        """Whether a result line or run.json was made on these demos (lines written before the
+        digest was kept are compared by their demo seeds)."""
+        return facts.get("demo_seeds") == self.seeds and facts.get("demo_digest", self.digest) == self.digest
+
+
+def current_demos(spec: ExperimentSpec, runs: Sequence[RunSpec]) -> dict[str, DemoSelection] | None:
+    """What each run would train on now; None while the demo file does not exist (it is written
+    by the expert first, and the same expert writes the same demos)."""
+    if not Path(spec.demos.file).is_file():
+        return None
+    return {run.run_id: DemoSelection.of(run_demos(spec, run, build_run_config(spec, run))) for run in runs}
+
+
+def _is_current(record: dict, expected_hash: str | None, demos: dict[str, DemoSelection] | None) -> bool:
+    """A result line made with the settings and the demos its run has now."""
+    if record.get("record_hash") != expected_hash:
+        return False
+    return demos is None or demos[record["run_id"]].made(record)
+
+
 @dataclasses.dataclass
 class Progress:
     """Where the experiment stands: finished (run, variant) pairs and stale leftovers."""
@@ -367,20 +405,26 @@ class Progress:
 
 
 def survey(spec: ExperimentSpec, runs: Sequence[RunSpec]) -> Progress:
+    """Finished and stale results and run folders. Stale: made with other settings than the config
+    gives now, or on other demos than the demo file holds now (a rewritten file)."""
     expected = {(run.run_id, v): record_hash(spec, run, v) for run in runs for v in spec.evaluation.variants}
+    demos = current_demos(spec, runs)
     done, stale = set(), []
     for record in read_records(spec.results_file):
         key = (record.get("run_id"), record.get("variant"))
         if key not in expected:
             continue  # a run no longer in the grid: kept, not summarized
-        if record.get("record_hash") == expected[key]:
+        if _is_current(record, expected[key], demos):
             done.add(key)
         else:
             stale.append(record)
     stale_runs = []
     for run in runs:
         info = spec.run_directory(run) / "run.json"
-        if info.is_file() and json.loads(info.read_text()).get("run_hash") != run_hash(spec, run):
+        if not info.is_file():
+            continue
+        facts = json.loads(info.read_text())
+        if facts.get("run_hash") != run_hash(spec, run) or (demos is not None and not demos[run.run_id].made(facts)):
             stale_runs.append(run.run_id)
     return Progress(done, stale, stale_runs)
 
@@ -432,16 +476,16 @@ def execute_run(job: RunJob) -> list[dict]:
     spec, run = job.spec, job.run
     config = build_run_config(spec, run)
     demos = run_demos(spec, run, config)
+    selection = DemoSelection.of(demos)
     run_dir = spec.run_directory(run)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "run.json").write_text(json.dumps({
         "run_id": run.run_id, "params": run.params, "seed": run.seed, "run_hash": run_hash(spec, run),
-        "demo_seeds": [d.seed for d in demos],
+        "demo_seeds": selection.seeds, "demo_digest": selection.digest,
     }, indent=2) + "\n")
     training = train_run(config, demos)
     make_env = job.env_factory(spec)
-    return [evaluate_variant(spec, run, variant, training, make_env, [d.seed for d in demos])
-            for variant in job.variants]
+    return [evaluate_variant(spec, run, variant, training, make_env, selection) for variant in job.variants]
 
 
 def run_demos(spec: ExperimentSpec, run: RunSpec, config: HintConfig) -> list:
@@ -495,7 +539,7 @@ def train_run(config: HintConfig, demos: list) -> TrainingOutcome:
 
 def evaluate_variant(
     spec: ExperimentSpec, run: RunSpec, variant: str, training: TrainingOutcome,
-    make_env: Callable[[], Any], demo_seeds: list[int],
+    make_env: Callable[[], Any], demos: DemoSelection,
 ) -> dict:
     """Closed-loop evaluation of one variant of a trained run, as a result record."""
     from hint_policy.evaluate import evaluate_policy
@@ -514,7 +558,7 @@ def evaluate_variant(
         "experiment": spec.name, "run_id": run.run_id, "variant": variant,
         "record_hash": record_hash(spec, run, variant), "run_hash": run_hash(spec, run),
         "params": run.params, "seed": run.seed, "train_sigma": policy.training_sigma, "eval_sigma": policy.sigma,
-        "demo_seeds": demo_seeds, "metrics": mean_metrics([e["metrics"] for e in best]),
+        "demo_seeds": demos.seeds, "demo_digest": demos.digest, "metrics": mean_metrics([e["metrics"] for e in best]),
         "episodes": evaluations[-1]["episodes"],
         "train": {"step": training.step, "loss": training.loss, "seconds": round(training.seconds, 2)},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -565,9 +609,9 @@ def run_experiment(spec: ExperimentSpec, experiment: Experiment, workers: int = 
     """Train and evaluate every unfinished run; returns the ids of runs that failed. `workers` > 1
     or a Ray cluster `address` runs them as Ray tasks (module docstring)."""
     runs = expand_grid(spec)
+    ensure_demos(spec, runs, workers)  # first: results made on other demos are stale
     progress = survey(spec, runs)
     _handle_stale(spec, progress, restart_stale)
-    ensure_demos(spec, runs, workers)
     spec.directory.mkdir(parents=True, exist_ok=True)
     (spec.directory / "experiment.yaml").write_text(yaml.safe_dump(dataclasses.asdict(spec), sort_keys=False))
     if experiment.prepare is not None:
@@ -701,10 +745,11 @@ def summarize(spec: ExperimentSpec, metrics: Sequence[str]) -> list[dict]:
     The standard deviation is the sample one (ddof = 1) over the seeds' values; 0 with one seed."""
     runs = expand_grid(spec)
     current = {(run.run_id, v): record_hash(spec, run, v) for run in runs for v in spec.evaluation.variants}
+    demos = current_demos(spec, runs)
     by_key = {}
     for record in read_records(spec.results_file):
         key = (record["run_id"], record["variant"])
-        if current.get(key) == record.get("record_hash"):
+        if key in current and _is_current(record, current[key], demos):
             by_key[key] = record
     rows = []
     settings = list(dict.fromkeys(setting_key(run.params) for run in runs))

@@ -3,6 +3,7 @@ grids run end to end (train -> evaluate -> results.jsonl, summary.csv, PNG), res
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -216,6 +217,22 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert fig5_quadrotor.main(["--config", str(config), "--dry-run"]) == 0
     assert "0 unfinished" in capsys.readouterr().out
+
+    # the demo file rewritten with other demos for the same seeds (another expert): every run that
+    # trained on demo 0 (both: seed 0) is stale, results and run folders; the old file: current again
+    from hint_policy.demos import load_demos, save_demos
+
+    demo_file = Path(spec.demos.file)
+    original = load_demos(demo_file)
+    changed_demo = dataclasses.replace(original[0], inputs=original[0].inputs + 1e-3)
+    save_demos(demo_file, [changed_demo, *original[1:]])
+    progress = common.survey(spec, runs)
+    assert len(progress.stale_records) == 2 and sorted(progress.stale_runs) == sorted(r.run_id for r in runs)
+    assert common.summarize(spec, fig5_quadrotor.EXPERIMENT.metrics) == []
+    save_demos(demo_file, original)
+    progress = common.survey(spec, runs)
+    assert not progress.stale_records and not progress.stale_runs and len(progress.done) == 2
+    assert all(len(r["demo_digest"]) == 16 for r in lines(spec.results_file))
 
     # changed training settings: the old runs are stale and the harness says so
     values = yaml.safe_load(config.read_text())
