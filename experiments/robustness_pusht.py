@@ -4,6 +4,7 @@
     python -m experiments.robustness_pusht --checkpoint hint_bringup/checkpoints/pusht.pt \
         --noise-px 0 5 10 20 40 --episodes 50 --workers 2 [--address auto]
     python -m experiments.robustness_pusht --only-plot
+    python -m experiments.robustness_pusht --compare DIR [DIR ...] --out OUT   # several checkpoints, one figure
 
 The theory behind HINT (Block et al. 2023) is about what noise at inference buys when the
 observations a policy meets differ from its training data. This test perturbs what the policy
@@ -30,6 +31,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -136,28 +138,67 @@ def summarize(records: list[dict]) -> list[dict]:
 
 
 def plot(rows: list[dict], path: Path) -> None:
+    """Score and success against the perturbation for one checkpoint's rows (of :func:`summarize`)."""
+    labels = {"hint": "HINT (sigma at inference = training sigma)", "baseline": "same weights, sigma = 0 at inference"}
+    sigmas = ", ".join(f"{s:g}" for s in sorted({r["train_sigma"] for r in rows}))
+    _draw([{"checkpoint": "", **r} for r in rows], path, lambda sigma, variant: labels[variant],
+          f"PushT, policy trained at sigma {sigmas}: robustness to observation noise")
+
+
+def compare(directories: Sequence[Path], out: Path) -> list[dict]:
+    """Every checkpoint evaluated in `directories` (their results.jsonl) on one figure: score and
+    success against the perturbation, one colour per checkpoint, HINT solid and the baseline
+    dashed; writes ``summary.csv`` (with the checkpoint and training sigma per row) and
+    ``robustness_by_sigma.png`` to `out` and returns the rows."""
+    by_checkpoint: dict[str, list[dict]] = {}
+    for directory in directories:
+        records = common.read_records(Path(directory) / "results.jsonl")
+        if not records:
+            raise ValueError(f"{directory} holds no robustness results (results.jsonl)")
+        for record in records:
+            by_checkpoint.setdefault(record["checkpoint"], []).append(record)
+    rows = [{"checkpoint": checkpoint, **row} for checkpoint, records in by_checkpoint.items()
+            for row in summarize(records)]
+    rows.sort(key=lambda r: (r["train_sigma"], r["checkpoint"], r["noise_px"], r["variant"]))
+    common.write_summary_csv(rows, out / "summary.csv")
+    _draw(rows, out / "robustness_by_sigma.png", _comparison_label,
+          "PushT robustness to observation noise by training sigma")
+    return rows
+
+
+def _draw(rows: list[dict], path: Path, label: Callable[[float, str], str], title: str) -> None:
+    """Score and success panels: one colour per checkpoint, HINT solid and the baseline dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = {"hint": "HINT (sigma at inference = training sigma)", "baseline": "same weights, sigma = 0 at inference"}
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for axis, (metric, error, label) in zip(axes, (("mean_score", "score_sem", "score (max coverage / 0.95)"),
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    checkpoints = list(dict.fromkeys(r["checkpoint"] for r in rows))
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(checkpoints)))
+    for axis, (metric, error, axis_label) in zip(axes, (("mean_score", "score_sem", "score (max coverage / 0.95)"),
                                                    ("success_rate", "success_sem", "success rate"))):
-        for variant in ("hint", "baseline"):
-            line = [r for r in rows if r["variant"] == variant]
-            axis.errorbar([r["noise_px"] for r in line], [r[metric] for r in line], yerr=[r[error] for r in line],
-                          capsize=3, marker="o", label=labels[variant])
+        for checkpoint, colour in zip(checkpoints, colours):
+            for variant, style in (("hint", "-"), ("baseline", "--")):
+                line = [r for r in rows if r["checkpoint"] == checkpoint and r["variant"] == variant]
+                if not line or (variant == "baseline" and line[0]["train_sigma"] == 0):
+                    continue  # trained at sigma 0 both variants are one policy: drawn once
+                axis.errorbar([r["noise_px"] for r in line], [r[metric] for r in line],
+                              yerr=[r[error] for r in line], capsize=2, marker="o", markersize=3, color=colour,
+                              linestyle=style, label=label(line[0]["train_sigma"], variant))
         axis.set_xlabel("observation noise on the block: std [px] (and std/100 rad on its angle)")
-        axis.set_ylabel(label)
+        axis.set_ylabel(axis_label)
         axis.set_ylim(-0.05, 1.05)
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     episodes = max(r["episodes"] for r in rows)
-    sigmas = ", ".join(f"{s:g}" for s in sorted({r["train_sigma"] for r in rows}))
-    common.save_figure(figure, path, f"PushT, policy trained at sigma {sigmas}: robustness to observation noise "
-                                     f"({episodes} test starts, error bars: standard error)")
+    common.save_figure(figure, path, f"{title} ({episodes} test starts, error bars: standard error)")
+
+
+def _comparison_label(train_sigma: float, variant: str) -> str:
+    if train_sigma == 0:
+        return "trained at sigma 0 (Diffusion Policy)"
+    return f"trained at sigma {train_sigma:g}, " + ("HINT" if variant == "hint" else "sigma 0 at inference")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address", default=None, help="a Ray cluster's address instead of a local instance")
     parser.add_argument("--out", type=Path, default=DIRECTORY)
     parser.add_argument("--only-plot", action="store_true")
+    parser.add_argument("--compare", type=Path, nargs="+", metavar="DIR",
+                        help="draw the results of these output folders on one figure in --out (evaluates nothing)")
     args = parser.parse_args(argv)
+    if args.compare:
+        try:
+            rows = compare(args.compare, args.out)
+        except ValueError as error:
+            parser.error(str(error))
+        for row in rows:
+            print(f"sigma {row['train_sigma']:g}  noise {row['noise_px']:5.1f} px  {row['variant']:8s}  "
+                  f"score {row['mean_score']:.3f} +- {row['score_sem']:.3f}  success {row['success_rate']:.2f}")
+        return 0
     if any(s < 0 for s in args.noise_px) or args.episodes < 2:
         parser.error("--noise-px values must be >= 0 and --episodes >= 2")
     results = args.out / "results.jsonl"

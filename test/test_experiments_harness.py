@@ -333,6 +333,26 @@ def test_robustness_perturbs_only_what_the_policy_sees_and_the_same_way_for_ever
     np.testing.assert_array_equal(clean.reset(100000), clean.env.state)
 
 
+def test_robustness_comparison_draws_every_checkpoint_of_several_folders(tmp_path):
+    def record(checkpoint: str, sigma: float, noise: float, variant: str, scores: list[float]) -> dict:
+        return {"checkpoint": checkpoint, "train_sigma": sigma, "eval_sigma": 0.0 if variant == "baseline" else sigma,
+                "noise_px": noise, "variant": variant, "scores": scores, "successes": [s > 0.9 for s in scores]}
+
+    common.append_records(tmp_path / "a" / "results.jsonl",
+                          [record("b.pt", 0.1, n, v, [0.5, 0.7]) for n in (0.0, 10.0) for v in ("hint", "baseline")])
+    common.append_records(tmp_path / "b" / "results.jsonl",
+                          [record("a.pt", 0.0, n, v, [0.9, 1.0]) for n in (0.0, 10.0) for v in ("hint", "baseline")])
+    rows = robustness_pusht.compare([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
+    assert [(r["train_sigma"], r["noise_px"], r["variant"]) for r in rows[:2]] == [(0.0, 0.0, "baseline"),
+                                                                                  (0.0, 0.0, "hint")]
+    assert len(rows) == 8 and rows[-1]["checkpoint"] == "b.pt"
+    assert rows[0]["mean_score"] == pytest.approx(0.95) and rows[0]["success_rate"] == 0.5
+    assert len((tmp_path / "out" / "summary.csv").read_text().splitlines()) == 9
+    assert (tmp_path / "out" / "robustness_by_sigma.png").stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        robustness_pusht.main(["--compare", str(tmp_path / "empty"), "--out", str(tmp_path / "out")])
+
+
 def test_replayed_demo_chunks_track_with_gains_and_drift_without(tmp_path, capsys):
     out = tmp_path / "replay.csv"
     assert replay_diagnosis.main(["--env", "quadrotor_stabilize", "--demos", "2", "--trials", "2",
