@@ -385,11 +385,13 @@ def current_demos(spec: ExperimentSpec, runs: Sequence[RunSpec]) -> dict[str, De
     return {run.run_id: DemoSelection.of(run_demos(spec, run, build_run_config(spec, run))) for run in runs}
 
 
-def _is_current(record: dict, expected_hash: str | None, demos: dict[str, DemoSelection] | None) -> bool:
-    """A result line made with the settings and the demos its run has now."""
-    if record.get("record_hash") != expected_hash:
+def _is_current(facts: dict, hash_key: str, expected_hash: str | None,
+                demos: dict[str, DemoSelection] | None) -> bool:
+    """A result line (hash_key "record_hash") or run.json ("run_hash") made with the settings and
+    the demos its run has now."""
+    if facts.get(hash_key) != expected_hash:
         return False
-    return demos is None or demos[record["run_id"]].made(record)
+    return demos is None or demos[facts["run_id"]].made(facts)
 
 
 @dataclasses.dataclass
@@ -414,17 +416,14 @@ def survey(spec: ExperimentSpec, runs: Sequence[RunSpec]) -> Progress:
         key = (record.get("run_id"), record.get("variant"))
         if key not in expected:
             continue  # a run no longer in the grid: kept, not summarized
-        if _is_current(record, expected[key], demos):
+        if _is_current(record, "record_hash", expected[key], demos):
             done.add(key)
         else:
             stale.append(record)
     stale_runs = []
     for run in runs:
         info = spec.run_directory(run) / "run.json"
-        if not info.is_file():
-            continue
-        facts = json.loads(info.read_text())
-        if facts.get("run_hash") != run_hash(spec, run) or (demos is not None and not demos[run.run_id].made(facts)):
+        if info.is_file() and not _is_current(json.loads(info.read_text()), "run_hash", run_hash(spec, run), demos):
             stale_runs.append(run.run_id)
     return Progress(done, stale, stale_runs)
 
@@ -749,7 +748,7 @@ def summarize(spec: ExperimentSpec, metrics: Sequence[str]) -> list[dict]:
     by_key = {}
     for record in read_records(spec.results_file):
         key = (record["run_id"], record["variant"])
-        if key in current and _is_current(record, current[key], demos):
+        if key in current and _is_current(record, "record_hash", current[key], demos):
             by_key[key] = record
     rows = []
     settings = list(dict.fromkeys(setting_key(run.params) for run in runs))

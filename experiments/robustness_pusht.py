@@ -201,6 +201,11 @@ def _comparison_label(train_sigma: float, variant: str) -> str:
     return f"trained at sigma {train_sigma:g}, " + ("HINT" if variant == "hint" else "sigma 0 at inference")
 
 
+def _row_line(row: dict) -> str:
+    return (f"noise {row['noise_px']:5.1f} px  {row['variant']:8s}  score {row['mean_score']:.3f} "
+            f"+- {row['score_sem']:.3f}  success {row['success_rate']:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default="hint_bringup/checkpoints/pusht.pt")
@@ -222,8 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
         for row in rows:
-            print(f"sigma {row['train_sigma']:g}  noise {row['noise_px']:5.1f} px  {row['variant']:8s}  "
-                  f"score {row['mean_score']:.3f} +- {row['score_sem']:.3f}  success {row['success_rate']:.2f}")
+            print(f"sigma {row['train_sigma']:g}  {_row_line(row)}")
         return 0
     if any(s < 0 for s in args.noise_px) or args.episodes < 2:
         parser.error("--noise-px values must be >= 0 and --episodes >= 2")
@@ -253,8 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         common.write_summary_csv(rows, args.out / "summary.csv")
         plot(rows, args.out / "robustness_pusht.png")
         for row in rows:
-            print(f"noise {row['noise_px']:5.1f} px  {row['variant']:8s}  score {row['mean_score']:.3f} "
-                  f"+- {row['score_sem']:.3f}  success {row['success_rate']:.2f}")
+            print(_row_line(row))
     return 1 if failed else 0
 
 
