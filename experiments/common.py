@@ -382,7 +382,15 @@ def current_demos(spec: ExperimentSpec, runs: Sequence[RunSpec]) -> dict[str, De
     by the expert first, and the same expert writes the same demos)."""
     if not Path(spec.demos.file).is_file():
         return None
-    return {run.run_id: DemoSelection.of(run_demos(spec, run, build_run_config(spec, run))) for run in runs}
+    by_demos: dict[tuple[int, ...], DemoSelection] = {}  # runs sharing their demos share one digest
+    selections = {}
+    for run in runs:
+        chosen = run_demos(spec, run, build_run_config(spec, run))  # objects of the one cached load
+        key = tuple(map(id, chosen))
+        if key not in by_demos:
+            by_demos[key] = DemoSelection.of(chosen)
+        selections[run.run_id] = by_demos[key]
+    return selections
 
 
 def _is_current(facts: dict, hash_key: str, expected_hash: str | None,
