@@ -80,6 +80,8 @@ pip_install() {
     fi
     say "installing the project's Python dependencies (requirements/python.txt)"
     "${pip[@]}" -r requirements/python.txt
+    say "installing robosuite without its numpy<2 pin (requirements/robosuite.txt)"
+    "${pip[@]}" --no-deps -r requirements/robosuite.txt
     echo "$want" >"$stamp"
 }
 

@@ -83,12 +83,20 @@ def _panda_expert(env: Env) -> StreamingExpert:
     return PandaExpert(env)
 
 
+def _manipulation_expert(env: Env) -> StreamingExpert:
+    from hint_policy.experts.manipulation_expert import CanExpert, SquareExpert
+
+    return (CanExpert if env.name == "can" else SquareExpert)(env)
+
+
 #: environment name -> expert (the experts of hint_policy.experts)
 EXPERTS: dict[str, ExpertSpec] = {
     "pusht": ExpertSpec(_pusht_expert, lambda env, state: env.set_state(state)),
     "quadrotor": ExpertSpec(_quadrotor_expert, lambda env, state: env.reset_to(state)),
     "arm": ExpertSpec(_arm_expert, lambda env, state: env.reset_to(state)),
     "panda": ExpertSpec(_panda_expert, lambda env, state: env.reset_to(state)),
+    "can": ExpertSpec(_manipulation_expert, lambda env, state: env.reset_to(state)),
+    "square": ExpertSpec(_manipulation_expert, lambda env, state: env.reset_to(state)),
 }
 
 

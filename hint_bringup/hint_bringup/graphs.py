@@ -347,6 +347,14 @@ GRAPHS: dict[str, Graph] = {
         "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/arm.pt",
         arguments=ARM_SIM_ARGUMENTS, drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
     ),
+    **{
+        f"{task}_sim": Graph(
+            f"{task}_sim", f"{task}_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM),
+            checkpoint=f"checkpoints/{task}.pt", arguments=ARM_SIM_ARGUMENTS,
+            drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
+        )
+        for task in ("can", "square")
+    },
     "hardware": Graph(
         "hardware", "hardware.yaml", (CONTROLLER, POLICY), arguments=HARDWARE_ARGUMENTS,
         defaults={"use_sim_time": "false"}, shutdown_on_exit=("controller",),

@@ -1,6 +1,7 @@
 """ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task, the
 planar quadrotor stabilization task of the HINT paper's Figure 5, the three-link arm reaching
-task (effort interface) and the Franka Panda reaching task (position interface).
+task (effort interface), the Franka Panda reaching task (position interface), and robomimic's
+Can and Square manipulation tasks on robosuite (the Panda behind a position interface).
 
 :func:`make_env` is the one registry of them by name; a simulator's module is imported only when
 that simulator is made.
@@ -21,6 +22,8 @@ _ENV_CLASSES = {
     "quadrotor_stabilize": ("hint_policy.envs.quadrotor_stabilize", "QuadrotorStabilizeEnv"),
     "arm": ("hint_policy.envs.arm", "ArmReachEnv"),
     "panda": ("hint_policy.envs.panda", "PandaReachEnv"),
+    "can": ("hint_policy.envs.robosuite_tasks", "CanEnv"),
+    "square": ("hint_policy.envs.robosuite_tasks", "SquareEnv"),
 }
 ENV_NAMES = tuple(_ENV_CLASSES)
 

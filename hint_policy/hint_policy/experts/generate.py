@@ -50,6 +50,10 @@ def make_episode_runner(env_name: str) -> Callable[[int], Demo]:
         from hint_policy.experts.arm_expert import PandaExpert
 
         return PandaExpert(env).run_episode
+    if env_name in ("can", "square"):
+        from hint_policy.experts.manipulation_expert import CanExpert, SquareExpert
+
+        return (CanExpert if env_name == "can" else SquareExpert)(env).run_episode
     if env_name == "quadrotor_stabilize":
         from hint_policy.experts.stabilize_expert import StabilizeExpert
 
@@ -148,6 +152,11 @@ def summary(env_name: str, tried: Sequence[Demo]) -> dict[str, float]:
     elif env_name == "panda":
         stats["mean_final_distance_m"] = float(np.mean([d.extra["final_distance"] for d in tried]))
         stats["mean_duration_s"] = float(np.mean([d.extra["duration"] for d in tried]))
+    elif env_name in ("can", "square"):
+        stats["mean_duration_s"] = float(np.mean([d.extra["duration"] for d in tried]))
+        stats["max_duration_s"] = float(np.max([d.extra["duration"] for d in tried]))
+        for strategy, count in collections.Counter(d.extra["strategy"] for d in tried).items():
+            stats[f"strategy_{strategy}"] = float(count)
     elif env_name == "arm":
         successful = [d for d in tried if d.success] or list(tried)
         stats["elbow_positive_fraction"] = float(np.mean([d.extra["elbow"] == "positive" for d in successful]))

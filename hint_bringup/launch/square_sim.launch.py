@@ -1,0 +1,18 @@
+"""Bring up robomimic Square on robosuite/MuJoCo with the Franka Panda behind a ros2_control position
+interface, the shipped hint policy (checkpoints/square.pt) and the high-rate controller.
+
+    ros2 launch hint_bringup square_sim.launch.py [checkpoint:=...] [sigma:=...] [record:=true] [seed:=0]
+        [command_topic:=position_controller/commands] [driver:=policy|expert]
+
+The simulator publishes sensor_msgs/JointState on joint_states (read by the controller) and the
+full StateVector with the object's pose on state (read by the policy); the controller writes
+std_msgs/Float64MultiArray joint and finger position commands on command_topic, which the
+simulated servos follow. Same graph as `python -m hint_bringup.run square_sim` (see
+hint_bringup/graphs.py, config/square_sim.yaml).
+"""
+
+from hint_bringup.launch_description import generate
+
+
+def generate_launch_description():
+    return generate("square_sim")
