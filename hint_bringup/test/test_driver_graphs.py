@@ -19,11 +19,12 @@ def parameter_flags(command: tuple[str, ...]) -> dict[str, str]:
 
 
 def test_the_simulation_graphs_offer_their_drivers():
-    assert SIM_GRAPHS == ["arm_sim", "pusht_sim", "quadrotor_sim"]
+    assert SIM_GRAPHS == ["arm_sim", "can_sim", "pusht_sim", "quadrotor_sim", "square_sim"]
     for name in SIM_GRAPHS:
         g = graph(name)
         # teleoperation maps a stick to a target point: PushT's agent and the quadrotor's hover point
-        expected = ["policy", "expert"] if name == "arm_sim" else ["policy", "expert", "teleop"]
+        teleoperated = name in ("pusht_sim", "quadrotor_sim")
+        expected = ["policy", "expert", "teleop"] if teleoperated else ["policy", "expert"]
         assert list(g.drivers) == expected
         assert g.argument_specs()["driver"][0] == "policy"
         sections = g.parameters()
