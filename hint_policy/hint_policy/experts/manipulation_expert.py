@@ -381,7 +381,7 @@ class SquareExpert(ManipulationExpert):
     #: nut's ring and stay on the handle
     HANDLE_OFFSET = 0.012
     #: height of the nut's hover above the peg's centre before it is lowered [m]
-    HOVER_HEIGHT = 0.15
+    HOVER_HEIGHT = 0.2
     #: the finger closed further than this holds nothing (on the handle it stops near 0.016) [m]
     MISSED_GRASP = 0.006
     #: the nut is held while its centre is within this of the grip site [m]
@@ -390,7 +390,6 @@ class SquareExpert(ManipulationExpert):
     LANDED = 0.005
     #: how long the arm waits before looking again at a falling nut [s]
     LANDING_WAIT = 0.1
-    #: the least clearance of joint 7 to its limits that a grasp yaw is chosen for [rad]
     TURN = ("clockwise", "counterclockwise")
 
     def __init__(self, env: SquareEnv, config: ManipulationExpertConfig | None = None) -> None:
@@ -435,13 +434,15 @@ class SquareExpert(ManipulationExpert):
         return finger > self.MISSED_GRASP and np.linalg.norm(self.object_position(state) - grip) < self.HOLD_DISTANCE
 
     def _turn(self, nut_yaw: float, strategy: str) -> float:
-        """The nut's turn [rad] onto the peg's alignment in the `strategy`'s direction: in
-        (-pi/2, 0] clockwise, [0, pi/2) counter-clockwise (the hole is square)."""
-        turn = -wrap_angle(4 * nut_yaw) / 4  # the smallest turn, in (-pi/4, pi/4]
-        if strategy == "clockwise" and turn > 0:
-            return turn - np.pi / 2
-        if strategy == "counterclockwise" and turn < 0:
-            return turn + np.pi / 2
+        """The smallest turn [rad] in the `strategy`'s direction (clockwise: negative) that aligns
+        the nut's square hole with the peg and leaves its handle pointing anywhere but away from the
+        robot (+x: the grip would be out of the arm's reach). The handle points along the nut's x axis."""
+        step = -np.pi / 2 if strategy == "clockwise" else np.pi / 2
+        turn = -wrap_angle(4 * nut_yaw) / 4  # the smallest turn either way, in (-pi/4, pi/4]
+        if turn * step < 0:
+            turn += step
+        if abs(wrap_angle(nut_yaw + turn)) < np.pi / 4:
+            turn += step
         return turn
 
     def _reach(self, memory: ManipulationMemory, state: np.ndarray) -> Plan:
