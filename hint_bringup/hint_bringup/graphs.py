@@ -334,6 +334,10 @@ ARM_SIM_ARGUMENTS: dict[str, GraphArgument | tuple[str, str, str, str]] = {
         ("controller", "sim"), "command", kind="remap"),
 }
 
+#: a manipulation cell: the policy observes the arm's JointState and the object's pose on its own
+#: topic (object_pose, as from a perception node), and the inputs the simulator applied
+POLICY_OBSERVING_CELL = dataclasses.replace(POLICY, remappings=(("command", "applied_input"), ("state", "joint_states")))
+
 GRAPHS: dict[str, Graph] = {
     "pusht_sim": Graph(
         "pusht_sim", "pusht_sim.yaml", (SIM, CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/pusht.pt",
@@ -349,9 +353,9 @@ GRAPHS: dict[str, Graph] = {
     ),
     **{
         f"{task}_sim": Graph(
-            f"{task}_sim", f"{task}_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM),
+            f"{task}_sim", f"{task}_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_OBSERVING_CELL),
             checkpoint=f"checkpoints/{task}.pt", arguments=ARM_SIM_ARGUMENTS,
-            drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
+            drivers={"policy": POLICY_OBSERVING_CELL, "expert": EXPERT},
         )
         for task in ("can", "square")
     },

@@ -30,6 +30,8 @@ Topics (relative names, so a namespace applies)::
     image          sensor_msgs/Image       rgb8 render at image_rate_hz of sim time (only when subscribed)
     coverage       std_msgs/Float64        envs with a coverage score (PushT): the step reward
                                            clip(coverage / 0.95, 0, 1)
+    <pose>_pose    geometry_msgs/PoseStamped  each pose named in ``poses`` (e.g. object_pose), in the
+                                           world frame, with every state
     /clock         rosgraph_msgs/Clock     sim time (publish_clock), for nodes with use_sim_time
     command        hint_msgs/InputVector   (subscribed) the low-level input, matched by names
     reset          hint_msgs/srv/ResetEpisode (service)
@@ -85,6 +87,7 @@ from hint_msgs.conversions import NS, ns_to_stamp
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
 from hint_controller.names import name_indices
 from hint_controller.node_main import run_node
+from hint_controller.pose import pose_state_names, pose_topic, vector_to_pose
 from hint_controller.qos import CLOCK_QOS, COMMAND_QOS, EVENT_QOS, IMAGE_QOS, SIM_STATE_QOS
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
@@ -149,6 +152,8 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
 }
 #: float64_multi_array: the joints of the command array in order (a string array; empty = the model's input order)
 JOINT_NAMES_PARAMETER = "joint_names"
+#: poses published on '<pose>_pose' (a string array)
+POSES_PARAMETER = "poses"
 
 
 class SimNode(Node):
@@ -173,6 +178,10 @@ class SimNode(Node):
         self.declare_parameter(JOINT_NAMES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
             description="float64_multi_array: joints in the command array's order; empty = the model's input order",
             read_only=True))
+        self.declare_parameter(POSES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
+            description="poses published as geometry_msgs/PoseStamped on '<pose>_pose' from the states '<pose>/x' ... "
+                        "'<pose>/qw' (e.g. [object]: what a perception node publishes on a real cell)",
+            read_only=True))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         for name, allowed in (("state_format", STATE_FORMATS), ("command_format", COMMAND_FORMATS)):
             if p[name] not in allowed:
@@ -196,6 +205,7 @@ class SimNode(Node):
         self.joint_state_layout = JointStateLayout.of(env) if p["state_format"] == "joint_state" else None
         self.joint_state_pub = (self.create_publisher(JointState, "joint_states", SIM_STATE_QOS)
                                 if self.joint_state_layout else None)
+        self.pose_publishers = self._pose_publishers(env, tuple(self.get_parameter_or(POSES_PARAMETER).value or ()))
         if p["command_format"] == "float64_multi_array":
             joint_names = tuple(self.get_parameter_or(JOINT_NAMES_PARAMETER).value or ())
             try:
@@ -227,6 +237,20 @@ class SimNode(Node):
             f"simulating {self.environment} ({type(env).__name__}) at {1 / env.physics_period:g} Hz, "
             f"real_time_factor {self.real_time_factor:g}, seed {self.first_seed}, safe mode {self.sim.safe_mode.value}"
         )
+
+    def _pose_publishers(self, env: Env, poses: tuple[str, ...]) -> list[tuple[list[int], Any]]:
+        """(columns of the pose in the full state, its PoseStamped publisher) of each of `poses`."""
+        from geometry_msgs.msg import PoseStamped
+
+        publishers = []
+        for pose in dict.fromkeys(poses):
+            names = pose_state_names(pose)
+            missing = [name for name in names if name not in env.state_names]
+            if missing:
+                raise ValueError(f"poses: environment {env.name!r} has no states {missing}")
+            publishers.append((list(name_indices(env.state_names, names)),
+                               self.create_publisher(PoseStamped, pose_topic(pose), SIM_STATE_QOS)))
+        return publishers
 
     # ------------------------------------------------------------------ stepping
     def _on_timer(self) -> None:
@@ -324,6 +348,8 @@ class SimNode(Node):
             joint_state = self.joint_state_layout.message(state, applied)
             joint_state.header.stamp = ns_to_stamp(time_ns)
             self.joint_state_pub.publish(joint_state)
+        for columns, publisher in self.pose_publishers:
+            publisher.publish(vector_to_pose(np.asarray(state, float)[columns], stamp_ns=time_ns))
         if self.image_pub is not None and (time_ns // self.sim.period_ns) % self.image_stride == 0:
             self._publish_image(time_ns)
 

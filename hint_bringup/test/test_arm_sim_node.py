@@ -103,3 +103,35 @@ def test_arm_sim_refuses_bad_joint_configuration(ros):
         make(state_format="joint_states")
     with pytest.raises(ValueError, match="environment 'pusht': 'agent_x' is not a '<joint>/<field>' name"):
         make(environment="pusht", state_format="joint_state")
+
+
+def test_the_manipulation_sim_publishes_the_object_pose_beside_the_joint_states(ros):
+    """object_pose carries the state's object/x ... object/qw, stamped like the state it belongs to."""
+    from geometry_msgs.msg import PoseStamped
+    from hint_msgs.msg import StateVector
+    from rclpy.parameter import Parameter
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from hint_bringup.sim_node import SimNode
+    from hint_controller.pose import pose_state_names, pose_to_vector
+
+    parameters = {"environment": "can", "poses": ["object"], "state_format": "joint_state", "image_rate_hz": 0.0,
+                  "real_time_factor": 0.0, "publish_clock": False}
+    sim = SimNode(context=ros.context, parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
+    ros.executor.add_node(sim)
+    ros.nodes.append(sim)
+    probe = ros.node("object_pose_probe")
+    reliable = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+    poses, states = [], []
+    probe.create_subscription(PoseStamped, "object_pose", poses.append, reliable)
+    probe.create_subscription(StateVector, "state", states.append, reliable)
+    assert ros.spin_until(lambda: len(poses) > 5 and len(states) > 5, timeout=60)
+    full = {_ns(m.header.stamp): dict(zip(m.names, m.values, strict=True)) for m in states}
+    matched = [(pose, full[_ns(pose.header.stamp)]) for pose in poses if _ns(pose.header.stamp) in full]
+    assert len(matched) > 5
+    for pose, state in matched:
+        assert pose.header.frame_id == "world"
+        np.testing.assert_allclose(pose_to_vector(pose), [state[name] for name in pose_state_names("object")])
+    with pytest.raises(ValueError, match=r"poses: environment 'arm' has no states \['peg/x'"):
+        SimNode(context=ros.context, parameter_overrides=[Parameter("environment", value="arm"),
+                                                          Parameter("poses", value=["peg"])])

@@ -3,6 +3,8 @@
 Subscribes
   ``state``          hint_msgs/StateVector, the full observed state (matched by name), or
                      sensor_msgs/JointState (``state_source: joint_state``, matched by joint name)
+  ``<pose>_pose``    geometry_msgs/PoseStamped of each pose named in ``poses`` (state_source joint_state):
+                     e.g. ``object_pose`` from a perception node, the states ``object/x`` ... ``object/qw``
   ``command``        hint_msgs/InputVector, the inputs the controller applies (observation inputs), or
                      std_msgs/Float64MultiArray of a ros2_control forward command controller
                      (``command_format: float64_multi_array``, ordered by ``joint_names``)
@@ -38,24 +40,28 @@ default ``none`` is the time-indexed take-over alone (README, Hand-over).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
 import numpy as np
 import rclpy
 import torch
+from geometry_msgs.msg import PoseStamped
 from hint_msgs.conversions import MessageValidationError, stamp_to_seconds, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
-from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
+from hint_controller.joint_state import ForwardCommandLayout, JointStateError
 from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, renamed_parameters, run_node
+from hint_controller.pose import JointStateAndPoses, PoseError, pose_topic
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.dataset import data_model
@@ -92,6 +98,7 @@ class PolicyNode(Node):
         self._sampler = BackgroundJob("hint_policy_sampler")
         self.sample_latencies: list[float] = []
 
+        self._observation: JointStateAndPoses | None = None  # state_source joint_state
         self._make_observation_inputs(p("state_source"), p("command_format"))
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self._publisher = self.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
@@ -114,14 +121,24 @@ class PolicyNode(Node):
         declare("inpaint_frozen", 1, "handover inpaint: knots of a new chunk held to the previous one.")
         declare("inpaint_horizon", 1, "handover inpaint: knots guided toward the previous chunk at most (0 = its whole overlap).")
         declare("certify", True, "Attach each chunk's stability certificate (training dynamics model) before publishing.")
+        self.declare_parameter("poses", Parameter.Type.STRING_ARRAY, ParameterDescriptor(description=(
+            "state_source joint_state: poses the policy observes besides the joints, each a geometry_msgs/PoseStamped "
+            "on '<pose>_pose' filling the states '<pose>/x' ... '<pose>/qw' (e.g. [object] from a perception node).")))
         declare_ros2_control_parameters(self, "policy")
 
     def _make_observation_inputs(self, state_source: str, command_format: str) -> None:
         """Subscribe the observed state and applied command in the configured message types."""
+        poses = tuple(self.get_parameter_or("poses").value or ())
         if state_source == "state_vector":
+            if poses:
+                raise ValueError(f"poses {list(poses)} need state_source joint_state (a StateVector carries them)")
             self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
         elif state_source == "joint_state":
+            self._observation = JointStateAndPoses(self.policy.obs_state_names, poses)
             self.create_subscription(JointState, "state", self._on_joint_state, STREAM_QOS)
+            for pose in poses:
+                self.create_subscription(PoseStamped, pose_topic(pose), functools.partial(self._on_pose, pose),
+                                         STREAM_QOS)
         else:
             raise ValueError(f"state_source must be state_vector or joint_state, got {state_source!r}")
         if command_format == "input_vector":
@@ -160,13 +177,31 @@ class PolicyNode(Node):
         if self._predates_episode(stamp):
             return
         try:
-            self._latest_state = joint_state_to_vector(msg, self.policy.obs_state_names)
-            self._latest_state_stamp = stamp
+            self._observation.set_joint_state(msg, stamp)
         except JointStateError as error:
             self.get_logger().error(
                 f"joint_state does not match the policy (needs {list(self.policy.obs_state_names)}): {error}",
                 throttle_duration_sec=2.0,
             )
+            return
+        self._take_observation()
+
+    def _on_pose(self, pose: str, msg: PoseStamped) -> None:
+        stamp = stamp_to_seconds(msg.header.stamp)
+        if self._predates_episode(stamp):
+            return
+        try:
+            self._observation.set_pose(pose, msg, stamp)
+        except PoseError as error:
+            self.get_logger().error(f"{pose_topic(pose)} rejected: {error}", throttle_duration_sec=2.0)
+            return
+        self._take_observation()
+
+    def _take_observation(self) -> None:
+        """The latest state once the JointState and every pose have arrived in this episode."""
+        observed = self._observation.observation()
+        if observed is not None:
+            self._latest_state, self._latest_state_stamp = observed
 
     def _on_forward_command(self, msg: Float64MultiArray) -> None:
         try:
@@ -185,6 +220,8 @@ class PolicyNode(Node):
             self._episode_start = stamp_to_seconds(msg.header.stamp)
             self.policy.begin_episodes(1)  # empty history, no previous chunk; sequence numbers carry on
             self._latest_state = None
+            if self._observation is not None:
+                self._observation.clear()
             self._latest_input = np.zeros(len(self.policy.input_names))
             self._schedule.reset()
 

@@ -97,3 +97,19 @@ def test_joint_names_that_do_not_fit_the_policy_stop_the_node_with_a_clear_error
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 1
     assert "leave the model inputs ['joint3/effort'] uncommanded" in output
+
+
+def test_poses_the_policy_cannot_use_are_refused_in_one_line(ros, arm_checkpoint):
+    from rclpy.parameter import Parameter
+
+    from hint_controller.pose import PoseError
+    from hint_policy.policy_node import PolicyNode
+
+    def make(**parameters):
+        overrides = [Parameter(k, value=v) for k, v in {"checkpoint": str(arm_checkpoint), **parameters}.items()]
+        return PolicyNode(context=ros.context, parameter_overrides=overrides)
+
+    with pytest.raises(ValueError, match=r"poses \['object'\] need state_source joint_state"):
+        make(poses=["object"])
+    with pytest.raises(PoseError, match=r"the policy observes no coordinate of the poses \['object'\]"):
+        make(poses=["object"], state_source="joint_state")
