@@ -1,6 +1,7 @@
 """Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*,
-eval.arm.*: the Panda behind its position interface), the nearest-neighbour baseline on the same
-PushT and arm seeds (eval.pusht_nn.*, eval.arm_nn.*), and how long the shipped
+eval.arm.*: the Panda behind its position interface, eval.can.* and eval.square.*: robomimic's
+Can and Square on robosuite), the nearest-neighbour baseline on the same seeds (eval.pusht_nn.*,
+eval.arm_nn.*, eval.can_nn.*, eval.square_nn.*), and how long the shipped
 PushT recipe took to first reach a score of 0.8 (train.pusht.minutes_to_score_0_8, read from the
 training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl), and the
 input jump at hand-over between chunks (handover.*, issue #14).
@@ -34,6 +35,8 @@ SHIPPED = {
     "pusht": ("pusht", "pusht_sim", PUSHT_CONFIG, 200),
     "quadrotor": ("quadrotor", "quadrotor_sim", None, 0),
     "arm": ("panda", "arm_sim", ROOT / "hint_policy" / "config" / "panda.yaml", 200),
+    "can": ("can", "can_sim", ROOT / "hint_policy" / "config" / "can.yaml", 200),
+    "square": ("square", "square_sim", ROOT / "hint_policy" / "config" / "square.yaml", 200),
 }
 PUSHT_TRAINING_LOG = ROOT / "results" / "pusht_training" / "train_log.jsonl"
 EPISODES = 50

@@ -10,6 +10,13 @@ Figures:
     expert.quadrotor.success_rate  goal reached without collision, starts 0-49
     expert.quadrotor.left_fraction successful demos passing above ("left of") the obstacle
     expert.quadrotor.demos_per_min successful demos per wall-clock minute, 2 worker processes
+    sim.can.step_us, sim.square.step_us
+                                   one 0.01 s robosuite step of Can / Square (5 MuJoCo substeps and the
+                                   joint-position controller, replaying an expert demo)
+    expert.can.success_rate, expert.square.success_rate
+                                   robosuite's _check_success reached within 20 s, seeds 0-49
+    expert.can.demos_per_min, expert.square.demos_per_min
+                                   successful demos per wall-clock minute, 2 worker processes
 """
 
 from __future__ import annotations
@@ -59,3 +66,12 @@ def run(report) -> None:
         "successful demos passing above the obstacle (target 0.5)",
     )
     report("expert.quadrotor.demos_per_min", len(successful) / elapsed * 60, "1/min", f"{WORKERS} worker processes, incl. start-up")
+    for task in ("can", "square"):
+        report(f"sim.{task}.step_us", _step_us(task, 0), "us", f"robosuite {task} step at 100 Hz, expert demo replay")
+        start = time.perf_counter()
+        _, tried = collect(task, SEEDS, 0, WORKERS, keep_failures=True, progress=False)
+        elapsed = time.perf_counter() - start
+        successes = sum(d.success for d in tried)
+        report(f"expert.{task}.success_rate", successes / len(tried), "", f"robosuite's success check, seeds 0-{SEEDS - 1}")
+        report(f"expert.{task}.demos_per_min", successes / elapsed * 60, "1/min",
+               f"{WORKERS} worker processes, incl. start-up")

@@ -9,7 +9,8 @@ closed loop's linearization along the executed chunk: ``contraction`` = ||Phi_ta
 direction), ``input_gain`` = gamma in the max norm. The same chunks with their gains zeroed are
 the open-loop reference.
 
-Figures, per environment E in quadrotor, pusht, arm (three-link, effort), panda (position servo):
+Figures, per environment E in quadrotor, pusht, arm (three-link, effort), panda (position servo), can
+and square (the Panda and its finger behind the position servo, robosuite/MuJoCo):
     stability.contraction.E.max / .median        ||Phi_tau||_2 over the chunks, TVLQR gains
     stability.contracting_fraction.E             fraction of chunks with ||Phi_tau||_2 < 1
     stability.transient_gain.E.median            max_i ||Phi_i||_2, median chunk
@@ -40,6 +41,8 @@ CASES = {
     "pusht": "hint_policy/config/pusht.yaml",
     "arm": "hint_policy/config/arm.yaml",
     "panda": "hint_policy/config/panda.yaml",
+    "can": "hint_policy/config/can.yaml",
+    "square": "hint_policy/config/square.yaml",
 }
 SEEDS = range(5)
 ROOT = Path(__file__).resolve().parent.parent
