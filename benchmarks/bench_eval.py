@@ -4,7 +4,7 @@ Can and Square on robosuite), the nearest-neighbour baseline on the same seeds (
 eval.arm_nn.*, eval.can_nn.*, eval.square_nn.*), and how long the shipped
 PushT recipe took to first reach a score of 0.8 (train.pusht.minutes_to_score_0_8, read from the
 training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl), and the
-input jump at hand-over between chunks (handover.*, issue #14).
+input jump at hand-over between chunks (handover.*).
 
 The checkpoints in hint_bringup/checkpoints run in the ROS-free simulators through the real
 chunk executor (hint_policy.evaluate), 50 episodes each from seed 100000 (demos use seeds below

@@ -17,7 +17,7 @@ and square (the Panda and its finger behind the position servo, robosuite/MuJoCo
     stability.input_gain.E.median                gamma, median chunk
     stability.contraction.E.open_loop_median     ||Phi_tau||_2 with K = 0, median chunk
 
-Demo replay (the executor, issue #14): every demo of seeds 0-4 is replayed from its start by
+Demo replay (the executor's exactness): every demo of seeds 0-4 is replayed from its start by
 chunks run to their ends back to back, and the figure is the max over the replay of
 |x - x_demo| / (the demo's range of that coordinate):
     executor.replay_error.full_chunk             quadrotor, 16-knot chunks at stride 5 carrying

@@ -19,10 +19,7 @@ reward (gym-pusht's score, coverage / 0.95 clipped to 1), also ``success_rate`` 
 > 0.95). A run scores the mean of its 3 best evaluated checkpoints (``evaluation.best_of``, the
 paper's protocol; per variant), then mean and standard deviation over seeds. Paper claim tested:
 at small sigma HINT matches sigma = 0; at larger sigma HINT clearly beats the baseline.
-
-The earlier grid in ``results/experiments/fig6_pusht/`` (MLP 256 x 3, 3000 steps, the final
-checkpoint only) was made with the PushT recipe of 2026-11-24; its config is
-``git show 518caac:experiments/configs/fig6_pusht.yaml`` and it is no longer current.
+Report: docs/experiments/figure6.md.
 """
 
 from __future__ import annotations

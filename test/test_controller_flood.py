@@ -1,4 +1,4 @@
-"""A real DDS flood of malformed composite actions (#13): valid chunks from a second publisher
+"""A real DDS flood of malformed composite actions: valid chunks from a second publisher
 are all kept, no junk is accepted (benchmarks.bench_controller.measure_flood, shortened)."""
 
 import pytest

@@ -5,7 +5,7 @@ forward command controller speak: sensor_msgs/JointState on /joint_states at 100
 shuffled and with a gripper finger the arm's model lacks) and std_msgs/Float64MultiArray on
 /<interface>_controller/commands, ordered by the controller's joints (yet another order). It
 simulates arm3 with hint's model of the interface (effort: manipulator; position / velocity:
-the joint servo). The graph is started with the launch-free runner exactly as in the README
+the joint servo). The graph is started with the launch-free runner exactly as docs/deploy-on-an-arm.md gives it
 (``python -m hint_bringup.run hardware checkpoint:=... joint_names:=[...] command_interface:=...``)
 with a tiny policy trained here for that interface's model, and stopped with SIGINT.
 

@@ -108,7 +108,7 @@ def quadrotor_sim_launch():
 
 @launch_pytest.fixture
 def arm_sim_launch():
-    # the shipped Panda policy, no arguments (issue #16)
+    # the shipped Panda policy, no arguments
     return included("arm_sim")
 
 

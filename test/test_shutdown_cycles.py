@@ -19,10 +19,8 @@ pytestmark = pytest.mark.ros
 
 #: graph, its arguments, start/stop cycles: both ways of interrupting for pusht_sim, once for the
 #: others in the suite's budget; ``HINT_SHUTDOWN_CYCLES=10 scripts/test.sh test/test_shutdown_cycles.py``
-#: runs every graph 10 times (issue #13: 10 clean stops in a row; see the README for the last run).
-#: An earlier defect, a simulator that once did not exit within the runner's 10 s after a
-#: whole-group Ctrl-C (1 of 20 pusht_sim stops), did not recur in the 10-cycle runs since; the
-#: runner sends SIGUSR1 before killing, so a node that hangs prints every thread's stack.
+#: runs every graph 10 times (every graph must stop cleanly 10 times in a row). The runner sends
+#: SIGUSR1 before killing, so a node that hangs on stop prints every thread's stack.
 _LONG = os.environ.get("HINT_SHUTDOWN_CYCLES")
 CYCLES = [
     ("pusht_sim", (), int(_LONG or 2)),

@@ -1,35 +1,9 @@
 """Primitive controllers and composite actions: the objects HINT learns and executes.
 
-Notation of the paper (Block, Pfrommer, Jadbabaie, Simchowitz, Tedrake, NeurIPS 2023), mapped
-once here to the names used everywhere else in hint:
-
-=====================  ==========================  =============================================
-paper                  hint                        meaning
-=====================  ==========================  =============================================
-x_t, u_t               ``states[t]``, ``inputs[t]``  demonstrated state and input at step t
-kappa_t                primitive controller t      u = u_bar + K (x - x_bar), affine feedback
-x_bar_t                ``x_ref[k]``                reference state of knot k (= demo x_t)
-u_bar_t                ``u_ff[k]``                 feed-forward input of knot k (= demo u_t)
-K_t                    ``gains[k]``                feedback gain, shape (m, n)
-a_h                    :class:`CompositeAction`    tau_chunk consecutive primitive controllers
-tau_chunk              ``chunk_length``            knots per composite action (``length`` here)
-o_h                    observation chunk           last tau_obs states and inputs (hint_policy)
-tau_obs                ``obs_steps``               knot observations per observation chunk
-sigma                  ``sigma``                   std of the Gaussian observation noise, in
-                                                   normalized observation units, at training
-                                                   and (replica policy) at inference; None in
-                                                   Python / -1 as a ROS parameter (ROS has no
-                                                   null) = the checkpoint's training sigma
-N_aug                  ``noise_draws``             noise draws per training sample (Algorithm 1)
-t (demo step)          physics step                one step of the plant model / simulator,
-                                                   ``physics_period`` seconds (0.01 s PushT)
-h (chunk index)        knot                        one primitive controller's interval:
-                                                   ``control_stride`` physics steps,
-                                                   ``control_period`` = ``control_stride`` x
-                                                   ``physics_period`` seconds (a chunk's
-                                                   ``period``; ``knot_period`` where a function
-                                                   builds chunks)
-=====================  ==========================  =============================================
+Names: the glossary in docs/architecture.md maps the paper's notation (Block, Pfrommer,
+Jadbabaie, Simchowitz, Tedrake, NeurIPS 2023) to the one name hint uses for each quantity:
+a primitive controller is u = u_ff + K (x - x_ref) (``x_ref[k]``, ``u_ff[k]``, ``gains[k]``), a
+composite action (chunk) holds ``chunk_length`` of them, one per knot of ``period`` seconds.
 
 Knots and steps: the paper's demos and primitive controllers live on one time grid; hint's
 simulators step faster than the policy acts, so a demo's steps are sampled every

@@ -8,8 +8,8 @@ its knot k = floor((t - start_time) / period) applies
 with x_ref(t) = x_ref[k] (ZERO_ORDER_HOLD) or the line from x_ref[k] to x_ref[k+1] (LINEAR). The
 last knot's line ends at the chunk's ``x_ref_end``; a chunk without one gets the model's
 extrapolation, x_ref[-1] rolled forward one knot period under u_ff[-1] (what the plant does from
-the last reference under the last feed-forward; holding x_ref[-1] instead asked the feedback to
-stop the robot there, an input error of 2.6 N on the quadrotor). u_ff and K are held per knot: a
+the last reference under the last feed-forward; a held x_ref[-1] would ask the feedback to stop
+the robot there, an input error of 2.6 N on the quadrotor). u_ff and K are held per knot: a
 chunk that must reproduce a trajectory exactly carries one knot per model step (knot period =
 model period, see :func:`hint_controller.tvlqr.chunk_controllers`). Ticks up to KNOT_TOLERANCE
 periods early count as on the knot boundary (floating-point knot times). For ``grace_period``

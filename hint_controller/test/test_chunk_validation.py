@@ -1,5 +1,5 @@
-"""Issue #13 holes in the executor core: extreme periods and values, future stamps, queue bound,
-near-future chunks; the limits themselves."""
+"""The executor core's chunk limits at their edges: extreme periods and values, future stamps,
+the queue bound, near-future chunks; the limits themselves."""
 
 import numpy as np
 import pytest

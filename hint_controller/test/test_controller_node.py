@@ -188,7 +188,7 @@ def test_tiny_knot_periods_do_not_stop_the_command_loop_and_later_chunks_run(ros
         msg = to_msg(bad)
         msg.knot_period = period
         rig.chunk_pub.publish(msg)
-    ros.spin_for(2.2)  # the old code's thread died at once (5e-324) or 1.8 s later (1e-308)
+    ros.spin_for(2.2)  # long enough for a knot-index overflow to kill the loop: at once (5e-324) or 1.8 s later (1e-308)
     valid = hover_chunk(rig.model, start_time=now(rig.node) + 0.05, length=50, sequence=3)
     rig.chunk_pub.publish(to_msg(valid))
     assert ros.spin_until(lambda: rig.statuses and rig.statuses[-1].active_sequence == 3 and rig.statuses[-1].mode == 1, 5)

@@ -1,4 +1,4 @@
-"""Loop-death watchdog (#13): an exception in the command loop's work must not stop the commands."""
+"""Loop-death watchdog: an exception in the command loop's work must not stop the commands."""
 
 import numpy as np
 import pytest

@@ -2,7 +2,7 @@
 
 Both directions go through the ``lerobot`` package's own API (``LeRobotDataset.create`` /
 ``add_frame`` / ``save_episode`` / ``finalize`` to write, ``LeRobotDataset(repo_id, root=...)``
-to read), an optional dependency: ``make setup-lerobot`` installs it (README, LeRobot).
+to read), an optional dependency: ``make setup-lerobot`` installs it (docs/training.md, LeRobot).
 
 Frames. A hint demo has T+1 states x_1..x_{T+1} and T inputs u_1..u_T at one period. It becomes
 one LeRobot episode of T+1 frames at fps = 1 / period: frame t holds ``observation.state`` = x_t

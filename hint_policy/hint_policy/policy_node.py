@@ -17,9 +17,7 @@ applied input are appended to the observation history. Once the history is non-e
 current chunk has executed ``exec_knots`` knots, the history is handed to a worker thread that
 adds the observation noise, samples and publishes the next chunk, stamped with the knot time of
 the observation it was conditioned on: knot 0 of a chunk describes the moment of its observation,
-as in training. (Stamping it with the newest state's header stamp instead, 0-10 ms earlier, was
-tried; the live PushT demo varies too much from run to run, 1-3 of 3 either way, to tell the two
-apart, and the knot time was kept.) A chunk whose newest state predates an episode START that
+as in training. A chunk whose newest state predates an episode START that
 arrived while it was sampled is dropped. The controller switches to a chunk when it arrives and enters it at the knot
 matching the elapsed time, while the previous chunk still has ``chunk_length - exec_knots``
 knots of reference left: sampling happens while the current chunk executes, so the controller
@@ -35,7 +33,7 @@ Turn it off when that model is not the robot's.
 ``handover: inpaint`` samples each chunk inpainted from the one published before it
 (:mod:`hint_policy.inference`, real-time chunking): its first ``inpaint_frozen`` knots are held to
 the previous chunk, so the controller's input does not jump when the new chunk takes over; the
-default ``none`` is the time-indexed take-over alone (README, Hand-over).
+default ``none`` is the time-indexed take-over alone (docs/results.md, Hand-over between chunks).
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ Forward process: a^k = sqrt(alpha_bar_k) a^0 + sqrt(1 - alpha_bar_k) eps, eps ~ 
 Training loss (eq. 4.1 of Block et al. 2023): E ||eps - eps_theta(a^k, k, o~)||^2 with k uniform,
 o~ the noised observation chunk (``prediction="epsilon"``). With ``prediction="sample"`` the
 network predicts the clean action instead, loss E ||a^0 - f_theta(a^k, k, o~)||^2 (the same
-model family: eps and a^0 determine each other given a^k). Sample prediction is what made PushT
+model family: eps and a^0 determine each other given a^k). Sample prediction makes PushT
 learnable on a CPU budget: at high noise it is a plain regression onto the conditional mean, which
 a network fits in a few thousand steps, while an epsilon network's a^0 estimate at alpha_bar ~ 2e-7
-divides its error by sqrt(alpha_bar) (README, PushT ablation).
+divides its error by sqrt(alpha_bar) (docs/results.md, The PushT recipe).
 Samplers (both predict a^0 from eps_theta and, with ``clip_sample``, clip it to [-1, 1]):
 
 * DDPM (Ho et al. 2020): ancestral sampling through all K steps with the posterior variance
