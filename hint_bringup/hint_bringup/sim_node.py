@@ -15,8 +15,8 @@ Sim time starts at 0 and only moves forward, also across episodes: a reset takes
 period, so the last state of an episode and the first of the next never share a stamp.
 
 With ``wait_for_subscribers:=recorder,expert`` the first episode (and sim time) starts only once
-every node named there subscribes to state and the state, applied_input and episode_event
-publishers have matched every subscription the graph lists for them, for `SUBSCRIBER_SETTLE_S`:
+every node named there subscribes to the state (state, joint_states or a pose topic) and the
+state's, applied_input's and episode_event's publishers have matched every subscription the graph lists for them, for `SUBSCRIBER_SETTLE_S`:
 a recorder started alongside the simulator then records episode 0 from its first state, and the
 node that acts is ready (loaded, warmed up) when it begins (the runner and the launch files set
 it with record:=true).
@@ -106,18 +106,27 @@ COMMAND_FORMATS = ("input_vector", "float64_multi_array")
 @dataclasses.dataclass(frozen=True)
 class JointStateLayout:
     """What the JointState on ``joint_states`` carries of an env: the model's joint states
-    ("<joint>/position", "<joint>/velocity") and the env's "<joint>/effort" inputs (as applied)."""
+    ("<joint>/position", "<joint>/velocity"), the env's "<joint>/effort" inputs (as applied), and
+    the positions of joints outside the model that the env measures (a mirrored finger), whose
+    other fields are NaN, as ros2_control's joint_state_broadcaster fills interfaces a joint lacks."""
 
-    names: tuple[str, ...]  # "<joint>/<field>" of every value, states then efforts
-    state_columns: tuple[int, ...]  # of the names' states in the env's full state
+    names: tuple[str, ...]  # "<joint>/<field>" of every value: states, efforts, unmodelled positions, NaN fields
+    state_columns: tuple[int, ...]  # of the model's states in the env's full state
     effort_columns: tuple[int, ...]  # of the names' efforts in the env's input vector
+    unmodelled_columns: tuple[int, ...] = ()  # of the unmodelled joints' positions in the env's full state
+    unmeasured: int = 0  # trailing NaN values: the unmodelled joints' other fields
 
     @classmethod
     def of(cls, env: Env) -> JointStateLayout:
         """The layout of `env`; raises ValueError when its model's states are no joint states."""
         efforts = tuple(name for name in env.input_names if name.endswith("/effort"))
-        layout = cls(tuple(env.model.state_names) + efforts, tuple(name_indices(env.state_names, env.model.state_names)),
-                     tuple(name_indices(env.input_names, efforts)))
+        modelled = tuple(env.model.state_names)
+        unmodelled = tuple(name for name in env.state_names if name.endswith("/position") and name not in modelled)
+        fields = sorted({name.rpartition("/")[2] for name in (*modelled, *efforts)} - {"position"})
+        unmeasured = tuple(f"{name.rpartition('/')[0]}/{field}" for name in unmodelled for field in fields)
+        layout = cls(modelled + efforts + unmodelled + unmeasured, tuple(name_indices(env.state_names, modelled)),
+                     tuple(name_indices(env.input_names, efforts)), tuple(name_indices(env.state_names, unmodelled)),
+                     len(unmeasured))
         try:
             layout.message(np.zeros(len(env.state_names)), np.zeros(len(env.input_names)))
         except JointStateError as error:
@@ -127,8 +136,10 @@ class JointStateLayout:
 
     def message(self, state: np.ndarray, applied_input: np.ndarray):
         """The sensor_msgs/JointState of a full state and the input applied before it (unstamped)."""
-        values = np.concatenate([np.asarray(state, float)[list(self.state_columns)],
-                                 np.asarray(applied_input, float)[list(self.effort_columns)]])
+        state = np.asarray(state, dtype=float)
+        values = np.concatenate([state[list(self.state_columns)],
+                                 np.asarray(applied_input, dtype=float)[list(self.effort_columns)],
+                                 state[list(self.unmodelled_columns)], np.full(self.unmeasured, np.nan)])
         return vector_to_joint_state(values, self.names)
 
 
@@ -145,7 +156,7 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "reset_hold": (0.0, "sim seconds after a reset during which commands are dropped (they may predate it) and "
                         "the safe input applies; for position-servoed arms, whose stale command would jump"),
     "safe_mode": ("", "safe input when the command is stale: '' = the model's default (hover, brake, zero ...)"),
-    "wait_for_subscribers": ("", "start episode 0 once the nodes named here (comma-separated, e.g. recorder,expert) subscribe to state; '' = at once"),
+    "wait_for_subscribers": ("", "start episode 0 once the nodes named here (comma-separated, e.g. recorder,expert) subscribe to the state (state, joint_states or a pose topic); '' = at once"),
     "state_format": ("state_vector", "state_vector: StateVector on 'state'; joint_state: also sensor_msgs/JointState on 'joint_states' (ros2_control's joint_state_broadcaster)"),
     "command_format": ("input_vector", "input_vector: hint_msgs/InputVector on 'command'; float64_multi_array: std_msgs/Float64MultiArray ordered by joint_names (forward command controller)"),
     "command_interface": ("effort", "float64_multi_array: the interface commanded, the env's inputs are named '<joint>/<interface>'"),
@@ -266,21 +277,28 @@ class SimNode(Node):
             self._step()
 
     def _subscribers_ready(self) -> bool:
-        """Whether every awaited node subscribes to state and the state, applied_input and
-        episode_event publishers have matched every compatible subscription listed for them, for
-        SUBSCRIBER_SETTLE_S."""
+        """Whether every awaited node subscribes to the state (in any of its forms) and the state,
+        applied_input and episode_event publishers have matched every compatible subscription listed
+        for them, for SUBSCRIBER_SETTLE_S."""
         now = time.monotonic()
         if now - self._last_subscriber_check < SUBSCRIBER_CHECK_S:
             return False
         self._last_subscriber_check = now
-        state_readers = {info.node_name for info in self.get_subscriptions_info_by_topic(self.state_pub.topic_name)}
-        publishers = ((self.state_pub, SIM_STATE_QOS), (self.applied_pub, SIM_STATE_QOS), (self.event_pub, EVENT_QOS))
+        state_readers = {info.node_name for publisher in self._state_publishers()
+                         for info in self.get_subscriptions_info_by_topic(publisher.topic_name)}
+        publishers = (*((publisher, SIM_STATE_QOS) for publisher in self._state_publishers()),
+                      (self.applied_pub, SIM_STATE_QOS), (self.event_pub, EVENT_QOS))
         if not (self.wait_for_subscribers <= state_readers and all(self._matched(*pq) for pq in publishers)):
             self._subscribers_matched_since = None
             return False
         if self._subscribers_matched_since is None:
             self._subscribers_matched_since = now
         return now - self._subscribers_matched_since >= SUBSCRIBER_SETTLE_S
+
+    def _state_publishers(self) -> list:
+        """The publishers of the state in each of its forms (StateVector, JointState, poses)."""
+        extra = [self.joint_state_pub] if self.joint_state_pub is not None else []
+        return [self.state_pub, *extra, *(publisher for _, publisher in self.pose_publishers)]
 
     def _matched(self, publisher, qos: QoSProfile) -> bool:
         """Whether `publisher` (offering `qos`) has matched every compatible subscription the graph lists."""

@@ -90,7 +90,8 @@ class JointStateAndPoses:
         self._pose_slots = [(i, name.rpartition("/")[0], pose_columns[name])
                             for i, name in enumerate(self.state_names) if name in pose_columns]
         self._joint_slots = [i for i, name in enumerate(self.state_names) if name not in pose_columns]
-        self._joint_names = tuple(self.state_names[i] for i in self._joint_slots)
+        #: the states read from the JointState
+        self.joint_state_names = tuple(self.state_names[i] for i in self._joint_slots)
         self.clear()
 
     def clear(self) -> None:
@@ -102,7 +103,7 @@ class JointStateAndPoses:
     def set_joint_state(self, msg: Any, stamp: float) -> None:
         """Take the joint part from a sensor_msgs/JointState stamped `stamp` [s]; JointStateError if it does not fit."""
         if self._joint_slots:
-            self._joints = joint_state_to_vector(msg, self._joint_names)
+            self._joints = joint_state_to_vector(msg, self.joint_state_names)
             self._joint_stamp = stamp
 
     def set_pose(self, pose: str, msg: Any, stamp: float) -> None:

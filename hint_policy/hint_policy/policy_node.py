@@ -58,6 +58,7 @@ from std_msgs.msg import Float64MultiArray
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError
+from hint_controller.names import name_indices
 from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, renamed_parameters, run_node
 from hint_controller.pose import JointStateAndPoses, PoseError, pose_topic
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
@@ -132,7 +133,10 @@ class PolicyNode(Node):
                 raise ValueError(f"poses {list(poses)} need state_source joint_state (a StateVector carries them)")
             self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
         elif state_source == "joint_state":
-            self._observation = JointStateAndPoses(self.policy.obs_state_names, poses)
+            observed = self.policy.layout.observed_state_names
+            self._observation = JointStateAndPoses(observed, poses)
+            # the policy reads only the observed states out of a full state vector
+            self._observed_columns = name_indices(self.policy.obs_state_names, observed)
             self.create_subscription(JointState, "state", self._on_joint_state, STREAM_QOS)
             for pose in poses:
                 self.create_subscription(PoseStamped, pose_topic(pose), functools.partial(self._on_pose, pose),
@@ -178,7 +182,7 @@ class PolicyNode(Node):
             self._observation.set_joint_state(msg, stamp)
         except JointStateError as error:
             self.get_logger().error(
-                f"joint_state does not match the policy (needs {list(self.policy.obs_state_names)}): {error}",
+                f"joint_state does not match the policy (needs {list(self._observation.joint_state_names)}): {error}",
                 throttle_duration_sec=2.0,
             )
             return
@@ -199,7 +203,10 @@ class PolicyNode(Node):
         """The latest state once the JointState and every pose have arrived in this episode."""
         observed = self._observation.observation()
         if observed is not None:
-            self._latest_state, self._latest_state_stamp = observed
+            values, self._latest_state_stamp = observed
+            state = np.zeros(len(self.policy.obs_state_names))
+            state[self._observed_columns] = values
+            self._latest_state = state
 
     def _on_forward_command(self, msg: Float64MultiArray) -> None:
         try:
