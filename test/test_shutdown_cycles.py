@@ -27,6 +27,8 @@ CYCLES = [
     ("quadrotor_sim", (), int(_LONG or 1)),
     ("arm_sim", (), int(_LONG or 1)),  # the shipped Panda policy
     ("arm_sim", ("driver:=expert",), int(_LONG or 1)),
+    ("can_sim", (), int(_LONG or 1)),  # robosuite/MuJoCo, the policy on JointState and object_pose
+    ("square_sim", ("driver:=expert",), int(_LONG or 1)),
 ]
 
 PROBLEMS = ("Traceback", "terminate called", "exited with code", "exited early", "RCLError")

@@ -328,6 +328,8 @@ HARDWARE_ARGUMENTS: dict[str, GraphArgument] = {
 ARM_SIM_CONTROLLER = dataclasses.replace(CONTROLLER, remappings=(("state", "joint_states"),))
 ARM_SIM_ARGUMENTS: dict[str, GraphArgument | tuple[str, str, str, str]] = {
     "seed": ("0", "seed of the first episode", "sim", "seed"),
+    "real_time_factor": ("1.0", "sim seconds per wall second; below 1 gives a slow machine's expert or policy "
+                                "more wall time per chunk (every node runs on sim time)", "sim", "real_time_factor"),
     "command_topic": GraphArgument(
         "position_controller/commands",
         "std_msgs/Float64MultiArray topic of commanded joint positions between the controller and the simulator",
