@@ -1,8 +1,11 @@
 """A missing, truncated or corrupt file makes each command print one line, ``error: <file>: <what is
-wrong>``, and exit with status 2, without a traceback; ``--debug`` adds the traceback.
+wrong>``, and exit with status 2, without a traceback; ``--debug`` adds the traceback. A value the
+command cannot use (an unknown config key, a count below 1) is one line, ``error: <what is
+wrong>``, with status 2 too.
 
-Covers hint_bringup.run, hint_bringup.demo, hint_bringup.bag_to_dataset and
-hint_policy.experts.generate (all through hint_policy.cli.run_main)."""
+Covers hint_bringup.run, hint_bringup.demo, hint_bringup.bag_to_dataset,
+hint_policy.experts.generate, hint_policy.train and hint_policy.evaluate (all through
+hint_policy.cli.run_main)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess, path: Path, probl
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and len(lines) >= 1, result.stderr
     assert lines[-1].startswith(f"error: {path}: ") and problem in lines[-1], lines[-1]
+
+
+def assert_usage_error(result: subprocess.CompletedProcess, line: str) -> None:
+    """Exactly one line on stderr, `line`, and status 2."""
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [line], result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +124,29 @@ def test_generate_refuses_an_unusable_out_before_collecting(tmp_path):
     result = command("hint_policy.experts.generate", "--env", "pusht", "--num-demos", "1",
                      "--out", str(blocker / "demos.npz"))
     assert_one_line_error(result, blocker, "File exists")
+
+
+def test_bag_to_dataset_on_a_corrupt_or_missing_bag_alone(tmp_path):
+    corrupt = tmp_path / "corrupt.mcap"
+    corrupt.write_bytes(b"not an mcap file")
+    out = tmp_path / "demos.npz"
+    result = command("hint_bringup.bag_to_dataset", str(corrupt), "--out", str(out))
+    assert_one_line_error(result, corrupt, "cannot open bag")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    missing = tmp_path / "missing"
+    result = command("hint_bringup.bag_to_dataset", str(missing), "--out", str(out))
+    assert_one_line_error(result, missing, "does not exist")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not out.exists()
+
+
+def test_train_names_an_unknown_config_key_and_the_closest_known_one():
+    config = Path(__file__).resolve().parents[1] / "hint_policy" / "config" / "pusht.yaml"
+    result = command("hint_policy.train", "--config", str(config), "--set", "train.stpes=10")
+    assert_usage_error(result, "error: unknown config key train.stpes (did you mean train.steps?)")
+
+
+@pytest.mark.parametrize("option", ["--episodes", "--batch"])
+def test_evaluate_refuses_counts_below_one(option):
+    result = command("hint_policy.evaluate", "--checkpoint", str(SHIPPED), option, "0")
+    assert_usage_error(result, f"error: {option} must be at least 1, got 0")

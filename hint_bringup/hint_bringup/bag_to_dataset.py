@@ -14,8 +14,12 @@ not added twice). The file is written atomically (temporary file + rename). A ba
 truncated, corrupt or lacks a topic is skipped with a warning naming it; the others are
 converted; with --repair an MCAP bag whose recorder was killed is rewritten first
 (:func:`hint_bringup.bags.repair_bag`: its complete chunks kept, the episode cut by the crash
-skipped, the originals moved to ``<bag>.truncated/``). Exit status: 0 when at least one episode was converted (or all were already in the
-dataset), 1 when nothing converted, 2 for usage errors and refused overwrites.
+skipped, the originals moved to ``<bag>.truncated/``). When no bag converts because they are all
+missing, truncated or corrupt, the command ends like every hint command on a bad file: one line,
+``error: <file>: <what is wrong>`` (the first such file; the others are warned about before it).
+Exit status: 0 when at least one episode was converted (or all were already in the dataset), 1
+when the bags were readable but held no episode to convert, 2 for usage errors, refused
+overwrites and inputs of which no bag could be read.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hint_bringup.bags import BagError, CorruptBagError, find_bags, read_episodes, repair_bag
-from hint_policy.cli import add_debug_flag, run_main
+from hint_policy.cli import UserFacingError, add_debug_flag, run_main
 from hint_policy.demos import Demo, load_demos, save_demos
 
 LOG = logging.getLogger("hint_bringup.bag_to_dataset")
@@ -65,31 +69,39 @@ def episode_key(demo: Demo) -> tuple:
     return (Path(str(extra.get("bag", ""))).name, extra.get("episode_index"), demo.seed, extra.get("start_time"))
 
 
-def convert(paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[Demo], int]:
-    """Demos from every bag under `paths` and the number of bags that failed."""
+def convert(paths: Sequence[Path], args: argparse.Namespace) -> tuple[list[Demo], list[UserFacingError]]:
+    """Demos from every bag under `paths` and the failures in the order met: a path that does not
+    exist or holds no bag, a bag that cannot be read."""
     demos: list[Demo] = []
-    failed = 0
+    failures: list[UserFacingError] = []
     for root in paths:
         try:
             bags = find_bags(root)
         except (FileNotFoundError, BagError) as error:
-            LOG.warning("skipping %s: %s", root, error)
-            failed += 1
+            failures.append(_failure(root, error, root))
             continue
         if not bags:
-            LOG.warning("no bags found under %s", root)
+            failures.append(UserFacingError(root, "no bags found (bag directories with metadata.yaml or .mcap files)"))
         for bag in bags:
             try:
                 episodes = read_bag(bag.resolve(), args)
             except BagError as error:
-                LOG.warning("skipping bag: %s", error)
-                failed += 1
+                failures.append(_failure(bag, error, bag.resolve()))
                 continue
             if args.successful_only:
                 episodes = [demo for demo in episodes if demo.success]
             LOG.info("%s: %d episode(s)", bag, len(episodes))
             demos.extend(episodes)
-    return demos, failed
+    return demos, failures
+
+
+def _failure(path: Path, error: Exception, named: Path) -> UserFacingError:
+    """`error` about `path` as ``<path>: <problem>``; the errors' texts start with the path they
+    were given (`named`), which is cut off the problem."""
+    text = " ".join(str(error).split())
+    for prefix in (f"{named}: ", f"{named} "):
+        text = text.removeprefix(prefix)
+    return UserFacingError(path, text or type(error).__name__)
 
 
 def read_bag(bag: Path, args: argparse.Namespace) -> list[Demo]:
@@ -126,13 +138,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif not args.force:
             LOG.error("%s exists; refusing to overwrite it (use --append to add episodes or --force to replace it)", out)
             return 2
-    demos, failed = convert(args.bags, args)
+    demos, failures = convert(args.bags, args)
+    if not demos and failures:  # nothing readable: the first bad input is the error, as a bad file is for any command
+        for failure in failures[1:]:
+            LOG.warning("skipping %s", failure)
+        more = f" ({len(failures) - 1} more input(s) failed, listed above); {out} left unchanged" if len(failures) > 1 else ""
+        raise UserFacingError(failures[0].path, failures[0].problem + more)
+    for failure in failures:
+        LOG.warning("skipping %s", failure)
     known = {episode_key(demo) for demo in existing}
     new = [demo for demo in demos if episode_key(demo) not in known]
     if len(new) < len(demos):
         LOG.info("%d episode(s) already in %s, not added again", len(demos) - len(new), out)
     if not demos:
-        LOG.error("nothing converted (%d bag(s) failed); %s left unchanged", failed, out)
+        LOG.error("nothing converted: the bags hold no episode to convert; %s left unchanged", out)
         return 1
     if not new:
         return 0
@@ -143,8 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     save_demos(out, existing + new)
     successes = sum(demo.success for demo in new)
     LOG.info(
-        "wrote %s: %d episode(s) added (%d successful, %d steps), %d in total; %d bag(s) skipped",
-        out, len(new), successes, sum(demo.horizon for demo in new), len(existing) + len(new), failed,
+        "wrote %s: %d episode(s) added (%d successful, %d steps), %d in total; %d input(s) skipped",
+        out, len(new), successes, sum(demo.horizon for demo in new), len(existing) + len(new), len(failures),
     )
     return 0
 

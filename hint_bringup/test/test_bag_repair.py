@@ -107,13 +107,14 @@ def test_repair_refuses_what_it_cannot_recover(tmp_path):
     assert not (tmp_path / "empty.truncated").exists()
 
 
-def test_bag_to_dataset_repairs_on_request(tmp_path, caplog):
+def test_bag_to_dataset_repairs_on_request(tmp_path):
     from hint_bringup.bag_to_dataset import main as bag_to_dataset
+    from hint_policy.cli import UserFacingError
     from hint_policy.demos import load_demos
 
     bag = killed_bag(tmp_path)
     out = tmp_path / "demos.npz"
-    assert bag_to_dataset([str(bag), "--out", str(out)]) == 1
-    assert "--repair recovers its complete chunks" in caplog.text
+    with pytest.raises(UserFacingError, match="--repair recovers its complete chunks"):
+        bag_to_dataset([str(bag), "--out", str(out)])
     assert bag_to_dataset([str(tmp_path), "--out", str(out), "--repair"]) == 0
     assert [d.seed for d in load_demos(out)] == [10]

@@ -15,6 +15,7 @@ from hint_bringup.bags import (
     EVENT_START, EVENT_SUCCESS, BagWriter, MissingTopicError, event_message, input_message,
     read_episodes, state_message, write_demo_bag,
 )
+from hint_policy.cli import UserFacingError
 from hint_policy.demos import Demo, load_demos
 
 STATE_NAMES = ("agent_x", "agent_y", "agent_vx", "agent_vy", "block_x")
@@ -114,9 +115,11 @@ def test_missing_topic_is_named(tmp_path, caplog):
     with pytest.raises(MissingTopicError, match="missing topic /events.*--event-topic"):
         read_episodes(tmp_path / "no_input", event_topic="events")
     out = tmp_path / "out.npz"
-    with caplog.at_level(logging.WARNING):
-        assert main([str(tmp_path), "--out", str(out)]) == 1
-    assert "missing topic /state" in caplog.text and "missing topic /applied_input or /command" in caplog.text
+    # no bag converts: the first one's problem is the error, the other one's is warned about
+    with caplog.at_level(logging.WARNING), pytest.raises(UserFacingError) as raised:
+        main([str(tmp_path), "--out", str(out)])
+    text = caplog.text + str(raised.value)
+    assert "missing topic /state" in text and "missing topic /applied_input or /command" in text
     assert not out.exists()
 
 
@@ -133,7 +136,9 @@ def test_corrupt_bag_is_skipped_and_the_others_convert(tmp_path, caplog):
     assert str(storage.parent) in caplog.text and "loose.mcap" in caplog.text
     assert_same_demos(demos, load_demos(out))
     out_only_broken = tmp_path / "nothing.npz"
-    assert main([str(broken), "--out", str(out_only_broken)]) == 1
+    with pytest.raises(UserFacingError) as raised:
+        main([str(broken), "--out", str(out_only_broken)])
+    assert raised.value.path == str(broken) and "(a killed recorder?" in raised.value.problem
     assert not out_only_broken.exists()
 
 

@@ -49,6 +49,7 @@ REJECTION_REASONS = (
     "gains",  # a gain above max_gain_norm
     "certificate",  # no certificate, or contraction >= max_contraction (when that limit is on)
     "previous_episode",  # starts before the latest episode START (planned from the previous episode's state)
+    "older_than_active",  # starts before the active chunk (planned from an older observation than it)
     "other",  # any other malformed field
 )
 

@@ -23,15 +23,24 @@ never waits for them.
 
 Safety: a composite action that is malformed (dimensions, names, non-finite values, oversize) or
 outside the limits of :mod:`hint_controller.chunk_validation` (knot period, duration, stamp too far
-ahead or too old, values outside the model's widened bounds, gain norm) is rejected with one log
-line (at most one a second, so a flood does not flood the log), counted by reason in the status,
-and the last valid chunk keeps executing. The chunk subscription is raw: the scalar limits are
-checked on fields read from the serialized message, before it is deserialized and its arrays
-converted, so junk costs the subscriber little. Every command is checked finite and
-within the model's limits before it is published; state older than ``state_timeout`` switches to
-the model's safe command. An exception in the command loop's work switches the node to FAULT
-(latched until restart): it is logged once, reported in the status, and the safe command keeps
-being published at the command rate.
+ahead or too old, values outside the model's widened bounds, gain norm), or that starts before the
+active chunk (``older_than_active``: planned from an older observation, see
+:mod:`hint_controller.executor`), is rejected with one log line (at most one a second, so a flood
+does not flood the log), counted by reason in the status, and the last valid chunk keeps
+executing. The chunk subscription is raw: the scalar limits are checked on fields read from the
+serialized message, before it is deserialized and its arrays converted, so junk costs the
+subscriber little. Every command is checked finite and within the model's limits before it is
+published. State older than ``state_timeout`` switches to the model's safe command, and after
+such a gap tracking resumes only once ``resume_after_states`` consecutive states have arrived,
+each within ``state_timeout`` of the previous one (a single late state does not reopen tracking;
+the status says SAFE, "state stream resuming after a gap: k of N ..."). An exception in the
+command loop's work switches the node to FAULT (latched until restart): it is logged once,
+reported in the status, and the safe command keeps being published at the command rate.
+
+Parameters: :data:`hint_controller.controller_parameters.CONTROLLER_PARAMETERS` (name, type,
+default, allowed range, description; read at start-up, read-only), plus the ros2_control ones of
+:func:`hint_controller.node_main.declare_ros2_control_parameters`. A value of the wrong type or
+outside its range stops the node at start-up with one line naming the parameter and its range.
 """
 
 from __future__ import annotations
@@ -54,15 +63,14 @@ from hint_msgs.conversions import (
 )
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import ControllerStatus, EpisodeEvent, InputVector, StateVector
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
 from hint_controller.action_messages import action_from_msg, rejection_reason
 from hint_controller.chunk_validation import REJECTION_REASONS, ChunkLimits
+from hint_controller.controller_parameters import CONTROLLER_PARAMETERS, declare_checked
 from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor, ExecutorMode
@@ -83,6 +91,27 @@ class StateSample:
     values: np.ndarray
     received: float  # monotonic time of arrival [s]
     stamp: float = 0.0  # the message's header stamp [s] (ROS time); 0 = not stamped
+    #: states in the current run, this one included: each arrived within state_timeout of the previous
+    run: int = 1
+    #: the stream may be tracked: no gap longer than state_timeout since the start, or a run of
+    #: resume_after_states states since the latest gap
+    trusted: bool = True
+
+
+def next_state_sample(previous: StateSample | None, values: np.ndarray, received: float, stamp: float,
+                      state_timeout: float, resume_after_states: int) -> StateSample:
+    """The sample of a state that arrived at `received` (monotonic [s]) after `previous`.
+
+    A gap longer than state_timeout between two arrivals means the state went stale in between
+    (the command loop switched to the safe command then, or would have): the stream is trusted
+    again only once resume_after_states states have arrived, each within state_timeout of the
+    previous one. The first state of all is trusted."""
+    if previous is None:
+        return StateSample(values, received, stamp)
+    if received - previous.received <= state_timeout:
+        run = previous.run + 1
+        return StateSample(values, received, stamp, run, previous.trusted or run >= resume_after_states)
+    return StateSample(values, received, stamp, 1, resume_after_states <= 1)
 
 
 #: the arm model behind each ros2_control command interface (model parameter left empty)
@@ -92,15 +121,22 @@ INTERFACE_MODELS = {"effort": "manipulator", "position": "position_servo", "velo
 class ControllerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("hint_controller", **kwargs)
+        self._loop_thread: threading.Thread | None = None
+        try:
+            self._configure()
+        except BaseException:
+            self.destroy_node()  # a bad parameter: leave no half-built node behind
+            raise
+
+    def _configure(self) -> None:
         self._declare_parameters()
         p = self._param
         model = p("model") or INTERFACE_MODELS.get(p("command_interface"), "")
         self.model: DynamicsModel = make_model(model, period=p("model_period"), urdf_path=p("urdf_path") or None,
                                                **self._arm_model_options())
         self.rate_hz = float(p("rate_hz"))
-        if not 1.0 <= self.rate_hz <= 5000.0:
-            raise ValueError(f"rate_hz must be in [1, 5000], got {self.rate_hz}")
         self.state_timeout = float(p("state_timeout"))
+        self.resume_after_states = int(p("resume_after_states"))
         self.limits = ChunkLimits(
             min_knot_period=float(p("min_knot_period")) or None, max_knot_period=float(p("max_knot_period")),
             max_duration=float(p("max_chunk_duration")), max_future=float(p("max_future")),
@@ -109,8 +145,6 @@ class ControllerNode(Node):
             max_contraction=float(p("max_contraction")),
         )
         self.realtime_priority = int(p("realtime_priority"))
-        if not 0 <= self.realtime_priority <= 99:
-            raise ValueError(f"realtime_priority must be 0 (off) or a SCHED_FIFO priority 1-99, got {self.realtime_priority}")
         safe_mode = p("safe_mode") or None
         self.executor_core = ChunkExecutor(
             self.model, grace_period=float(p("grace_period")), safe_mode=safe_mode, limits=self.limits,
@@ -140,48 +174,8 @@ class ControllerNode(Node):
 
     # -- parameters -----------------------------------------------------------------------
     def _declare_parameters(self) -> None:
-        def declare(name, default, description):
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
-
-        declare("model", "planar_quadrotor", "Dynamics model: planar_quadrotor, quadrotor_thrust_torque, pusht_agent, manipulator (effort interface), position_servo or velocity_servo (an arm behind a position or velocity interface; joints and limits from urdf_path), or module:callable. Empty = the arm model of command_interface (effort: manipulator, position: position_servo, velocity: velocity_servo).")
-        declare("model_period", 0.01, "Discretization period of the model [s] (must match the policy's).")
-        declare("urdf_path", "", "URDF of the manipulator and servo models: a file or a known robot (arm3, panda); "
-                "empty = arm3, the shipped test arm.")
-        for name, description in (
-            ("model_joints", "Joints of the manipulator and servo models, in the policy's state order; the URDF's other "
-                             "joints are frozen. Empty = the known robot's arm joints, else every movable joint."),
-            ("servo_natural_frequency", "position_servo: natural frequency [rad/s] of each joint's servo (one value = "
-                                        "all joints), from python -m hint_bringup.fit_servo; empty = 20."),
-            ("servo_damping", "position_servo: damping ratio of each joint's servo (one value = all); empty = 1."),
-            ("servo_time_constant", "velocity_servo: time constant [s] of each joint's servo (one value = all); "
-                                    "empty = 0.05."),
-        ):
-            kind = Parameter.Type.STRING_ARRAY if name == "model_joints" else Parameter.Type.DOUBLE_ARRAY
-            self.declare_parameter(name, kind, ParameterDescriptor(description=description))
-        declare("rate_hz", 500.0, "Command rate [Hz]; sustains 1000.")
-        declare("status_rate_hz", 10.0, "Rate of controller_status [Hz].")
-        declare("grace_period", 0.2, "After the last knot, hold the final primitive controller this long [s], then go safe.")
-        declare("safe_mode", "", "Safe command: zero, hover, brake or gravity_compensation; empty = the model's default.")
-        declare("state_timeout", 0.05, "State older than this [s] switches to the safe command.")
-        declare("max_chunk_age", 0.5, "Reject a composite action whose last knot ended more than this long ago [s].")
-        declare("max_knots", 1024, "Reject composite actions with more knots than this.")
-        declare("min_knot_period", 0.0, "Reject a knot_period below this [s]; 0 = model_period / 10.")
-        declare("max_knot_period", 10.0, "Reject a knot_period above this [s].")
-        declare("max_chunk_duration", 30.0, "Reject a composite action lasting longer than this, length * knot_period [s].")
-        declare("max_future", 1.0, "Reject a composite action whose header.stamp is further than this ahead of now [s].")
-        declare("max_gain_norm", 1e4, "Reject a composite action with a gain of larger operator norm (largest singular value).")
-        declare("max_contraction", 0.0, "Reject a composite action whose certificate's contraction is not below this, "
-                "or that has no certificate (hint_controller.stability); 0 = off.")
-        declare(
-            "bound_margin", 0.5,
-            "x_ref / u_ff must lie within the model's state / input bounds widened by this fraction of their range.",
-        )
-        declare("max_pending_chunks", 8, "Most composite actions waiting for their start; beyond it the oldest is dropped.")
-        declare(
-            "realtime_priority", 0,
-            "SCHED_FIFO priority 1-99 of the command thread (0 = default scheduler). Needs CAP_SYS_NICE "
-            "or an rtprio limit; if refused, a warning is logged and the default scheduler is kept.",
-        )
+        """Declare the table's parameters, each checked against its range (ValueError: one line)."""
+        declare_checked(self, CONTROLLER_PARAMETERS)
         declare_ros2_control_parameters(self, "model")
 
     def _param(self, name: str):
@@ -234,7 +228,7 @@ class ControllerNode(Node):
         except MessageValidationError as error:
             self.get_logger().warning(f"state rejected: {error}", throttle_duration_sec=1.0)
             return
-        self._state = StateSample(values, time.monotonic(), stamp_to_seconds(msg.header.stamp))
+        self._store_state(values, stamp_to_seconds(msg.header.stamp))
 
     def _on_joint_state(self, msg: JointState) -> None:
         try:
@@ -242,7 +236,12 @@ class ControllerNode(Node):
         except JointStateError as error:
             self.get_logger().warning(f"joint_state rejected: {error}", throttle_duration_sec=1.0)
             return
-        self._state = StateSample(values, time.monotonic(), stamp_to_seconds(msg.header.stamp))
+        self._store_state(values, stamp_to_seconds(msg.header.stamp))
+
+    def _store_state(self, values: np.ndarray, stamp: float) -> None:
+        """Make `values` the latest state (one immutable sample, handed to the command loop)."""
+        self._state = next_state_sample(self._state, values, time.monotonic(), stamp, self.state_timeout,
+                                        self.resume_after_states)
 
     def _on_episode_event(self, msg: EpisodeEvent) -> None:
         if msg.event != EpisodeEvent.EVENT_START:
@@ -356,6 +355,11 @@ class ControllerNode(Node):
         if time.monotonic() - sample.received > self.state_timeout:
             u = self.executor_core.safe_input(sample.values)
             status = (ExecutorMode.SAFE, 0, 0, float("nan"), f"state older than {self.state_timeout} s")
+        elif not sample.trusted:
+            u = self.executor_core.safe_input(sample.values)
+            status = (ExecutorMode.SAFE, 0, 0, float("nan"), (
+                f"state stream resuming after a gap: {sample.run} of {self.resume_after_states} consecutive fresh states"
+            ))
         else:
             with self._lock:
                 u, executor_status = self.executor_core.command(now, sample.values)
@@ -421,7 +425,7 @@ class ControllerNode(Node):
 
     def destroy_node(self) -> None:
         self._running = False
-        if self._loop_thread.is_alive():
+        if self._loop_thread is not None and self._loop_thread.is_alive():
             self._loop_thread.join(timeout=1.0)
         super().destroy_node()
 

@@ -19,15 +19,17 @@ after the grace period, or when the state is not finite the model's safe input i
 Modes match hint_msgs/ControllerStatus. The output is always finite. The knot index is clamped
 before it becomes an integer, so no period or time (5e-324, 1e300) can make a tick raise.
 
-Which chunk runs when chunks overlap: **the latest arrival wins from its start time on.** A
-submitted chunk C (validated by :class:`hint_controller.chunk_validation.ChunkValidator`)
-supersedes every pending chunk that starts at or after C's start, and the active chunk too if C
-starts at or before it (C was planned later, from a newer state, and covers that time); pending chunks
-that start before C still run until C starts. So a chunk is never rejected for its start time
-relative to the others, and a near-future chunk cannot block the next valid one. The pending
-queue is therefore ordered by both start time and arrival; it holds at most ``max_pending``
-chunks: beyond that the oldest pending chunk is dropped (counted in ``chunks_dropped``; superseded
-ones in ``chunks_superseded``).
+Which chunk runs when chunks overlap: a chunk's start time is the time of the observation it was
+planned from, so a chunk that starts before the active chunk (the one that has started by the
+time of submission) was planned from an older observation: it never replaces the active chunk
+and is rejected as ``older_than_active``, like an invalid one (the active chunk keeps running).
+Otherwise **the latest arrival wins from its start time on**: a submitted chunk C (validated by
+:class:`hint_controller.chunk_validation.ChunkValidator`) supersedes every pending chunk that
+starts at or after C's start, and the active chunk if C starts at the same time (re-planned from
+the same observation); pending chunks that start before C still run until C starts, and a
+near-future chunk cannot block the next valid one. The pending queue is therefore ordered by both
+start time and arrival; it holds at most ``max_pending`` chunks: beyond that the oldest pending
+chunk is dropped (counted in ``chunks_dropped``; superseded ones in ``chunks_superseded``).
 """
 
 from __future__ import annotations
@@ -160,14 +162,22 @@ class ChunkExecutor:
     def submit(self, action: CompositeAction, now: float | None = None) -> None:
         """Queue `action`; it takes over at its start_time (see the module docstring).
 
-        Raises :class:`ChunkRejected` (and counts a rejection) when it violates the limits or its
-        names do not match the model; with `now` None the start-time limits are not checked.
+        Raises :class:`ChunkRejected` (and counts a rejection) when it violates the limits, its
+        names do not match the model or it starts before the active chunk; with `now` None the
+        start-time limits are not checked and the active chunk is the one of the latest
+        :meth:`command`, else also a pending one that has started by `now`.
         """
         try:
             if action.start_time < self._episode_start:
                 raise ChunkRejected("previous_episode", f"start_time {action.start_time:.3f} s is before the episode "
                                     f"start {self._episode_start:.3f} s: planned for the previous episode")
             chunk = self._prepare(action, now)
+            active = self._started(now)
+            if active is not None and chunk.start_time < active.start_time:
+                raise ChunkRejected("older_than_active", (
+                    f"chunk {chunk.sequence}: start_time {chunk.start_time:.6f} s is before the start "
+                    f"{active.start_time:.6f} s of the active chunk {active.sequence}: planned from an older observation"
+                ))
         except ChunkRejected as error:
             self.chunks_rejected += 1
             self.last_rejection = str(error)
@@ -183,6 +193,15 @@ class ChunkExecutor:
             kept = kept[-self.max_pending:]
         self._queue = kept
         self.chunks_accepted += 1
+
+    def _started(self, now: float | None) -> _PreparedChunk | None:
+        """The chunk a tick at `now` would execute: the latest pending one that has started by
+        then, else the active one (with `now` None: the active one)."""
+        if now is not None:
+            for chunk in reversed(self._queue):
+                if chunk.activation_time <= now:
+                    return chunk
+        return self._active
 
     def _prepare(self, action: CompositeAction, now: float | None) -> _PreparedChunk:
         model = self.model

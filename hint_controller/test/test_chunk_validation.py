@@ -91,12 +91,19 @@ def test_the_pending_queue_is_bounded_dropping_the_oldest():
 def test_a_near_future_chunk_does_not_block_the_next_valid_one():
     executor = ChunkExecutor(MODEL)
     executor.submit(chunk(start_time=NOW + 0.9, sequence=7), now=NOW)  # junk-ish, near future
-    assert executor.command(NOW + 0.95, np.zeros(4))[1].active_sequence == 7
-    executor.submit(chunk(start_time=NOW + 0.96, sequence=8), now=NOW + 0.96)
-    executor.submit(chunk(start_time=NOW + 0.5, sequence=9), now=NOW + 0.97)  # starts before the active one
+    # while it waits for its start, a later arrival that starts earlier replaces it
+    executor.submit(chunk(start_time=NOW + 0.05, sequence=8), now=NOW + 0.1)
+    _, status = executor.command(NOW + 0.95, np.zeros(4))
+    assert status.active_sequence == 8 and status.knot_index == 9
+    assert executor.chunks_superseded == 1
+    # a started chunk hands over to the next one at that one's start ...
+    executor.submit(chunk(start_time=NOW + 0.96, sequence=9), now=NOW + 0.96)
+    assert executor.command(NOW + 0.97, np.zeros(4))[1].active_sequence == 9
+    # ... and is not replaced by one that starts before it (planned from an older observation)
+    assert rejected(executor, chunk(start_time=NOW + 0.5, sequence=10), now=NOW + 0.97) == "older_than_active"
     _, status = executor.command(NOW + 0.98, np.zeros(4))
-    assert status.active_sequence == 9 and status.knot_index == 4
-    assert executor.chunks_rejected == 0 and executor.chunks_superseded == 2
+    assert status.active_sequence == 9 and status.knot_index == 0
+    assert executor.chunks_rejected == 1 and executor.chunks_superseded == 1
 
 
 def test_a_later_arrival_supersedes_pending_chunks_that_start_after_it():

@@ -47,7 +47,8 @@ def rig(ros, spawn, quadrotor):
         msg.header.stamp = node.get_clock().now().to_msg()
         rig.state_pub.publish(msg)
 
-    node.create_timer(0.01, publish_state)
+    rig.publish_state = publish_state
+    rig.state_timer = node.create_timer(0.01, publish_state)  # cancel() stops the state stream, reset() restarts it
     assert ros.spin_until(lambda: rig.chunk_pub.get_subscription_count() > 0 and len(rig.commands) > 5, 30), (
         "controller node did not come up: " + (process.stdout.read() if process.poll() is not None else "still running")
     )
@@ -219,4 +220,73 @@ def test_commands_stop_changing_to_safe_after_the_grace_period(ros, rig):
     ros.spin_until(lambda: rig.statuses and rig.statuses[-1].mode == 3, timeout=10)
     assert rig.statuses[-1].mode == 3
     np.testing.assert_allclose(rig.commands[-1].values, rig.model.safe_input(rig.x, "hover"))
+    assert_commands_safe(rig.commands, rig.model)
+
+
+def stamp_seconds(msg) -> float:
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
+def test_a_chunk_starting_before_the_active_one_is_rejected_and_the_active_one_keeps_running(ros, rig):
+    from hint_controller.action_messages import action_from_msg
+    from hint_controller.executor import ChunkExecutor
+
+    first = hover_chunk(rig.model, start_time=now(rig.node), length=500, sequence=1)  # 10 s
+    rig.chunk_pub.publish(to_msg(first))
+    assert ros.spin_until(lambda: rig.statuses and rig.statuses[-1].active_sequence == 1 and rig.statuses[-1].mode == 1, 10)
+    older = hover_chunk(rig.model, start_time=first.start_time - 0.1, length=500, sequence=2)  # valid, but planned earlier
+    rig.chunk_pub.publish(to_msg(older))
+    assert ros.spin_until(lambda: rig.statuses[-1].chunks_rejected >= 1, 10)
+    rig.commands.clear()
+    ros.spin_for(0.6)
+    status = rig.statuses[-1]
+    assert rig.process.poll() is None, "controller node died"
+    assert (status.chunks_accepted, status.chunks_rejected, status.chunks_superseded) == (1, 1, 0)
+    counts = dict(zip(status.rejection_reasons, status.rejection_counts))
+    assert counts["older_than_active"] == 1 and sum(counts.values()) == 1, counts
+    assert status.last_rejection.startswith("chunk 2: start_time"), status.last_rejection
+    assert status.active_sequence == 1 and status.mode == 1
+    # the commands keep following the first chunk, as an executor that only got that one computes them
+    reference = ChunkExecutor(rig.model, grace_period=0.2)
+    reference.submit(action_from_msg(to_msg(first), max_length=first.length))
+    tracked = [c for c in rig.commands if first.start_time <= stamp_seconds(c) < first.end_time]
+    assert len(tracked) > 0.3 * RATE_HZ * 0.6, f"only {len(tracked)} commands while tracking"
+    for command in tracked:
+        expected, _ = reference.command(stamp_seconds(command), rig.x)
+        np.testing.assert_allclose(command.values, expected, rtol=0, atol=5e-6)  # as in the first test
+
+
+def test_after_a_stale_state_one_late_state_does_not_resume_tracking(ros, rig):
+    """state_timeout 0.5 s, resume_after_states 10 (the default): a state after a gap longer than
+    state_timeout keeps the safe command until 10 states have arrived without such a gap."""
+    rig.chunk_pub.publish(to_msg(hover_chunk(rig.model, start_time=now(rig.node), length=1000)))  # 20 s
+    assert ros.spin_until(lambda: rig.statuses and rig.statuses[-1].mode == 1, 10), "not tracking"
+    rig.state_timer.cancel()
+    assert ros.spin_until(lambda: rig.statuses[-1].mode == 3 and "older" in rig.statuses[-1].reason, 10)
+    hover = rig.model.safe_input(rig.x, "hover")
+    ros.spin_for(0.2)  # tracking commands still in flight
+    rig.commands.clear()
+    seen = len(rig.statuses)
+    # one late state; sent again after the next gap if it was lost (the state topic is best-effort),
+    # so each one that arrives is a single state after a gap longer than state_timeout
+    for _ in range(5):
+        rig.publish_state()
+        if ros.spin_until(lambda: any("resuming" in s.reason for s in rig.statuses[seen:]), 2.0):
+            break
+    else:
+        pytest.fail("the controller never reported the late state")
+    assert "1 of 10" in next(s.reason for s in rig.statuses[seen:] if "resuming" in s.reason)
+    assert ros.spin_until(lambda: "older" in rig.statuses[-1].reason, 10), "the late state did not age out"
+    ros.spin_for(0.2)
+    assert rig.process.poll() is None
+    assert all(s.mode == 3 for s in rig.statuses[seen:]), [(s.mode, s.reason) for s in rig.statuses[seen:]]
+    assert rig.commands, "no commands after the late state"
+    for command in rig.commands:
+        np.testing.assert_allclose(command.values, hover)
+
+    rig.state_timer.reset()  # the stream is back: tracking resumes after 10 states
+    assert ros.spin_until(lambda: rig.statuses[-1].mode == 1, 10), (rig.statuses[-1].mode, rig.statuses[-1].reason)
+    rig.commands.clear()
+    ros.spin_for(0.5)
+    assert any(not np.allclose(c.values, hover) for c in rig.commands), "still the safe command"
     assert_commands_safe(rig.commands, rig.model)

@@ -8,7 +8,7 @@ import pytest
 from hint_controller.composite_action import CompositeAction, Interpolation
 from hint_controller.dynamics.planar_quadrotor import PlanarQuadrotor, hover_to_point_trajectory
 from hint_controller.dynamics.pusht_agent import PushTAgent, pd_acceleration
-from hint_controller.chunk_validation import ChunkRejected
+from hint_controller.chunk_validation import ChunkLimits, ChunkRejected
 from hint_controller.executor import ChunkExecutor, ExecutorMode
 from hint_controller.stability import closed_loop
 from hint_controller.tvlqr import chunk_controllers, primitive_controllers
@@ -147,11 +147,39 @@ def test_newer_chunk_takes_over_at_its_start_time(executor):
     u, status = executor.command(1.5, x)
     assert status.active_sequence == 2 and status.knot_index == 0
     np.testing.assert_allclose(u, [10.0, 11.0])
-    # a later arrival that starts before the active chunk supersedes it (latest arrival wins)
-    executor.submit(_chunk(start_time=1.2, length=10, sequence=3))
+    # a later arrival that starts at the active chunk's start supersedes it (latest arrival wins)
+    executor.submit(_chunk(start_time=1.5, length=10, sequence=3))
     _, status = executor.command(1.55, x)
-    assert status.active_sequence == 3 and status.knot_index == 3
+    assert status.active_sequence == 3 and status.knot_index == 0
     assert executor.chunks_accepted == 3 and executor.chunks_rejected == 0 and executor.chunks_superseded == 1
+
+
+def test_a_chunk_starting_before_the_active_one_is_rejected_and_the_active_one_keeps_running(executor):
+    executor.submit(_chunk(start_time=1.0, length=10, sequence=1))
+    x = np.zeros(4)
+    before, _ = executor.command(1.25, x)
+    with pytest.raises(ChunkRejected, match="chunk 2: start_time 0.900000 s is before the start 1.000000 s of the "
+                                            "active chunk 1") as rejected:
+        executor.submit(_chunk(start_time=0.9, length=10, sequence=2, gain=0.0))
+    assert rejected.value.reason == "older_than_active"
+    assert (executor.chunks_accepted, executor.chunks_rejected, executor.chunks_superseded) == (1, 1, 0)
+    assert executor.last_rejection.startswith("chunk 2")
+    u, status = executor.command(1.25, x)
+    assert status.active_sequence == 1 and status.knot_index == 2
+    np.testing.assert_array_equal(u, before)
+
+
+def test_a_pending_chunk_that_has_started_by_now_counts_as_active():
+    executor = ChunkExecutor(PushTAgent(), limits=ChunkLimits(max_age=10.0))
+    executor.submit(_chunk(start_time=1.0, length=10, sequence=1), now=1.0)
+    executor.command(1.0, np.zeros(4))
+    executor.submit(_chunk(start_time=1.3, length=10, sequence=2), now=1.2)  # pending: no tick since it started
+    with pytest.raises(ChunkRejected, match="active chunk 2") as rejected:
+        executor.submit(_chunk(start_time=1.2, length=10, sequence=3), now=1.35)
+    assert rejected.value.reason == "older_than_active"
+    # without `now` the active chunk is the one of the latest tick (sequence 1): a later start is taken
+    executor.submit(_chunk(start_time=1.2, length=10, sequence=4))
+    assert executor.command(1.35, np.zeros(4))[1].active_sequence == 4
 
 
 def test_ticks_at_floating_point_knot_times_select_that_knot():

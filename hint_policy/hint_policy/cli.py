@@ -4,7 +4,9 @@
         sys.exit(run_main(main))
 
 A missing, truncated or corrupt file (and any :class:`UserFacingError`) ends the command with
-``error: <file>: <what is wrong>`` on stderr and exit status 2, without a traceback;
+``error: <file>: <what is wrong>`` on stderr and exit status 2, without a traceback; a value the
+command cannot use (:class:`UsageError`, e.g. from :func:`check_at_least`, an unknown config key)
+with ``error: <what is wrong>``;
 ``--debug`` (or HINT_DEBUG=1) prints the traceback too. Other exceptions are bugs and keep their
 traceback. Commands declare the flag with :func:`add_debug_flag` so their --help lists it.
 """
@@ -30,6 +32,19 @@ class UserFacingError(Exception):
         super().__init__(f"{os.fspath(path)}: {problem}")
         self.path = os.fspath(path)
         self.problem = problem
+
+
+class UsageError(ValueError):
+    """A command-line value the command cannot use: ``error: <what is wrong>``, exit status 2."""
+
+
+def check_at_least(args: argparse.Namespace, **minimums: int) -> None:
+    """Raise :class:`UsageError` for the first option ``--<name>`` of `args` (given as
+    ``name=minimum``, dashes as underscores) below its minimum; options left unset (None) pass."""
+    for name, minimum in minimums.items():
+        value = getattr(args, name)
+        if value is not None and value < minimum:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
 
 
 class MissingDependency(ImportError):

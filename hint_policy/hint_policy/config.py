@@ -11,6 +11,7 @@ tau_chunk, ``sigma`` = sigma, ``noise_draws`` = N_aug.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import typing
 from pathlib import Path
@@ -202,6 +203,18 @@ class HintConfig:
         _check(t.lr_schedule in ("cosine", "constant"), "train.lr_schedule must be cosine or constant")
 
 
+class UnknownConfigKey(KeyError, ValueError):
+    """A config key (file or --set) that names no field: a KeyError for the code that reads
+    configs, a ValueError for the commands, which print it as one line and exit with status 2."""
+
+    def __str__(self) -> str:  # KeyError's own would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigTypeError(TypeError, ValueError):
+    """A config value of the wrong type (a TypeError; a ValueError for the commands, as above)."""
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
@@ -213,19 +226,24 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 
 def config_from_dict(cls: type, values: dict[str, Any] | None, where: str = "") -> Any:
-    """Build dataclass `cls` from nested `values`; unknown keys raise KeyError naming them."""
+    """Build dataclass `cls` from nested `values`; unknown keys raise :class:`UnknownConfigKey`
+    naming them and the closest known key of their section."""
     values = dict(values or {})
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise KeyError(f"unknown config keys {[where + k for k in unknown]}")
+        described = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            described.append(where + str(key) + (f" (did you mean {where + close[0]}?)" if close else ""))
+        raise UnknownConfigKey(f"unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(described)}")
     kwargs = {}
     for name, value in values.items():
         field_type = hints[name]
         if dataclasses.is_dataclass(field_type):
             if not isinstance(value, dict):
-                raise TypeError(f"config section {where + name} must be a mapping")
+                raise ConfigTypeError(f"config section {where + name} must be a mapping")
             value = config_from_dict(field_type, value, where=f"{where}{name}.")
         kwargs[name] = _coerce_number(value, field_type, where + name)
     return cls(**kwargs)
@@ -237,12 +255,12 @@ def _coerce_number(value: Any, field_type: Any, name: str) -> Any:
         try:
             return float(value)
         except ValueError:
-            raise TypeError(f"config key {name} must be a number, got {value!r}") from None
+            raise ConfigTypeError(f"config key {name} must be a number, got {value!r}") from None
     if field_type is int and isinstance(value, str):
         try:
             return int(value)
         except ValueError:
-            raise TypeError(f"config key {name} must be an integer, got {value!r}") from None
+            raise ConfigTypeError(f"config key {name} must be an integer, got {value!r}") from None
     return value
 
 

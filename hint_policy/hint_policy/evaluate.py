@@ -46,7 +46,7 @@ from hint_controller.composite_action import CompositeAction
 from hint_controller.executor import ChunkExecutor
 from hint_controller.names import name_indices
 from hint_policy.baselines import BASELINES, NearestNeighbourPolicy
-from hint_policy.cli import add_debug_flag, run_main
+from hint_policy.cli import add_debug_flag, check_at_least, run_main
 from hint_policy.config import HintConfig, load_config
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="evaluate a baseline built from --config's demos instead (hint_policy.baselines)")
     parser.add_argument("--config", type=Path, help="training config whose demos and features the baseline uses")
     parser.add_argument("--env", help="simulator (pusht, quadrotor); default: eval.env of the checkpoint's config")
-    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--episodes", type=int, default=50, help="episodes to run (seeds from --first-seed), at least 1")
     parser.add_argument("--first-seed", type=int, default=100000)
     parser.add_argument("--sigma", type=float, default=None, help="observation noise; default: the training sigma")
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, help="gif/mp4 of the first episode (one frame per knot)")
     add_debug_flag(parser)
     args = parser.parse_args(argv)
+    check_at_least(args, episodes=1, batch=1, steps=1, exec_knots=1, threads=0)
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)

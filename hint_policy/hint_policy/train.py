@@ -44,7 +44,7 @@ from hint_policy.checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
-from hint_policy.cli import add_debug_flag, run_main
+from hint_policy.cli import add_debug_flag, check_at_least, run_main
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
 from hint_policy.dataset import (
     ChunkLayout,
@@ -499,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                              "those demos' own starts; a learner that cannot reach 0.9 there has a bug")
     add_debug_flag(parser)
     args = parser.parse_args(argv)
+    check_at_least(args, overfit=1)
     config = load_config(args.config, args.set)
     if args.overfit:
         config = overfit_config(config, args.overfit)

@@ -133,8 +133,9 @@ def test_command_line_overrides_and_resume(tmp_path):
     assert load_config(tmp_path / "cli" / "config.yaml").train.steps == 4
     assert main(["--config", str(config_path), "--set", "data.sigma=0.2", "--resume"]) == 0
     assert load_checkpoint(tmp_path / "cli" / "checkpoints" / "latest.pt")["step"] == 6
-    with pytest.raises(KeyError, match="train.stepz"):
+    with pytest.raises(KeyError, match=r"train.stepz \(did you mean train.steps\?\)") as unknown:
         main(["--config", str(config_path), "--set", "train.stepz=3"])
+    assert isinstance(unknown.value, ValueError)  # hint_policy.cli.run_main prints it as one line, status 2
 
 
 def test_ddp_with_two_gloo_processes_matches_one_process(tmp_path):
