@@ -1,7 +1,8 @@
 """ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task, the
 planar quadrotor stabilization task of the HINT paper's Figure 5, the three-link arm reaching
 task (effort interface), the Franka Panda reaching task (position interface), and robomimic's
-Can and Square manipulation tasks on robosuite (the Panda behind a position interface).
+Can and Square manipulation tasks on robosuite (the Panda behind a position interface; the
+``_osc`` variants behind robosuite's operational-space controller with absolute pose targets).
 
 :func:`make_env` is the one registry of them by name; a simulator's module is imported only when
 that simulator is made.
@@ -24,6 +25,8 @@ _ENV_CLASSES = {
     "panda": ("hint_policy.envs.panda", "PandaReachEnv"),
     "can": ("hint_policy.envs.robosuite_tasks", "CanEnv"),
     "square": ("hint_policy.envs.robosuite_tasks", "SquareEnv"),
+    "can_osc": ("hint_policy.envs.robosuite_osc", "CanOSCEnv"),
+    "square_osc": ("hint_policy.envs.robosuite_osc", "SquareOSCEnv"),
 }
 ENV_NAMES = tuple(_ENV_CLASSES)
 

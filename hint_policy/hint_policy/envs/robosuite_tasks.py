@@ -138,7 +138,7 @@ class RobosuiteTaskEnv(Env):
         if abs(control_freq - round(control_freq)) > 1e-9:
             raise ValueError(f"physics_period must be 1 / an integer rate, got {c.physics_period}")
         self.sim_env = robosuite.make(
-            env_name, robots="Panda", controller_configs=joint_position_controller_config(),
+            env_name, robots="Panda", controller_configs=self._controller_config(),
             has_renderer=False, has_offscreen_renderer=False, use_camera_obs=False,
             control_freq=int(round(control_freq)), reward_shaping=False, ignore_done=True, hard_reset=False,
             horizon=10 * self.max_steps + 10,
@@ -189,6 +189,14 @@ class RobosuiteTaskEnv(Env):
     def _object_joint(self) -> str:
         raise NotImplementedError
 
+    def _controller_config(self) -> dict:
+        """robosuite's controller configuration of the arm and gripper."""
+        return joint_position_controller_config()
+
+    def _arm_action(self, u_arm: np.ndarray) -> np.ndarray:
+        """robosuite's arm action for the (clamped) arm inputs: the joint position targets."""
+        return u_arm
+
     def step(self, u: np.ndarray) -> tuple[np.ndarray, StepInfo]:
         """Hold the commanded joint and finger positions `u` (clamped to the limits) for one period."""
         u = self.model.clamp(np.asarray(u, dtype=float))
@@ -196,7 +204,7 @@ class RobosuiteTaskEnv(Env):
         opening = 2.0 * (u[-1] - lower) / (upper - lower) - 1.0  # robosuite's finger actuator scale
         self.gripper.current_action = np.array([opening, -opening])
         # the gripper's own action 0 leaves the finger targets set above unchanged
-        self._observation, _, _, _ = self.sim_env.step(np.concatenate([u[:-1], [0.0]]))
+        self._observation, _, _, _ = self.sim_env.step(np.concatenate([self._arm_action(u[:-1]), [0.0]]))
         self.steps += 1
         state = self.state
         height = float(state[self.state_names.index("object/z")])
