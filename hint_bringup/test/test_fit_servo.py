@@ -62,3 +62,43 @@ def test_a_bag_without_a_step_is_refused_with_a_reason(tmp_path):
     with pytest.raises(ValueError, match="no std_msgs/msg/Float64MultiArray topic /other"):
         main([str(tmp_path / "flat"), "--joint", "joint1", "--joint-names", "joint1,joint2,joint3",
               "--command-topic", "/other"])
+
+
+@pytest.mark.ros
+def test_the_can_arms_servo_is_identified_from_a_step_recorded_through_ros(ros, spawn, tmp_path, capsys):
+    """As on a real arm: the simulator behind ros2_control-style topics, the recorder taking
+    joint_states and the forward position commands, one joint's command stepping by 0.1 rad; the
+    fit matches the servo the Can and Square configs and launch files use."""
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    from hint_policy.envs.robosuite_tasks import ARM_JOINTS, DAMPING, FINGER_JOINT, NATURAL_FREQUENCY
+
+    joints = [*ARM_JOINTS, FINGER_JOINT]
+    commands_topic = "/position_controller/commands"
+    spawn("-m", "hint_bringup.sim_node", "--ros-args", "-p", "environment:=can", "-p", "image_rate_hz:=0.0",
+          "-p", "state_format:=joint_state", "-p", "command_format:=float64_multi_array",
+          "-p", "command_interface:=position", "-p", f"joint_names:=[{','.join(joints)}]",
+          "-p", "auto_reset:=false", "-p", "command_timeout:=100.0", "-r", f"command:={commands_topic}")
+    recorder = spawn("-m", "hint_bringup.recorder_node", "--ros-args", "-p", f"output_dir:={tmp_path}",
+                     "-p", "bag_name:=step", "-p", f"topics:=[/joint_states, {commands_topic}]",
+                     "-p", "environment:=can", "-p", "use_sim_time:=true")  # the JointState's clock
+    node = ros.node("servo_step")
+    states = []
+    node.create_subscription(JointState, "/joint_states", states.append, 100)
+    publisher = node.create_publisher(Float64MultiArray, commands_topic, 10)
+    assert ros.spin_until(lambda: len(states) > 10 and publisher.get_subscription_count() >= 2, 60)
+    hold = [dict(zip(states[-1].name, states[-1].position, strict=True))[joint] for joint in joints]
+    stepped = list(hold)
+    stepped[1] += 0.1  # panda_joint2
+    for command, seconds in ((hold, 1.0), (stepped, 1.5)):
+        timer = node.create_timer(0.01, lambda c=command: publisher.publish(Float64MultiArray(data=c)))
+        ros.spin_for(seconds)
+        node.destroy_timer(timer)
+    recorder.send_signal(2)
+    assert recorder.wait(timeout=20) == 0
+    assert main([str(tmp_path / "step"), "--joint", "panda_joint2", "--interface", "position",
+                 "--joint-names", ",".join(joints), "--command-topic", commands_topic, "--min-step", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert float(out.split("natural_frequency ")[1].split()[0]) == pytest.approx(NATURAL_FREQUENCY[1], rel=0.1), out
+    assert float(out.split("damping ")[1].split()[0]) == pytest.approx(DAMPING[1], rel=0.1), out
