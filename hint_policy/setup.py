@@ -11,6 +11,8 @@ setup(
         ("share/" + package_name, ["package.xml"]),
     ],
     install_requires=["setuptools"],
+    # colcon test runs each package's tests with pytest (the workspace's pytest.ini and conftest.py apply)
+    extras_require={"test": ["pytest"]},
     zip_safe=True,
     maintainer="hint maintainers",
     maintainer_email="maintainers@hint.invalid",
