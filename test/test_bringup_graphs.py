@@ -315,3 +315,20 @@ def test_hardware_graph_shuts_down_with_the_controller_and_respawns_the_policy_o
     with pytest.raises(ValueError, match="needs ros2 launch"):
         process_specs(hardware, {"checkpoint": "/x.pt", "respawn_policy": "true"})
     assert [s.node for s in process_specs(hardware, {"checkpoint": "/x.pt"})] == ["controller", "policy"]
+
+
+def test_launch_command_lines_with_unknown_arguments_are_refused_in_one_line():
+    from hint_bringup.launch_description import command_line_argument_names
+
+    names = command_line_argument_names(["--debug", "driverr:=expert", "seed:=3", "record:=true"])
+    assert names == ["driverr", "seed", "record"]
+    with pytest.raises(ValueError, match=r"unknown arguments \['driverr'\] for pusht_sim; known: .*driver"):
+        graph("pusht_sim").check_argument_names(names)
+    graph("pusht_sim").check_argument_names(["driver", "seed", "record"])
+
+
+@pytest.mark.parametrize("name", ["pusht_sim", "quadrotor_sim", "arm_sim", "can_sim", "square_sim"])
+def test_a_simulation_graph_ends_when_a_node_it_needs_exits(name):
+    g = graph(name)
+    assert {"sim", "controller", *g.drivers} <= set(g.shutdown_on_exit)
+    assert "recorder" not in g.shutdown_on_exit

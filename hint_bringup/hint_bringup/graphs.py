@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,14 @@ class Graph:
             common[r.enable] = ("false", f"restart the {r.node} node when it exits (ros2 launch only; true|false)")
             common[r.delay] = (r.default_delay, f"seconds before the {r.node} node is restarted")
         return {**common, **{name: (spec.default, spec.description) for name, spec in self.arguments.items()}}
+
+    def check_argument_names(self, names: Iterable[str]) -> None:
+        """ValueError naming the known arguments when any of `names` is not one of this graph's
+        (a mistyped driverr:=expert must not silently start the policy)."""
+        known = self.argument_specs()
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise ValueError(f"unknown arguments {unknown} for {self.name}; known: {', '.join(sorted(known))}")
 
     def respawn_delays(self, arguments: dict[str, str]) -> dict[str, float]:
         """node name -> respawn delay [s] of the nodes whose respawn argument is true."""
@@ -340,24 +349,30 @@ ARM_SIM_ARGUMENTS: dict[str, GraphArgument | tuple[str, str, str, str]] = {
 #: topic (object_pose, as from a perception node), and the inputs the simulator applied
 POLICY_OBSERVING_CELL = dataclasses.replace(POLICY, remappings=(("command", "applied_input"), ("state", "joint_states")))
 
+#: in a simulation graph every node but the recorder is needed: the launch ends when one exits
+SIM_SHUTDOWN_ON_EXIT = ("sim", "controller", "policy", "expert", "teleop")
+
 GRAPHS: dict[str, Graph] = {
     "pusht_sim": Graph(
         "pusht_sim", "pusht_sim.yaml", (SIM, CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/pusht.pt",
         arguments={"seed": ("0", "seed of the first episode", "sim", "seed")}, drivers=SIM_DRIVERS,
+        shutdown_on_exit=SIM_SHUTDOWN_ON_EXIT,
     ),
     "quadrotor_sim": Graph(
         "quadrotor_sim", "quadrotor_sim.yaml", (SIM, CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/quadrotor.pt",
         arguments={"seed": ("0", "seed of the first episode", "sim", "seed")}, drivers=SIM_DRIVERS,
+        shutdown_on_exit=SIM_SHUTDOWN_ON_EXIT,
     ),
     "arm_sim": Graph(
         "arm_sim", "arm_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_IN_SIM), checkpoint="checkpoints/arm.pt",
         arguments=ARM_SIM_ARGUMENTS, drivers={"policy": POLICY_IN_SIM, "expert": EXPERT},
+        shutdown_on_exit=SIM_SHUTDOWN_ON_EXIT,
     ),
     **{
         f"{task}_sim": Graph(
             f"{task}_sim", f"{task}_sim.yaml", (SIM, ARM_SIM_CONTROLLER, POLICY_OBSERVING_CELL),
             checkpoint=f"checkpoints/{task}.pt", arguments=ARM_SIM_ARGUMENTS,
-            drivers={"policy": POLICY_OBSERVING_CELL, "expert": EXPERT},
+            drivers={"policy": POLICY_OBSERVING_CELL, "expert": EXPERT}, shutdown_on_exit=SIM_SHUTDOWN_ON_EXIT,
         )
         for task in ("can", "square")
     },

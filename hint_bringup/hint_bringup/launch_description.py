@@ -6,6 +6,7 @@ machines without them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hint_bringup.graphs import PACKAGE, RECORDER, Graph, as_bool, graph
@@ -53,6 +54,11 @@ def node_actions(g: Graph, values: dict[str, str]) -> list[Any]:
     return actions
 
 
+def command_line_argument_names(argv: Sequence[str]) -> list[str]:
+    """The names of the name:=value launch arguments among a launch command line's `argv`."""
+    return [item.partition(":=")[0] for item in argv if ":=" in item and not item.startswith("-")]
+
+
 def generate(graph_name: str):
     """The LaunchDescription of graph `graph_name`."""
     from launch import LaunchDescription
@@ -63,6 +69,7 @@ def generate(graph_name: str):
     arguments = launch_arguments(g)
 
     def resolve(context, *_args, **_kwargs):
+        g.check_argument_names(command_line_argument_names(getattr(context, "argv", None) or ()))
         values = {name: LaunchConfiguration(name).perform(context) for name in arguments}
         return node_actions(g, values)
 

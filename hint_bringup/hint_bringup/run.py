@@ -67,9 +67,7 @@ def node_command(
 
 def process_specs(g: Graph, arguments: dict[str, str]) -> list[ProcessSpec]:
     """The command line of every node of `g` for the given launch arguments."""
-    unknown = set(arguments) - set(g.argument_specs())
-    if unknown:
-        raise ValueError(f"unknown arguments {sorted(unknown)} for {g.name}; known: {sorted(g.argument_specs())}")
+    g.check_argument_names(arguments)
     if g.respawn_delays(arguments):
         raise ValueError(f"respawning ({sorted(g.respawn_delays(arguments))}) needs ros2 launch; "
                          "the runner stops the whole graph when a node exits")
