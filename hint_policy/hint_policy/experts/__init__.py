@@ -1,5 +1,6 @@
 """Expert demonstrators (PushT push planner, quadrotor trajectory optimization + TVLQR, quadrotor
-stabilization by iLQR MPC, arm minimum-jerk reach + TVLQR) and the ``generate`` command that writes demo datasets."""
+stabilization by iLQR MPC, arm minimum-jerk reach + TVLQR, manipulation keyframe paths + TVLQR) and
+the ``generate`` command that writes demo datasets."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from hint_policy.demos import Demo
 
 if TYPE_CHECKING:
-    from hint_policy.envs.base import Env
+    from hint_policy.envs.base import Env, StepInfo
 
 
 def expert_demo(
@@ -32,3 +33,19 @@ def expert_demo(
         source="expert",
         extra=extra,
     )
+
+
+def stream_episode(env: Env, expert: Any, seed: int) -> tuple[list[np.ndarray], list[np.ndarray], StepInfo, Any]:
+    """Reset `env` to `seed` and let a streaming expert (``start(state, seed)`` -> memory,
+    ``act(memory, state)`` -> input) act until the episode ends: (states x_1..x_{T+1}, inputs
+    u_1..u_T, the last step's info, the expert's final memory)."""
+    state = env.reset(seed)
+    memory = expert.start(state, seed)
+    states, inputs = [state], []
+    info = None
+    while info is None or not info.done:
+        u = expert.act(memory, state)
+        state, info = env.step(u)
+        states.append(state)
+        inputs.append(u)
+    return states, inputs, info, memory

@@ -40,7 +40,7 @@ from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.demos import Demo
 from hint_policy.envs.arm import ArmReachEnv
 from hint_policy.envs.panda import PandaReachEnv
-from hint_policy.experts import expert_demo
+from hint_policy.experts import expert_demo, stream_episode
 
 #: peak of ds/dr of the minimum-jerk profile from rest, s(r) = 10 r^3 - 15 r^4 + 6 r^5
 MIN_JERK_PEAK_SPEED = 1.875
@@ -193,15 +193,7 @@ class ArmExpert:
     def run_episode(self, seed: int) -> Demo:
         """Reset the env to `seed`, plan, track until the episode ends, record the demo."""
         env = self.env
-        state = env.reset(seed)
-        memory = self.start(state, seed)
-        states, inputs = [state], []
-        info = None
-        while info is None or not info.done:
-            u = self.act(memory, state)
-            state, info = env.step(u)
-            states.append(state)
-            inputs.append(u)
+        states, inputs, info, memory = stream_episode(env, self, seed)
         plan = memory.plan
         return expert_demo(env, seed, states, inputs, info.success, extra={
             "elbow": "positive" if plan.elbow_positive else "negative",

@@ -44,7 +44,7 @@ import mujoco  # noqa: E402  (after the backend choice above)
 from hint_controller.executor import primitive_input
 from hint_controller.tvlqr import TVLQRConfig
 from hint_policy.demos import Demo
-from hint_policy.experts import expert_demo
+from hint_policy.experts import expert_demo, stream_episode
 from hint_policy.experts.arm_expert import inverse_dynamics, minimum_jerk
 
 #: TVLQR weights of the servoed arm and finger (the training configs' synthesis_options): position
@@ -306,15 +306,7 @@ class ManipulationExpert:
     def run_episode(self, seed: int) -> Demo:
         """Reset the env to `seed`, act until the episode ends, record the demo."""
         env = self.env
-        state = env.reset(seed)
-        memory = self.start(state, seed)
-        states, inputs = [state], []
-        info = None
-        while info is None or not info.done:
-            u = self.act(memory, state)
-            state, info = env.step(u)
-            states.append(state)
-            inputs.append(u)
+        states, inputs, info, memory = stream_episode(env, self, seed)
         return expert_demo(env, seed, states, inputs, info.success, extra={
             "strategy": memory.strategy, "duration": len(inputs) * env.physics_period,
             "object_lift": env.lift,
