@@ -20,8 +20,16 @@ import numpy as np
 from hint_bringup.graphs import graph
 from hint_bringup.run import GraphProcesses, check_policy_checkpoint, process_specs
 from hint_policy.cli import add_debug_flag, run_main
+from hint_policy.envs.pusht import SUCCESS_COVERAGE
 
 END_EVENTS = {1: "success", 2: "collision", 3: "timeout"}
+
+
+def coverage_text(score: float) -> str:
+    """An episode's PushT score (gym-pusht's clip(coverage / 0.95, 0, 1)) as the coverage it means."""
+    if score >= 1.0:
+        return f"coverage >= {SUCCESS_COVERAGE:.2f} (success at {SUCCESS_COVERAGE:.2f}), score {score:.3f}"
+    return f"coverage {score * SUCCESS_COVERAGE:.3f} (success at {SUCCESS_COVERAGE:.2f}), score {score:.3f}"
 
 
 def watch(episodes: int, timeout: float, frames: list[np.ndarray]) -> list[tuple[int, str, float]]:
@@ -39,7 +47,7 @@ def watch(episodes: int, timeout: float, frames: list[np.ndarray]) -> list[tuple
         if msg.event in END_EVENTS and len(results) < episodes:
             results.append((msg.seed, END_EVENTS[msg.event], msg.score))
             print(f"[demo] episode {len(results)}/{episodes} (seed {msg.seed}): {END_EVENTS[msg.event]}, "
-                  f"coverage score {msg.score:.3f}", flush=True)
+                  f"{coverage_text(msg.score)}", flush=True)
 
     def on_image(msg: Image) -> None:
         frames.append(np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.width, 3).copy())
@@ -93,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     bags = sorted(p for p in bag_dir.glob("*") if p.is_dir())
     if results:
         successes = sum(outcome == "success" for _, outcome, _ in results)
-        print(f"[demo] {successes} of {len(results)} episodes succeeded; mean coverage score "
-              f"{np.mean([r[2] for r in results]):.3f}")
+        print(f"[demo] {successes} of {len(results)} episodes succeeded (coverage above {SUCCESS_COVERAGE:.2f}); "
+              f"mean score {np.mean([r[2] for r in results]):.3f} (gym-pusht's clip(coverage / {SUCCESS_COVERAGE:.2f}))")
     print(f"[demo] video: {video or 'none (no frames received)'}")
     print(f"[demo] bag: {bags[-1] if bags else 'none'}  (convert: python -m hint_bringup.bag_to_dataset {bag_dir} --out {args.out / 'dataset.npz'})")
     return 0 if len(results) == args.episodes else 1
