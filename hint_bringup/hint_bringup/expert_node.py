@@ -47,7 +47,7 @@ from hint_bringup.expert_chunks import ChunkerConfig, ExpertChunker
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.composite_action import CompositeAction
-from hint_controller.node_main import BackgroundJob, renamed_parameters, run_node
+from hint_controller.node_main import BackgroundJob, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 
 PARAMETERS: dict[str, tuple[Any, str]] = {
@@ -56,8 +56,6 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "exec_knots": (8, "knots of each chunk executed before the next one is planned"),
     "control_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
 }
-#: old parameter names, still accepted with a deprecation warning (the training config's names now)
-RENAMED_PARAMETERS = {"chunk_knots": "chunk_length", "execute_knots": "exec_knots", "knot_stride": "control_stride"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +68,8 @@ class Episode:
 class ExpertNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("expert", **kwargs)
-        with renamed_parameters(self, RENAMED_PARAMETERS):
-            for name, (default, description) in PARAMETERS.items():
-                self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         self.environment = str(p["environment"])
         self.chunker = ExpertChunker(

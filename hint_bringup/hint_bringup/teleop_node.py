@@ -39,7 +39,7 @@ from sensor_msgs.msg import Joy
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.names import name_indices
-from hint_controller.node_main import renamed_parameters, run_node
+from hint_controller.node_main import run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_policy.envs import make_env
 
@@ -58,16 +58,13 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "chunk_length": (8, "knots per composite action"),
     "control_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
 }
-#: old parameter names, still accepted with a deprecation warning (the training config's names now)
-RENAMED_PARAMETERS = {"chunk_knots": "chunk_length", "knot_stride": "control_stride"}
 
 
 class TeleopNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("teleop", **kwargs)
-        with renamed_parameters(self, RENAMED_PARAMETERS):
-            for name, (default, description) in PARAMETERS.items():
-                self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
         env = make_env(str(p["environment"]))
         targets = list(p["target_states"])

@@ -62,31 +62,3 @@ def test_joy_and_target_points_move_the_agent_over_dds(ros, spawn):
 
     target.publish(Point(x=300.0, y=150.0, z=0.0))
     assert ros.spin_until(lambda: np.linalg.norm(agent() - [300.0, 150.0]) < 3.0, 5), agent()
-
-
-def test_old_parameter_names_still_work_with_a_deprecation_warning(capfd):
-    """chunk_knots / knot_stride (before the training config's names) reach chunk_length /
-    control_stride from the command line; a new name given too wins."""
-    import rclpy
-    from rclpy.context import Context
-
-    from hint_bringup.teleop_node import TeleopNode
-
-    context = Context()
-    rclpy.init(context=context, args=["--ros-args", "-p", "chunk_knots:=4", "-p", "knot_stride:=5",
-                                      "-p", "control_stride:=20"])
-    try:
-        node = TeleopNode(context=context)
-        try:
-            assert node.get_parameter("chunk_length").value == 4 and node.tracker.chunk_length == 4
-            assert node.get_parameter("control_stride").value == 20
-            assert node.tracker.control_period == pytest.approx(0.2)  # 20 physics steps of 0.01 s
-            assert node.get_parameter("chunk_knots").value == 4  # the old name is declared, and documented so
-            assert node.describe_parameter("knot_stride").description == "deprecated: use control_stride"
-        finally:
-            node.destroy_node()
-    finally:
-        rclpy.try_shutdown(context=context)
-    log = capfd.readouterr().err
-    assert "parameter 'chunk_knots' is deprecated, use 'chunk_length'" in log
-    assert "parameter 'knot_stride' is deprecated, use 'control_stride' (both given" in log

@@ -149,8 +149,8 @@ def declare_checked(node, specs: Sequence[ParameterSpec] = CONTROLLER_PARAMETERS
 
     rclpy refuses an override whose type differs from the declared one with its own exception; an
     integer for a DOUBLE (array) is converted to float in the node's overrides first (rclpy has
-    no public view of them: ``node._parameter_overrides``, as hint_controller.node_main's
-    renamed_parameters reads), any other mismatch is reported with the spec's line.
+    no public view of them: ``node._parameter_overrides``), any other mismatch is reported with the
+    spec's line.
     """
     from rcl_interfaces.msg import ParameterDescriptor
     from rclpy.exceptions import ParameterException

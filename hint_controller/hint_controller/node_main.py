@@ -4,11 +4,10 @@ the one-job-at-a-time background worker of the nodes that plan or sample off the
 
 from __future__ import annotations
 
-import contextlib
 import faulthandler
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
@@ -31,47 +30,6 @@ def declare_ros2_control_parameters(node: Node, inputs_of: str) -> None:
         "joint_names", Parameter.Type.STRING_ARRAY,
         ParameterDescriptor(description=f"Joints in the forward command controller's order (float64_multi_array); empty = the {inputs_of}'s input order."),
     )
-
-
-@contextlib.contextmanager
-def renamed_parameters(node: Node, renames: Mapping[str, str]) -> Iterator[None]:
-    """Accept the old names of renamed parameters (`renames`: old -> new) for one more release.
-
-    Declare the node's parameters inside the block::
-
-        with renamed_parameters(node, {"old_name": "new_name"}):
-            node.declare_parameter("new_name", 0, ...)
-
-    Entering, for each old name the user gave (``--ros-args -p old:=...``, ``--params-file``, the
-    node's ``parameter_overrides``: rclpy's overrides of this node) it logs one warning "parameter
-    '<old>' is deprecated, use '<new>'" and, unless the new name was given too (then the new one
-    wins and the warning says so), hands the value to the new name as if the user had given that:
-    the new parameter is declared with it, type-checked like any override, read-only ones included
-    (set_parameters would refuse those). Leaving, it declares each old name with the new one's type
-    and read-only flag and the description "deprecated: use <new>", statically typed without a
-    default: it holds a value only when the user gave it, so no sentinel value is needed.
-
-    rclpy has no public view of a node's overrides; this reads and extends ``node._parameter_overrides``
-    (the dict ``declare_parameter`` takes overrides from, rclpy Foxy to Rolling).
-    """
-    overrides: dict[str, Parameter] = node._parameter_overrides
-    for old, new in renames.items():
-        if old not in overrides:
-            continue
-        value = overrides[old].value
-        if new in overrides:
-            node.get_logger().warning(
-                f"parameter '{old}' is deprecated, use '{new}' (both given: {new}={overrides[new].value!r} wins "
-                f"over {old}={value!r})"
-            )
-        else:
-            node.get_logger().warning(f"parameter '{old}' is deprecated, use '{new}'")
-            overrides[new] = Parameter(new, value=value)
-    yield
-    for old, new in renames.items():
-        target = node.describe_parameter(new)
-        node.declare_parameter(old, Parameter.Type(target.type), ParameterDescriptor(
-            description=f"deprecated: use {new}", read_only=target.read_only))
 
 
 class BackgroundJob:

@@ -59,22 +59,19 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError
 from hint_controller.names import name_indices
-from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, renamed_parameters, run_node
+from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, run_node
 from hint_controller.pose import JointStateAndPoses, PoseError, pose_topic
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.dataset import data_model
 from hint_policy.inference import HintPolicy
 
-#: old parameter names, still accepted with a deprecation warning (the training config's names now)
-RENAMED_PARAMETERS = {"execute_knots": "exec_knots", "sampling_steps": "sampler_steps"}
 
 
 class PolicyNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("hint_policy", **kwargs)
-        with renamed_parameters(self, RENAMED_PARAMETERS):
-            self._declare_parameters()
+        self._declare_parameters()
         p = lambda name: self.get_parameter(name).value  # noqa: E731
         # small denoisers run far faster on one thread when other processes share the cores
         torch.set_num_threads(int(p("torch_threads")))
