@@ -54,7 +54,7 @@ from rosbags.typesys.store import Typestore
 
 from hint_policy.demos import Demo
 
-from hint_bringup.simulation import (  # noqa: F401  (re-exported: the bag tools' users import them from here)
+from hint_bringup.simulation import (
     EVENT_COLLISION, EVENT_NAMES, EVENT_START, EVENT_STOP, EVENT_SUCCESS, EVENT_TIMEOUT, NS,
 )
 

@@ -41,7 +41,8 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from hint_controller.node_main import run_node
-from hint_bringup.bags import DEFAULT_CHUNK_SIZE, DEFAULT_TOPICS, EVENT_NAMES, EVENT_START, EVENT_TYPE, BagWriter
+from hint_bringup.bags import DEFAULT_CHUNK_SIZE, DEFAULT_TOPICS, EVENT_TYPE, BagWriter
+from hint_bringup.simulation import EVENT_NAMES, EVENT_START
 
 #: wall seconds the recorder keeps taking messages after SIGINT / SIGTERM before it closes the bag
 DRAIN_S = 0.3

@@ -19,8 +19,8 @@ PERIOD_NS = 10_000_000
 WRITER = textwrap.dedent(
     """
     import os, signal, sys
-    from hint_bringup.bags import (BagWriter, EVENT_START, EVENT_SUCCESS, event_message, input_message,
-                                   state_message)
+    from hint_bringup.bags import BagWriter, event_message, input_message, state_message
+    from hint_bringup.simulation import EVENT_START, EVENT_SUCCESS
     bag = BagWriter(sys.argv[1], chunk_size=int(sys.argv[2]))
     for topic, msgtype in [("state", "hint_msgs/msg/StateVector"), ("applied_input", "hint_msgs/msg/InputVector"),
                            ("episode_event", "hint_msgs/msg/EpisodeEvent")]:

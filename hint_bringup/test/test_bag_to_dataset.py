@@ -12,9 +12,9 @@ import pytest
 from hint_bringup import bags
 from hint_bringup.bag_to_dataset import main
 from hint_bringup.bags import (
-    EVENT_START, EVENT_SUCCESS, BagWriter, MissingTopicError, event_message, input_message,
-    read_episodes, state_message, write_demo_bag,
+    BagWriter, MissingTopicError, event_message, input_message, read_episodes, state_message, write_demo_bag,
 )
+from hint_bringup.simulation import EVENT_START, EVENT_SUCCESS
 from hint_policy.cli import UserFacingError
 from hint_policy.demos import Demo, load_demos
 
