@@ -66,6 +66,23 @@ from hint_controller.stability import certified
 from hint_policy.dataset import data_model
 from hint_policy.inference import HintPolicy
 
+#: name -> (default, description) of the node's parameters (poses and the ros2_control ones besides)
+PARAMETERS: dict[str, tuple[object, str]] = {
+    "checkpoint": ("", "Path of the trained policy checkpoint (.pt)."),
+    "sigma": (-1.0, "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy."),
+    "sampler": ("ddim", "ddim or ddpm."),
+    "sampler_steps": (10, "Denoising steps of the DDIM sampler (DDPM uses the training steps)."),
+    "device": ("cpu", "torch device: cpu, cuda, cuda:1 ..."),
+    "exec_knots": (0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk."),
+    "seed": (-1, "Seed of the observation noise and sampler; -1 = random."),
+    "torch_threads": (1, "torch intra-op threads for sampling on the CPU."),
+    "handover": ("none", "none (time-indexed take-over) or inpaint (real-time chunking from the previous chunk)."),
+    "inpaint_frozen": (1, "handover inpaint: knots of a new chunk held to the previous one."),
+    "inpaint_horizon": (1, "handover inpaint: knots guided toward the previous chunk at most (0 = its whole overlap)."),
+    "certify": (True, "Attach each chunk's stability certificate (training dynamics model) before publishing."),
+}
+#: a string array: poses read from '<pose>_pose' topics
+POSES_PARAMETER = "poses"
 
 
 class PolicyNode(Node):
@@ -102,29 +119,16 @@ class PolicyNode(Node):
         self.get_logger().info(f"{self.policy}; replanning every {self.exec_knots} knots")
 
     def _declare_parameters(self) -> None:
-        def declare(name, default, description):
+        for name, (default, description) in PARAMETERS.items():
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
-
-        declare("checkpoint", "", "Path of the trained policy checkpoint (.pt).")
-        declare("sigma", -1.0, "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy.")
-        declare("sampler", "ddim", "ddim or ddpm.")
-        declare("sampler_steps", 10, "Denoising steps of the DDIM sampler (DDPM uses the training steps).")
-        declare("device", "cpu", "torch device: cpu, cuda, cuda:1 ...")
-        declare("exec_knots", 0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk.")
-        declare("seed", -1, "Seed of the observation noise and sampler; -1 = random.")
-        declare("torch_threads", 1, "torch intra-op threads for sampling on the CPU.")
-        declare("handover", "none", "none (time-indexed take-over) or inpaint (real-time chunking from the previous chunk).")
-        declare("inpaint_frozen", 1, "handover inpaint: knots of a new chunk held to the previous one.")
-        declare("inpaint_horizon", 1, "handover inpaint: knots guided toward the previous chunk at most (0 = its whole overlap).")
-        declare("certify", True, "Attach each chunk's stability certificate (training dynamics model) before publishing.")
-        self.declare_parameter("poses", Parameter.Type.STRING_ARRAY, ParameterDescriptor(description=(
+        self.declare_parameter(POSES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(description=(
             "state_source joint_state: poses the policy observes besides the joints, each a geometry_msgs/PoseStamped "
             "on '<pose>_pose' filling the states '<pose>/x' ... '<pose>/qw' (e.g. [object] from a perception node).")))
         declare_ros2_control_parameters(self, "policy")
 
     def _make_observation_inputs(self, state_source: str, command_format: str) -> None:
         """Subscribe the observed state and applied command in the configured message types."""
-        poses = tuple(self.get_parameter_or("poses").value or ())
+        poses = tuple(self.get_parameter_or(POSES_PARAMETER).value or ())
         if state_source == "state_vector":
             if poses:
                 raise ValueError(f"poses {list(poses)} need state_source joint_state (a StateVector carries them)")
