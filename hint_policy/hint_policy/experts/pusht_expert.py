@@ -43,8 +43,19 @@ from shapely.ops import nearest_points
 from shapely.prepared import prep
 
 from hint_policy.demos import Demo
-from hint_policy.envs.pusht import AGENT_RADIUS, GOAL_POSE, KD, KP, PHYSICS_PERIOD, PushTEnv
+from hint_policy.envs.pusht import AGENT_RADIUS, GOAL_POSE, KD, KP, PHYSICS_PERIOD, PUSHT_STATE_NAMES, PushTEnv
 from hint_policy.experts import expert_demo
+
+def _state_slice(first: str, last: str) -> slice:
+    """The contiguous run of PushT state coordinates from `first` to `last` (inclusive)."""
+    return slice(PUSHT_STATE_NAMES.index(first), PUSHT_STATE_NAMES.index(last) + 1)
+
+
+#: where the expert reads the agent's position and velocity and the block's pose in a PushT state
+AGENT_POSITION = _state_slice("agent_x", "agent_y")
+AGENT_VELOCITY = _state_slice("agent_vx", "agent_vy")
+BLOCK_POSE = _state_slice("block_x", "block_theta")
+BLOCK_ANGLE = PUSHT_STATE_NAMES.index("block_theta")
 
 #: the T's outline in the block's body frame (gym-pusht's add_tee with scale 30), with edge names
 T_OUTLINE = np.array(
@@ -192,7 +203,7 @@ class PushTExpert:
     def start(self, state: np.ndarray, seed: int, rng: np.random.Generator | None = None) -> PushTExpertMemory:
         """The memory of a new episode from its first full state (rng defaults to one seeded by `seed`)."""
         rng = rng if rng is not None else np.random.default_rng(seed)
-        target_angle, strategy = self._choose_target_angle(state[6], rng)
+        target_angle, strategy = self._choose_target_angle(state[BLOCK_ANGLE], rng)
         return PushTExpertMemory(rng=rng, target_angle=target_angle, strategy=strategy)
 
     def act(self, memory: PushTExpertMemory, state: np.ndarray) -> np.ndarray:
@@ -240,7 +251,7 @@ class PushTExpert:
         """Draw candidates by softmax and return the first whose executed push (simulated in
         closed loop, for a few push durations around the planned one) improves the pose."""
         cfg = self.config
-        cost_now = pose_cost(*state[4:7], target_angle, cfg.angle_weight)
+        cost_now = pose_cost(*state[BLOCK_POSE], target_angle, cfg.angle_weight)
         for candidate in self._plan(state, target_angle, rng)[: cfg.candidates_checked]:
             best = None
             for scale in cfg.duration_scales:
@@ -271,7 +282,7 @@ class PushTExpert:
 
     def _plan(self, state: np.ndarray, target_angle: float, rng: np.random.Generator) -> list[PushCandidate]:
         cfg = self.config
-        block_pose = state[4:7]
+        block_pose = state[BLOCK_POSE]
         cost_now = pose_cost(*block_pose, target_angle, cfg.angle_weight)
         polygon = sg.Polygon(t_polygon(block_pose))
         body = prep(polygon.buffer(AGENT_RADIUS + cfg.start_gap - 0.5, join_style="mitre"))
@@ -296,7 +307,7 @@ class PushTExpert:
         """Best (duration, pose cost) of a straight push at push_speed from `start`."""
         cfg = self.config
         velocity = direction * cfg.push_speed
-        self.sim.set_state(np.array([start[0], start[1], velocity[0], velocity[1], *state[4:7]]))
+        self.sim.set_state(np.array([start[0], start[1], velocity[0], velocity[1], *state[BLOCK_POSE]]))
         block, space = self.sim.gym_env.block, self.sim.gym_env.space
         agent = self.sim.gym_env.agent
         steps = int(round(cfg.max_push_time / PHYSICS_PERIOD))
@@ -346,7 +357,7 @@ class PushTExpert:
     def _fallback(self, state: np.ndarray, target_angle: float, rng: np.random.Generator) -> PushCandidate:
         """No improving push: take a random feasible push of random length to change the situation."""
         cfg = self.config
-        block_pose = state[4:7]
+        block_pose = state[BLOCK_POSE]
         polygon = sg.Polygon(t_polygon(block_pose))
         starts = self._candidate_starts(block_pose)
         order = rng.permutation(len(starts))
@@ -365,17 +376,17 @@ class PushTExpert:
             duration = float(rng.uniform(0.2, 0.5))
             return PushCandidate(edge, contact, start, -normal, duration, math.nan, 0.0, path, 0.0)
         # boxed in (block against a corner): back off toward the workspace centre
-        away = np.array([256.0, 256.0]) - state[:2]
+        away = np.array([256.0, 256.0]) - state[AGENT_POSITION]
         away = away / max(np.linalg.norm(away), 1e-9)
-        start = state[:2] + away * 40.0
-        return PushCandidate(0, start, start, away, 0.1, math.nan, 0.0, [state[:2].copy(), start], 40.0)
+        start = state[AGENT_POSITION] + away * 40.0
+        return PushCandidate(0, start, start, away, 0.1, math.nan, 0.0, [state[AGENT_POSITION].copy(), start], 40.0)
 
     # ------------------------------------------------------------------ execution
     def _continuation(self, state: np.ndarray) -> list[np.ndarray]:
         """Where the agent goes in the first `continuation_time` of a plan: on at its current
         velocity (a new plan starts where the smoothing of the old motion ends)."""
         steps = max(1, int(round(self.config.continuation_time / PHYSICS_PERIOD)))
-        return [state[:2] + state[2:4] * PHYSICS_PERIOD * k for k in range(1, steps + 1)]
+        return [state[AGENT_POSITION] + state[AGENT_VELOCITY] * PHYSICS_PERIOD * k for k in range(1, steps + 1)]
 
     def _reference(
         self, state: np.ndarray, candidate: PushCandidate, last_input: np.ndarray
@@ -384,17 +395,17 @@ class PushTExpert:
         cfg = self.config
         push_end = candidate.start + candidate.direction * cfg.push_speed * candidate.duration
         retreat_end = push_end - candidate.direction * cfg.retreat
-        path = candidate.path or [state[:2].copy()]
+        path = candidate.path or [state[AGENT_POSITION].copy()]
         segments = [(p, cfg.travel_speed) for p in path[1:]]
         segments += [(candidate.start, cfg.push_speed), (push_end, cfg.push_speed), (retreat_end, cfg.push_speed)]
-        raw = [state[:2].copy(), *self._continuation(state)]
+        raw = [state[AGENT_POSITION].copy(), *self._continuation(state)]
         for point, speed in segments:
             raw.extend(_interpolate(raw[-1], point, speed))
         raw = np.array(raw)
         execute = len(raw) - 1
         sigma = cfg.smoothing_sigma / PHYSICS_PERIOD
         half = int(math.ceil(3 * sigma))
-        before = state[:2] - state[2:4] * PHYSICS_PERIOD * np.arange(half, 0, -1)[:, None]
+        before = state[AGENT_POSITION] - state[AGENT_VELOCITY] * PHYSICS_PERIOD * np.arange(half, 0, -1)[:, None]
         after_velocity = (raw[-1] - raw[-2]) if len(raw) > 1 else np.zeros(2)
         after = raw[-1] + after_velocity * np.arange(1, half + 2)[:, None]
         padded = np.vstack([before, raw, after])
@@ -405,9 +416,9 @@ class PushTExpert:
         # motion with a quintic Hermite correction that fades out over blend_time, its weights
         # chosen so the first tracking inputs continue the last applied one: no input jumps
         # between consecutive plans.
-        smooth = smooth + _start_correction(smooth, state[:2], state[2:4], last_input, cfg.blend_time)
+        smooth = smooth + _start_correction(smooth, state[AGENT_POSITION], state[AGENT_VELOCITY], last_input, cfg.blend_time)
         # row 0 is the previous sample, so the first reference velocity is the current velocity
-        reference = np.vstack([state[:2] - state[2:4] * PHYSICS_PERIOD, smooth])
+        reference = np.vstack([state[AGENT_POSITION] - state[AGENT_VELOCITY] * PHYSICS_PERIOD, smooth])
         return reference, max(execute, 1)
 
     def _tracking_input(self, reference: np.ndarray, t: int, state: np.ndarray) -> np.ndarray:
@@ -420,8 +431,8 @@ class PushTExpert:
         feedforward = (velocity_next - velocity_ref) / dt
         return (
             feedforward
-            + cfg.tracking_kp * (position_ref - state[:2])
-            + cfg.tracking_kd * (velocity_ref - state[2:4])
+            + cfg.tracking_kp * (position_ref - state[AGENT_POSITION])
+            + cfg.tracking_kd * (velocity_ref - state[AGENT_VELOCITY])
         )
 
 
