@@ -138,25 +138,6 @@ def load_demos(path: str | os.PathLike) -> list[Demo]:
     return demos
 
 
-def read_demo_files(paths: Sequence[str], lerobot: dict[str, Any] | None = None,
-                    required_states: Sequence[str] = (), required_inputs: Sequence[str] = ()) -> list[Demo]:
-    """Every demo of the sources `paths` (a training config's ``data.demos``: .npz files, or
-    LeRobot datasets as "lerobot:<root or repo id>" read with the ``data.lerobot`` column map;
-    `required_*`: the model's names such a dataset must provide), in order."""
-    if not paths:
-        raise ValueError("data.demos lists no demo files")
-    demos: list[Demo] = []
-    for path in paths:
-        if str(path).startswith("lerobot:"):
-            from hint_policy.lerobot_io import PREFIX, LeRobotColumns, read_lerobot_demos
-
-            demos.extend(read_lerobot_demos(str(path)[len(PREFIX):], LeRobotColumns.from_config(lerobot),
-                                            required_states, required_inputs))
-        else:
-            demos.extend(load_demos(path))
-    return demos
-
-
 def select_demos(demos: Sequence[Demo], only_successful: bool = True, num_demos: int | None = None) -> list[Demo]:
     """The successful demos (all with `only_successful` False), the first `num_demos` of them."""
     selected = [d for d in demos if d.success or not only_successful]
