@@ -1,10 +1,12 @@
 """Closed-loop scores of the shipped policies on held-out seeds (eval.pusht.*, eval.quadrotor.*,
 eval.arm.*: the Panda behind its position interface, eval.can.* and eval.square.*: robomimic's
 Can and Square on robosuite), the nearest-neighbour baseline on the same seeds (eval.pusht_nn.*,
-eval.arm_nn.*, eval.can_nn.*, eval.square_nn.*), and how long the shipped
-PushT recipe took to first reach a score of 0.8 (train.pusht.minutes_to_score_0_8, read from the
-training log that ships beside the checkpoint, results/pusht_training/train_log.jsonl), and the
-input jump at hand-over between chunks (handover.*).
+eval.arm_nn.*, eval.can_nn.*, eval.square_nn.*), how fast the shipped PushT recipe learns
+(train.pusht.minutes_to_score_0_8 / _0_9 / minutes_to_success_0_5, read from the training log
+that ships beside the checkpoint, results/pusht_training/train_log.jsonl) beside the
+Diffusion-Policy-style action trained on the same demos with the same budget
+(train.pusht_dp.*, results/pusht_dp_training/), and the input jump at hand-over between chunks
+(handover.*).
 
 The checkpoints in hint_bringup/checkpoints run in the ROS-free simulators through the real
 chunk executor (hint_policy.evaluate), 50 episodes each from seed 100000 (demos use seeds below
@@ -39,6 +41,8 @@ SHIPPED = {
     "square": ("square", "square_sim", ROOT / "hint_policy" / "config" / "square.yaml", 200),
 }
 PUSHT_TRAINING_LOG = ROOT / "results" / "pusht_training" / "train_log.jsonl"
+#: the Diffusion-Policy-style action on the same demos and budget (hint_policy/config/pusht_dp.yaml)
+PUSHT_DP_TRAINING_LOG = ROOT / "results" / "pusht_dp_training" / "train_log.jsonl"
 EPISODES = 50
 FIRST_SEED = 100_000
 #: the real-time-chunking hand-over measured against the launch files' default
@@ -89,14 +93,27 @@ def _report_scores(report, prefix: str, metrics: dict, note: str) -> None:
     report(f"{prefix}.success_rate", metrics["success_rate"], "ratio", "success rate; " + note)
 
 
-def minutes_to_score(log_path: Path, threshold: float) -> float:
-    """Wall minutes from the start of a training log to its first evaluation at `threshold` or above
-    (NaN when none reached it)."""
+def minutes_to(log_path: Path, threshold: float, metric: str = "mean_score") -> float:
+    """Wall minutes from the start of a training log to its first evaluation whose `metric`
+    (mean_score, success_rate) is `threshold` or above (NaN when none reached it)."""
     records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     for record in records:
-        if record.get("event") == "eval" and record.get("mean_score", 0.0) >= threshold:
+        if record.get("event") == "eval" and record.get(metric, 0.0) >= threshold:
             return record["time"] / 60
     return float("nan")
+
+
+def _report_learning_speed(report) -> None:
+    """Minutes to score 0.8 and 0.9 and to 50 % success of the shipped PushT recipe and of the
+    Diffusion-Policy-style action trained on the same demos with the same budget."""
+    for label, log in (("pusht", PUSHT_TRAINING_LOG), ("pusht_dp", PUSHT_DP_TRAINING_LOG)):
+        if not log.is_file():
+            continue
+        where = f"{log.relative_to(ROOT)}, 50 held-out seeds per evaluation every 2000 steps"
+        for metric, threshold, name in (("mean_score", 0.8, "score_0_8"), ("mean_score", 0.9, "score_0_9"),
+                                        ("success_rate", 0.5, "success_0_5")):
+            report(f"train.{label}.minutes_to_{name}", minutes_to(log, threshold, metric), "min",
+                   f"wall minutes of the training run to its first evaluation with {metric} >= {threshold} ({where})")
 
 
 def run(report) -> None:
@@ -126,8 +143,6 @@ def run(report) -> None:
             note = (f"nearest-neighbour chunk lookup over {SHIPPED[name][2].name}'s demos and features, same "
                     f"{EPISODES} seeds from {FIRST_SEED}, {settings['exec_knots']} knots per chunk")
             _report_scores(report, f"eval.{name}_nn", metrics, note)
-        report("train.pusht.minutes_to_score_0_8", minutes_to_score(PUSHT_TRAINING_LOG, 0.8), "min",
-               f"wall minutes of the shipped PushT training run to its first evaluation >= 0.8 "
-               f"({PUSHT_TRAINING_LOG.relative_to(ROOT)}, 50 held-out seeds per evaluation)")
+        _report_learning_speed(report)
     finally:
         torch.set_num_threads(threads)
