@@ -41,8 +41,11 @@ ros2_control-style topics for an arm (the parameters mirror hint_controller's co
 * ``state_format:=joint_state`` also publishes ``joint_states`` (sensor_msgs/JointState, as
   joint_state_broadcaster does) with every step's ``state``: name, position and velocity of the
   model's joints and effort = the effort applied over the step that ended at the stamp (zeros for
-  an episode's first state). ``state`` keeps carrying the full StateVector, so coordinates that
-  are no joint's (the arm task's goal point) still reach the policy.
+  an episode's first state), and the positions of joints the env measures outside its model (the
+  Panda's mirrored finger) with NaN in their other fields, as joint_state_broadcaster fills
+  interfaces a joint lacks. ``state`` keeps carrying the full StateVector, so coordinates that are
+  no joint's (the arm task's goal point) still reach the policy; ``poses`` also publishes chosen
+  poses on their own topics (an object's pose, as a perception node would).
 * ``command_format:=float64_multi_array`` takes ``command`` as std_msgs/Float64MultiArray, as a
   ros2_control forward command controller does: entry i commands ``joint_names[i]`` on
   ``command_interface`` (empty joint_names = the model's input order); an array of the wrong
