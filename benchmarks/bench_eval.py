@@ -103,12 +103,40 @@ def minutes_to(log_path: Path, threshold: float, metric: str = "mean_score") -> 
     return float("nan")
 
 
+def plot_learning_speed(logs: dict[str, Path], path: Path) -> Path:
+    """Evaluation score and success rate against wall minutes of each training log in `logs`
+    (label -> train_log.jsonl), one panel each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (score_axis, success_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, log in logs.items():
+        records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        evals = [r for r in records if r.get("event") == "eval"]
+        minutes = [r["time"] / 60 for r in evals]
+        score_axis.plot(minutes, [r["mean_score"] for r in evals], "o-", label=label)
+        success_axis.plot(minutes, [r["success_rate"] for r in evals], "o-", label=label)
+    score_axis.set(xlabel="wall minutes of training", ylabel="mean score (50 held-out seeds)", ylim=(0, 1.02))
+    success_axis.set(xlabel="wall minutes of training", ylabel="success rate (50 held-out seeds)", ylim=(0, 1.02))
+    score_axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def _report_learning_speed(report) -> None:
     """Minutes to score 0.8 and 0.9 and to 50 % success of the shipped PushT recipe and of the
     Diffusion-Policy-style action trained on the same demos with the same budget."""
-    for label, log in (("pusht", PUSHT_TRAINING_LOG), ("pusht_dp", PUSHT_DP_TRAINING_LOG)):
-        if not log.is_file():
-            continue
+    logs = {label: log for label, log in (("pusht", PUSHT_TRAINING_LOG), ("pusht_dp", PUSHT_DP_TRAINING_LOG))
+            if log.is_file()}
+    if len(logs) == 2:
+        plot_learning_speed({"HINT (pusht.yaml)": PUSHT_TRAINING_LOG,
+                             "Diffusion-Policy-style action (pusht_dp.yaml)": PUSHT_DP_TRAINING_LOG},
+                            PUSHT_DP_TRAINING_LOG.parent / "learning_speed.png")
+    for label, log in logs.items():
         where = f"{log.relative_to(ROOT)}, 50 held-out seeds per evaluation every 2000 steps"
         for metric, threshold, name in (("mean_score", 0.8, "score_0_8"), ("mean_score", 0.9, "score_0_9"),
                                         ("success_rate", 0.5, "success_0_5")):
