@@ -17,6 +17,18 @@ and square (the Panda and its finger behind the position servo, robosuite/MuJoCo
     stability.input_gain.E.median                gamma, median chunk
     stability.contraction.E.open_loop_median     ||Phi_tau||_2 with K = 0, median chunk
 
+The shipped quadrotor policy's own chunks (:func:`policy_rollouts`): every composite action it
+returns along its closed-loop episodes on held-out seeds 100000-100009 at the launch setting
+(hint_bringup/config/quadrotor_sim.yaml: DDIM-10, 2 executed knots, policy noise seed 0), each
+certified the same way on its training config's dynamics model:
+    stability.contracting_fraction.quadrotor_policy    fraction with ||Phi_tau||_2 < 1
+    stability.contraction.quadrotor_policy.median      median ||Phi_tau||_2
+
+    python -m benchmarks.bench_stability --checkpoint CKPT [--episodes 50 --seed 0]
+runs the same for any quadrotor checkpoint and also prints its success rate and the fraction of
+episodes passing above ("left" of) the obstacle, all and successful ones
+(:func:`hint_policy.envs.quadrotor.passes_left`, as bench_sim counts the expert's).
+
 Demo replay (the executor's exactness): every demo of seeds 0-4 is replayed from its start by
 chunks run to their ends back to back, and the figure is the max over the replay of
 |x - x_demo| / (the demo's range of that coordinate):
@@ -29,8 +41,10 @@ chunks run to their ends back to back, and the figure is the max over the replay
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +60,10 @@ CASES = {
 }
 SEEDS = range(5)
 ROOT = Path(__file__).resolve().parent.parent
+#: the shipped policy whose own chunks are certified, and its held-out episodes
+POLICY_CHECKPOINT = ROOT / "hint_bringup" / "checkpoints" / "quadrotor.pt"
+POLICY_SEEDS = range(100_000, 100_010)
+POLICY_EXEC_KNOTS = 2  # hint_bringup/config/quadrotor_sim.yaml
 
 
 @functools.cache
@@ -116,6 +134,40 @@ def certificates(model, chunks, open_loop: bool = False) -> np.ndarray:
     return np.asarray(rows)
 
 
+def policy_rollouts(checkpoint: Path, seeds, exec_knots: int = POLICY_EXEC_KNOTS, seed: int = 0):
+    """(evaluation summary, training dynamics model, every composite action the policy returned) of
+    the quadrotor policy's closed-loop episodes on `seeds` (hint_policy.evaluate, DDIM-10); each
+    episode's task metrics also hold ``passes_left``."""
+    import torch
+
+    from hint_policy.dataset import data_model
+    from hint_policy.envs import make_env
+    from hint_policy.envs.quadrotor import passes_left
+    from hint_policy.evaluate import evaluate_policy
+    from hint_policy.inference import HintPolicy
+
+    torch.set_num_threads(1)
+    policy = HintPolicy.from_checkpoint(checkpoint, sampler="ddim", steps=10, seed=seed)
+    chunks = []
+    select = policy.select_actions
+
+    def recording(*args, **kwargs):
+        actions = select(*args, **kwargs)
+        chunks.extend(actions)
+        return actions
+
+    policy.select_actions = recording
+
+    def env_factory():
+        env = make_env("quadrotor")
+        metrics = env.episode_metrics
+        env.episode_metrics = lambda: metrics() | {"passes_left": float(passes_left(np.array(env.trace)))}
+        return env
+
+    summary = evaluate_policy(policy, env_factory, list(seeds), exec_knots)
+    return summary, data_model(policy.config.data, policy.layout.physics_period), chunks
+
+
 def run(report) -> None:
     for env_name in CASES:
         model, chunks = demo_chunks(env_name)
@@ -141,3 +193,41 @@ def run(report) -> None:
                f"max |x - x_demo| / demo range; 16-knot chunks carrying one primitive per model step; {what}")
         report(f"executor.replay_error.knot_rate{suffix}", replay_error(env_name, exact=False), "ratio",
                f"max |x - x_demo| / demo range; 16 knots at the training stride, u_ff and K held per knot; {what}")
+    _, model, chunks = policy_rollouts(POLICY_CHECKPOINT, POLICY_SEEDS)
+    contraction = certificates(model, chunks)[:, 0]
+    what = (f"{len(chunks)} chunks the shipped checkpoints/quadrotor.pt returned along its episodes on seeds "
+            f"{POLICY_SEEDS.start}-{POLICY_SEEDS.stop - 1} (DDIM-10, {POLICY_EXEC_KNOTS} executed knots, policy "
+            f"noise seed 0), linearized closed loop of the training dynamics model from each chunk's x_ref[0]")
+    report("stability.contracting_fraction.quadrotor_policy", float(np.mean(contraction < 1.0)), "fraction",
+           f"chunks with ||Phi_tau||_2 < 1; {what}")
+    report("stability.contraction.quadrotor_policy.median", np.median(contraction), "ratio",
+           f"median ||Phi_tau||_2; {what}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A quadrotor policy's closed-loop episodes and own-chunk certificates")
+    parser.add_argument("--checkpoint", type=Path, default=POLICY_CHECKPOINT)
+    parser.add_argument("--episodes", type=int, default=len(POLICY_SEEDS))
+    parser.add_argument("--first-seed", type=int, default=POLICY_SEEDS.start)
+    parser.add_argument("--exec-knots", type=int, default=POLICY_EXEC_KNOTS)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the policy's noise")
+    args = parser.parse_args(argv)
+    seeds = range(args.first_seed, args.first_seed + args.episodes)
+    summary, model, chunks = policy_rollouts(args.checkpoint, seeds, args.exec_knots, args.seed)
+    contraction = certificates(model, chunks)[:, 0]
+    episodes = summary.episodes
+    successful = [e for e in episodes if e.success]
+    print(json.dumps({
+        "checkpoint": str(args.checkpoint), "episodes": len(episodes), "exec_knots": args.exec_knots, "seed": args.seed,
+        "success_rate": summary.metrics["success_rate"],
+        "left_fraction": float(np.mean([e.task_metrics["passes_left"] for e in episodes])),
+        "left_fraction_successful": (float(np.mean([e.task_metrics["passes_left"] for e in successful]))
+                                     if successful else float("nan")),
+        "chunks": len(chunks), "contracting_fraction": float(np.mean(contraction < 1.0)),
+        "contraction_median": float(np.median(contraction)), "contraction_max": float(contraction.max()),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

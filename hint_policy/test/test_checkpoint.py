@@ -16,8 +16,6 @@ from hint_policy.checkpoint import (
     remove_stale_temporaries, save_checkpoint,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "hint_bringup" / "checkpoints" / "quadrotor.pt"  # version 1
-
 
 def payload() -> dict:
     generator = torch.Generator().manual_seed(0)
@@ -79,8 +77,11 @@ def test_checksum_covers_plain_values_and_key_order_does_not_matter():
     assert payload_checksum(changed) != payload_checksum(payload())
 
 
-def test_version_1_checkpoints_without_checksum_still_load():
-    assert load_checkpoint(SHIPPED)["version"] == 1
+def test_version_1_checkpoints_without_checksum_still_load(tmp_path):
+    path = tmp_path / "v1.pt"
+    torch.save({**payload(), "format": CHECKPOINT_FORMAT, "version": 1}, path)  # as version 1 saved it
+    loaded = load_checkpoint(path)
+    assert loaded["version"] == 1 and torch.equal(loaded["model"]["w"], payload()["model"]["w"])
 
 
 def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
