@@ -16,10 +16,10 @@ period, so the last state of an episode and the first of the next never share a 
 
 With ``wait_for_subscribers:=recorder,expert`` the first episode (and sim time) starts only once
 every node named there subscribes to the state (state, joint_states or a pose topic) and the
-state's, applied_input's and episode_event's publishers have matched every subscription the graph lists for them, for `SUBSCRIBER_SETTLE_S`:
-a recorder started alongside the simulator then records episode 0 from its first state, and the
-node that acts is ready (loaded, warmed up) when it begins (the runner and the launch files set
-it with record:=true).
+state's, applied_input's and episode_event's publishers have matched every subscription the graph
+lists for them, for `SUBSCRIBER_SETTLE_S`: a recorder started alongside the simulator then
+records episode 0 from its first state, and the node that acts is ready (loaded, warmed up) when
+it begins (the runner and the launch files set it with record:=true).
 
 Topics (relative names, so a namespace applies)::
 
@@ -287,9 +287,10 @@ class SimNode(Node):
         if now - self._last_subscriber_check < SUBSCRIBER_CHECK_S:
             return False
         self._last_subscriber_check = now
-        state_readers = {info.node_name for publisher in self._state_publishers()
+        state_publishers = self._state_publishers()
+        state_readers = {info.node_name for publisher in state_publishers
                          for info in self.get_subscriptions_info_by_topic(publisher.topic_name)}
-        publishers = (*((publisher, SIM_STATE_QOS) for publisher in self._state_publishers()),
+        publishers = (*((publisher, SIM_STATE_QOS) for publisher in state_publishers),
                       (self.applied_pub, SIM_STATE_QOS), (self.event_pub, EVENT_QOS))
         if not (self.wait_for_subscribers <= state_readers and all(self._matched(*pq) for pq in publishers)):
             self._subscribers_matched_since = None

@@ -126,5 +126,5 @@ class JointStateAndPoses:
         return values, min(stamps)
 
 
-__all__ = ["POSE_FIELDS", "JointStateAndPoses", "JointStateError", "PoseError", "pose_state_names", "pose_to_vector",
-           "pose_topic", "vector_to_pose"]
+__all__ = ["POSE_FIELDS", "JointStateAndPoses", "PoseError", "pose_state_names", "pose_to_vector", "pose_topic",
+           "vector_to_pose"]

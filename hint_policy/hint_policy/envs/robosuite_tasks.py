@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from hint_controller.dynamics.servo import JointServo
+from hint_controller.pose import pose_state_names
 from hint_policy.envs.base import Env, StepInfo
 
 # MuJoCo picks its rendering backend when first imported: headless EGL unless the user chose one
@@ -57,9 +58,9 @@ FINGER_JOINT = "panda_finger_joint1"
 MIRRORED_FINGER_JOINT = "panda_finger_joint2"
 #: the finger's commanded position range [m] (robosuite's finger actuator range)
 FINGER_RANGE = (0.0, 0.04)
-EEF_STATE_NAMES = ("eef/x", "eef/y", "eef/z", "eef/qx", "eef/qy", "eef/qz", "eef/qw")
-OBJECT_STATE_NAMES = tuple(f"object/{c}" for c in ("x", "y", "z", "qx", "qy", "qz", "qw")) + tuple(
-    f"object_to_eef/{c}" for c in ("x", "y", "z", "qx", "qy", "qz", "qw"))
+EEF_STATE_NAMES = pose_state_names("eef")
+#: robomimic's 14-number object observation: the object's pose, and its pose in the gripper frame
+OBJECT_STATE_NAMES = pose_state_names("object") + pose_state_names("object_to_eef")
 #: robosuite's name of each task and of its object
 TASKS = {"can": ("PickPlaceCan", "Can"), "square": ("NutAssemblySquare", "SquareNut")}
 #: the servo response of robosuite's joint-position controller (kp 50, damping ratio 1) per arm
@@ -177,7 +178,7 @@ class RobosuiteTaskEnv(Env):
         fingers = self.robot._ref_gripper_joint_pos_indexes["right"]
         sim.data.qpos[fingers] = state[[index[f"{FINGER_JOINT}/position"], index[f"{MIRRORED_FINGER_JOINT}/position"]]]
         sim.data.qvel[self.robot._ref_gripper_joint_vel_indexes["right"]] = 0.0
-        pose = state[[index[name] for name in OBJECT_STATE_NAMES[:7]]]
+        pose = state[[index[name] for name in pose_state_names("object")]]
         joint = self._object_joint()
         sim.data.set_joint_qpos(joint, np.concatenate([pose[:3], pose[[6, 3, 4, 5]]]))  # MuJoCo: w x y z
         sim.data.set_joint_qvel(joint, np.zeros(6))
