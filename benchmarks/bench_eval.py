@@ -23,7 +23,6 @@ moves the jump to the next knot shows there; eval.<env>.inpaint.* are that optio
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -96,8 +95,9 @@ def _report_scores(report, prefix: str, metrics: dict, note: str) -> None:
 def minutes_to(log_path: Path, threshold: float, metric: str = "mean_score") -> float:
     """Wall minutes from the start of a training log to its first evaluation whose `metric`
     (mean_score, success_rate) is `threshold` or above (NaN when none reached it)."""
-    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    for record in records:
+    from hint_policy.train import read_training_log
+
+    for record in read_training_log(log_path):
         if record.get("event") == "eval" and record.get(metric, 0.0) >= threshold:
             return record["time"] / 60
     return float("nan")
@@ -111,10 +111,11 @@ def plot_learning_speed(logs: dict[str, Path], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from hint_policy.train import read_training_log
+
     figure, (score_axis, success_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for label, log in logs.items():
-        records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        evals = [r for r in records if r.get("event") == "eval"]
+        evals = [r for r in read_training_log(log) if r.get("event") == "eval"]
         minutes = [r["time"] / 60 for r in evals]
         score_axis.plot(minutes, [r["mean_score"] for r in evals], "o-", label=label)
         success_axis.plot(minutes, [r["success_rate"] for r in evals], "o-", label=label)

@@ -42,21 +42,24 @@ def _step_us(env_name: str, seed: int) -> float:
     return (time.perf_counter() - start) / demo.horizon * 1e6
 
 
+def _expert_runs(env_name: str) -> tuple[list, float]:
+    """(the expert's demos of seeds 0 .. SEEDS - 1, failures kept; wall seconds they took with WORKERS processes)."""
+    start = time.perf_counter()
+    _, tried = collect(env_name, SEEDS, 0, WORKERS, keep_failures=True, progress=False)
+    return tried, time.perf_counter() - start
+
+
 def run(report) -> None:
     report("sim.pusht.step_us", _step_us("pusht", 0), "us", "PushTEnv.step, replay of the expert's seed-0 demo")
     report("sim.quadrotor.step_us", _step_us("quadrotor", 0), "us", "PlanarQuadrotorObstacleEnv.step, expert demo replay")
 
-    start = time.perf_counter()
-    _, tried = collect("pusht", SEEDS, 0, WORKERS, keep_failures=True, progress=False)
-    elapsed = time.perf_counter() - start
+    tried, elapsed = _expert_runs("pusht")
     successes = sum(d.success for d in tried)
     report("expert.pusht.score", np.mean([d.extra["score"] for d in tried]), "", f"mean max reward, seeds 0-{SEEDS - 1}")
     report("expert.pusht.success_rate", successes / len(tried), "", f"coverage > 0.95, seeds 0-{SEEDS - 1}")
     report("expert.pusht.demos_per_min", successes / elapsed * 60, "1/min", f"{WORKERS} worker processes, incl. start-up")
 
-    start = time.perf_counter()
-    _, tried = collect("quadrotor", SEEDS, 0, WORKERS, keep_failures=True, progress=False)
-    elapsed = time.perf_counter() - start
+    tried, elapsed = _expert_runs("quadrotor")
     successful = [d for d in tried if d.success]
     report("expert.quadrotor.success_rate", len(successful) / len(tried), "", f"dircol + TVLQR, starts 0-{SEEDS - 1}")
     report(
@@ -68,9 +71,7 @@ def run(report) -> None:
     report("expert.quadrotor.demos_per_min", len(successful) / elapsed * 60, "1/min", f"{WORKERS} worker processes, incl. start-up")
     for task in ("can", "square"):
         report(f"sim.{task}.step_us", _step_us(task, 0), "us", f"robosuite {task} step at 100 Hz, expert demo replay")
-        start = time.perf_counter()
-        _, tried = collect(task, SEEDS, 0, WORKERS, keep_failures=True, progress=False)
-        elapsed = time.perf_counter() - start
+        tried, elapsed = _expert_runs(task)
         successes = sum(d.success for d in tried)
         report(f"expert.{task}.success_rate", successes / len(tried), "", f"robosuite's success check, seeds 0-{SEEDS - 1}")
         report(f"expert.{task}.demos_per_min", successes / elapsed * 60, "1/min",

@@ -63,7 +63,13 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the shipped policy whose own chunks are certified, and its held-out episodes
 POLICY_CHECKPOINT = ROOT / "hint_bringup" / "checkpoints" / "quadrotor.pt"
 POLICY_SEEDS = range(100_000, 100_010)
-POLICY_EXEC_KNOTS = 2  # hint_bringup/config/quadrotor_sim.yaml
+
+
+def launch_policy_settings() -> dict:
+    """The quadrotor_sim launch file's policy settings (sampler, sampler_steps, exec_knots)."""
+    from hint_bringup.graphs import graph
+
+    return graph("quadrotor_sim").parameters()["policy"]
 
 
 @functools.cache
@@ -134,10 +140,11 @@ def certificates(model, chunks, open_loop: bool = False) -> np.ndarray:
     return np.asarray(rows)
 
 
-def policy_rollouts(checkpoint: Path, seeds, exec_knots: int = POLICY_EXEC_KNOTS, seed: int = 0):
+def policy_rollouts(checkpoint: Path, seeds, exec_knots: int | None = None, seed: int = 0):
     """(evaluation summary, training dynamics model, every composite action the policy returned) of
-    the quadrotor policy's closed-loop episodes on `seeds` (hint_policy.evaluate, DDIM-10); each
-    episode's task metrics also hold ``passes_left``."""
+    the quadrotor policy's closed-loop episodes on `seeds` (hint_policy.evaluate) with the launch
+    file's sampler and, unless given, its executed knots; each episode's task metrics also hold
+    ``passes_left``."""
     import torch
 
     from hint_policy.dataset import data_model
@@ -147,7 +154,9 @@ def policy_rollouts(checkpoint: Path, seeds, exec_knots: int = POLICY_EXEC_KNOTS
     from hint_policy.inference import HintPolicy
 
     torch.set_num_threads(1)
-    policy = HintPolicy.from_checkpoint(checkpoint, sampler="ddim", steps=10, seed=seed)
+    settings = launch_policy_settings()
+    policy = HintPolicy.from_checkpoint(checkpoint, sampler=settings["sampler"], steps=settings["sampler_steps"],
+                                        seed=seed)
     chunks = []
     select = policy.select_actions
 
@@ -164,7 +173,7 @@ def policy_rollouts(checkpoint: Path, seeds, exec_knots: int = POLICY_EXEC_KNOTS
         env.episode_metrics = lambda: metrics() | {"passes_left": float(passes_left(np.array(env.trace)))}
         return env
 
-    summary = evaluate_policy(policy, env_factory, list(seeds), exec_knots)
+    summary = evaluate_policy(policy, env_factory, list(seeds), exec_knots or settings["exec_knots"])
     return summary, data_model(policy.config.data, policy.layout.physics_period), chunks
 
 
@@ -195,9 +204,11 @@ def run(report) -> None:
                f"max |x - x_demo| / demo range; 16 knots at the training stride, u_ff and K held per knot; {what}")
     _, model, chunks = policy_rollouts(POLICY_CHECKPOINT, POLICY_SEEDS)
     contraction = certificates(model, chunks)[:, 0]
+    settings = launch_policy_settings()
     what = (f"{len(chunks)} chunks the shipped checkpoints/quadrotor.pt returned along its episodes on seeds "
-            f"{POLICY_SEEDS.start}-{POLICY_SEEDS.stop - 1} (DDIM-10, {POLICY_EXEC_KNOTS} executed knots, policy "
-            f"noise seed 0), linearized closed loop of the training dynamics model from each chunk's x_ref[0]")
+            f"{POLICY_SEEDS.start}-{POLICY_SEEDS.stop - 1} ({settings['sampler']}-{settings['sampler_steps']}, "
+            f"{settings['exec_knots']} executed knots, policy noise seed 0), linearized closed loop of the training "
+            f"dynamics model from each chunk's x_ref[0]")
     report("stability.contracting_fraction.quadrotor_policy", float(np.mean(contraction < 1.0)), "fraction",
            f"chunks with ||Phi_tau||_2 < 1; {what}")
     report("stability.contraction.quadrotor_policy.median", np.median(contraction), "ratio",
@@ -209,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=POLICY_CHECKPOINT)
     parser.add_argument("--episodes", type=int, default=len(POLICY_SEEDS))
     parser.add_argument("--first-seed", type=int, default=POLICY_SEEDS.start)
-    parser.add_argument("--exec-knots", type=int, default=POLICY_EXEC_KNOTS)
+    parser.add_argument("--exec-knots", type=int, default=None, help="executed knots per chunk; default: the launch file's")
     parser.add_argument("--seed", type=int, default=0, help="seed of the policy's noise")
     args = parser.parse_args(argv)
     seeds = range(args.first_seed, args.first_seed + args.episodes)
@@ -218,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     episodes = summary.episodes
     successful = [e for e in episodes if e.success]
     print(json.dumps({
-        "checkpoint": str(args.checkpoint), "episodes": len(episodes), "exec_knots": args.exec_knots, "seed": args.seed,
+        "checkpoint": str(args.checkpoint), "episodes": len(episodes),
+        "exec_knots": args.exec_knots or launch_policy_settings()["exec_knots"], "seed": args.seed,
         "success_rate": summary.metrics["success_rate"],
         "left_fraction": float(np.mean([e.task_metrics["passes_left"] for e in episodes])),
         "left_fraction_successful": (float(np.mean([e.task_metrics["passes_left"] for e in successful]))

@@ -849,7 +849,7 @@ def calibrate(spec: ExperimentSpec) -> Budget:
     in most grids) in a temporary folder; the budget with measured training speed and set-up time."""
     import torch
 
-    from hint_policy.train import train
+    from hint_policy.train import read_training_log, train
 
     torch.set_num_threads(1)
     run = expand_grid(spec)[-1]
@@ -861,7 +861,7 @@ def calibrate(spec: ExperimentSpec) -> Budget:
         start = time.perf_counter()
         train(config, demos=run_demos(spec, run, config))
         total = time.perf_counter() - start
-        log = [json.loads(line) for line in (Path(folder) / "train_log.jsonl").read_text().splitlines()]
+        log = read_training_log(Path(folder) / "train_log.jsonl")
     loop = max(1e-6, log[-1]["time"] - log[0]["time"])
     print(f"calibration on {run.run_id}: {config.train.steps} steps in {loop:.1f} s "
           f"({config.train.steps / loop:.1f} steps/s), set-up {total - loop:.1f} s")

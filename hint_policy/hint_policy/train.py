@@ -402,11 +402,16 @@ class _BestCheckpoints:
             save_checkpoint(self.folder / "best.pt", state)
 
 
+def read_training_log(log_path: Path) -> list[dict[str, Any]]:
+    """The records of a train_log.jsonl, in order (losses, and events such as "eval")."""
+    return [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+
+
 def plot_training_curve(log_path: Path, out_path: Path) -> Path | None:
     """Loss and evaluation score against steps from a train_log.jsonl (None when nothing to plot)."""
     if not log_path.is_file():
         return None
-    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    records = read_training_log(log_path)
     losses = [(r["step"], r["loss"]) for r in records if "loss" in r and "event" not in r]
     scores = [(r["step"], r["mean_score"]) for r in records if r.get("event") == "eval" and "mean_score" in r]
     if not losses:
