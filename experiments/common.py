@@ -68,9 +68,6 @@ from hint_policy.config import HintConfig, config_from_dict, config_to_dict
 
 #: the grid key that sets the training seed, the noise seed, the demo subset and the policy's seed
 SEED_KEY = "seed"
-#: optional settings added after results existed: left out of the run hash while unset, so a
-#: run's hash (and its finished results) stays what it was
-_OPTIONAL_KEYS = (("data", "lerobot"), ("data", "dynamics_options"))
 #: training settings that do not change the result (left out of the run hash)
 _NEUTRAL_TRAIN_KEYS = ("out_dir", "progress", "threads", "device", "checkpoint_every", "log_every",
                        "keep_checkpoints")
@@ -312,9 +309,6 @@ def run_hash(spec: ExperimentSpec, run: RunSpec) -> str:
     for key in _NEUTRAL_TRAIN_KEYS:
         config["train"].pop(key)
     config.pop("eval")
-    for section, key in _OPTIONAL_KEYS:
-        if not config[section][key]:
-            config[section].pop(key)
     return _hash({"config": config, "subsets": spec.demos.subsets})
 
 
@@ -322,9 +316,6 @@ def record_hash(spec: ExperimentSpec, run: RunSpec, variant: str) -> str:
     """Hash of a result line: the run hash, the evaluation settings and the variant's sigma."""
     settings = dataclasses.asdict(spec.evaluation)
     settings.pop("variants")
-    for key in ("checkpoints", "best_of"):  # added later: absent while unset, so older results stay current
-        if not settings[key]:
-            settings.pop(key)
     return _hash({"run": run_hash(spec, run), "evaluation": settings, "variant": variant,
                   "sigma": spec.evaluation.variants[variant]})
 

@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAINING = {
     "data": {"phases": 1, "noise_draws": 1},
     "model": {"denoiser": "mlp", "mlp_hidden": 32, "mlp_blocks": 1, "step_embed_dim": 16},
-    "diffusion": {"train_steps": 10, "sampler_steps": 2},
+    "diffusion": {"train_steps": 10},
     "train": {"steps": 10, "batch_size": 16, "warmup_steps": 0, "checkpoint_every": 5},
 }
 

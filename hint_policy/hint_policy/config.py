@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from hint_controller.dynamics import ARM_OPTIONS
+from hint_policy.observation_noise import NOISE_LAWS
 
 
 @dataclasses.dataclass
@@ -73,8 +74,11 @@ class DataConfig:
     #: number of knot-grid phases used as samples (1 = knots at steps 0, k, 2k, ...; up to k =
     #: every physics step starts a grid, k times the samples)
     phases: int = 1
-    #: sigma: std of the Gaussian observation noise in normalized observation space
+    #: sigma: scale of the observation noise in normalized observation space
     sigma: float = 0.0
+    #: law of the observation noise (hint_policy.observation_noise): "gaussian" = N(0, sigma^2 I)
+    #: (the paper's Algorithm 1); "uniform" = U[0, sigma) per coordinate (the HINT authors' code)
+    noise_law: str = "gaussian"
     #: N_aug: noise draws per sample
     noise_draws: int = 1
     #: "fixed" = N_aug draws materialized once (Algorithm 1); "fresh" = a new draw each time a
@@ -99,15 +103,12 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class DiffusionConfig:
-    """The DDPM: schedule, training steps and default sampler."""
+    """The DDPM: noise schedule and its number of diffusion timesteps."""
 
     train_steps: int = 100
     beta_schedule: str = "squaredcos_cap_v2"
     #: clip the predicted clean action to [-1, 1] during sampling
     clip_sample: bool = True
-    #: defaults for evaluation and inference: "ddpm" (all train_steps) or "ddim"
-    sampler: str = "ddim"
-    sampler_steps: int = 10
     #: noise of each DDIM step, 0 (deterministic) to 1 (ancestral); see hint_policy.diffusion.ddpm
     ddim_eta: float = 1.0
     #: what the network predicts: "epsilon" (the noise, Ho et al.) or "sample" (the clean action)
@@ -187,13 +188,13 @@ class HintConfig:
         _check(d.sigma >= 0, "data.sigma must be >= 0")
         _check(d.noise_draws >= 1, "data.noise_draws must be >= 1")
         _check(d.noise_mode in ("fixed", "fresh"), "data.noise_mode must be 'fixed' or 'fresh'")
+        _check(d.noise_law in NOISE_LAWS, f"data.noise_law must be one of {', '.join(NOISE_LAWS)}")
         _check(set(d.dynamics_options) <= set(ARM_OPTIONS),
                f"data.dynamics_options may only name {', '.join(ARM_OPTIONS)}; got {sorted(d.dynamics_options)}")
         _check(d.synthesis in ("tvlqr", "per_step_lqr", "none"), "data.synthesis must be 'tvlqr', 'per_step_lqr' or 'none'")
         _check(self.model.denoiser in ("unet", "mlp"), "model.denoiser must be 'unet' or 'mlp'")
         _check(len(self.model.unet_channels) >= 1, "model.unet_channels must not be empty")
         _check(self.diffusion.train_steps >= 2, "diffusion.train_steps must be >= 2")
-        _check(self.diffusion.sampler in ("ddpm", "ddim"), "diffusion.sampler must be ddpm or ddim")
         _check(self.diffusion.prediction in ("epsilon", "sample"), "diffusion.prediction must be epsilon or sample")
         _check(self.eval.sampler in ("ddpm", "ddim"), "eval.sampler must be ddpm or ddim")
         t = self.train

@@ -31,11 +31,12 @@ as x_ref = (target, 0), u_ff = 0, K = the servo's fixed gains, no learned or syn
 primitive (end padding, as in Diffusion Policy).
 
 Noise augmentation (replica policy): observations are normalized to [-1, 1] per coordinate
-(:class:`MinMaxNormalizer`, fitted on the real, non-padded rows) and then perturbed by
-N(0, sigma^2 I) over the whole chunk, padding included. ``noise_mode="fixed"`` materializes
-``noise_draws`` (N_aug) unit-Gaussian draws per sample once, from ``noise_seed``, so the dataset
-has N * N_aug items (Algorithm 1); the same unit draws serve every sigma. ``"fresh"`` draws new
-noise each time a sample is used (N items). With sigma = 0 there is one item per sample.
+(:class:`MinMaxNormalizer`, fitted on the real, non-padded rows) and then perturbed by sigma
+times a unit draw of ``noise_law`` (:mod:`hint_policy.observation_noise`) over the whole chunk,
+padding included. ``noise_mode="fixed"`` materializes ``noise_draws`` (N_aug) unit draws per
+sample once, from ``noise_seed``, so the dataset has N * N_aug items (Algorithm 1); the same unit
+draws serve every sigma. ``"fresh"`` draws new noise each time a sample is used (N items). With
+sigma = 0 there is one item per sample.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from hint_policy.config import DataConfig
 from hint_policy.demos import Demo, load_demos, select_demos
 from hint_policy.lerobot_io import PREFIX, LeRobotColumns, read_lerobot_demos
 from hint_policy.normalizer import MinMaxNormalizer
+from hint_policy.observation_noise import NOISE_LAWS, unit_noise
 
 
 def read_demo_files(paths: Sequence[str], lerobot: dict[str, Any] | None = None,
@@ -424,12 +426,15 @@ class HintDataset(torch.utils.data.Dataset):
         noise_draws: int = 1,
         noise_mode: str = "fixed",
         noise_seed: int = 0,
+        noise_law: str = "gaussian",
     ) -> None:
-        if sigma < 0 or noise_draws < 1 or noise_mode not in ("fixed", "fresh"):
-            raise ValueError("need sigma >= 0, noise_draws >= 1, noise_mode 'fixed' or 'fresh'")
+        if sigma < 0 or noise_draws < 1 or noise_mode not in ("fixed", "fresh") or noise_law not in NOISE_LAWS:
+            raise ValueError(f"need sigma >= 0, noise_draws >= 1, noise_mode 'fixed' or 'fresh', "
+                             f"noise_law one of {', '.join(NOISE_LAWS)}")
         self.normalizers = normalizers
         self.sigma = float(sigma)
         self.noise_mode = noise_mode
+        self.noise_law = noise_law
         self.clean_obs = normalizers.obs.normalize(torch.as_tensor(chunks.obs, dtype=torch.float32))
         self.actions = normalizers.encode_actions(torch.as_tensor(chunks.actions, dtype=torch.float32))
         self.num_samples = len(self.clean_obs)
@@ -437,15 +442,16 @@ class HintDataset(torch.utils.data.Dataset):
         self.unit_noise: torch.Tensor | None = None
         if noise_mode == "fixed" and self.sigma > 0:
             generator = torch.Generator().manual_seed(noise_seed)
-            self.unit_noise = torch.randn(
-                (self.num_samples, self.draws) + tuple(self.clean_obs.shape[1:]), generator=generator
+            self.unit_noise = unit_noise(
+                (self.num_samples, self.draws) + tuple(self.clean_obs.shape[1:]), noise_law, generator
             )
 
     @classmethod
     def from_config(
         cls, chunks: ChunkArrays, normalizers: Normalizers, config: DataConfig
     ) -> HintDataset:
-        return cls(chunks, normalizers, config.sigma, config.noise_draws, config.noise_mode, config.noise_seed)
+        return cls(chunks, normalizers, config.sigma, config.noise_draws, config.noise_mode, config.noise_seed,
+                   config.noise_law)
 
     def __len__(self) -> int:
         return self.num_samples * self.draws
@@ -467,6 +473,6 @@ class HintDataset(torch.utils.data.Dataset):
             if self.unit_noise is not None:
                 noise = self.unit_noise[sample, draw]
             else:
-                noise = torch.randn(obs.shape, generator=generator)
+                noise = unit_noise(obs.shape, self.noise_law, generator)
             obs = obs + self.sigma * noise
         return {"obs": obs, "action": self.actions[sample]}

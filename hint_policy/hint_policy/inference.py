@@ -17,8 +17,9 @@ Observations follow :mod:`hint_policy.dataset`: ``obs_states`` holds the most re
 observed at knot times (oldest first, up to ``obs_steps`` rows; fewer at the start of an episode,
 then padded like the training data), ``obs_inputs`` the low-level input applied during the
 physics step before each of those states (zeros for the episode's first state). The observation
-is normalized, perturbed by N(0, sigma^2 I) (sigma = the training sigma unless given; sigma = 0
-is a plain diffusion policy), a composite action is sampled with the EMA weights and
+is normalized, perturbed by sigma times a unit draw of the checkpoint's noise law
+(:mod:`hint_policy.observation_noise`; sigma = the training sigma unless given; sigma = 0 is a
+plain diffusion policy), a composite action is sampled with the EMA weights and
 unnormalized. Knot k of the result applies from ``start_time + k * control_period``.
 
 Hand-over. A new chunk takes over at its start time (the time of its observation) and is
@@ -49,6 +50,7 @@ from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pack_actions, pad_observation
 from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.diffusion.factory import build_diffusion, build_model
+from hint_policy.observation_noise import unit_noise
 
 
 class PolicyMemory:
@@ -281,7 +283,7 @@ class HintPolicy(ChunkPolicy):
         """Normalized learned action coordinates (B, L, learned_action_dim) for raw observation chunks."""
         obs = self.normalizers.obs.normalize(torch.as_tensor(raw_obs, dtype=torch.float32))
         if self.sigma > 0:
-            obs = obs + self.sigma * torch.randn(obs.shape, generator=self.generator)
+            obs = obs + self.sigma * unit_noise(obs.shape, self.config.data.noise_law, self.generator)
         actions = self.diffusion.sample(
             self.denoiser, obs.to(self.device), self.sampler, self.steps, self.generator, guide=guide
         )

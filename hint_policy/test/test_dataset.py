@@ -1,5 +1,7 @@
 """Chunk boundaries, padding, normalization and noise augmentation of hint_policy.dataset."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -150,21 +152,29 @@ def test_normalizers_ignore_padding_rows():
     assert normalizers.obs.normalize(chunks.obs[0, 0])[1] < -1  # raw zero lies below agent_y's range
 
 
+#: per law: mean and standard deviation of the unit draw, and its range
+UNIT_LAWS = {"gaussian": (0.0, 1.0, (-math.inf, math.inf)), "uniform": (0.5, 12 ** -0.5, (0.0, 1.0))}
+
+
+@pytest.mark.parametrize("law", sorted(UNIT_LAWS))
 @pytest.mark.parametrize("mode", ["fixed", "fresh"])
-def test_noise_is_gaussian_with_std_sigma_in_normalized_space(mode):
+def test_noise_has_its_laws_mean_and_spread_times_sigma_in_normalized_space(mode, law):
     chunks, _ = build_chunks([marked_demo(200)], PushTAgent(), marked_gains, config())
     normalizers = fit_normalizers(chunks)
     sigma = 0.3
-    dataset = HintDataset(chunks, normalizers, sigma=sigma, noise_draws=40, noise_mode=mode, noise_seed=3)
+    dataset = HintDataset(chunks, normalizers, sigma=sigma, noise_draws=40, noise_mode=mode, noise_seed=3,
+                          noise_law=law)
     assert len(dataset) == (40 * len(chunks.obs) if mode == "fixed" else len(chunks.obs))
     indices = torch.arange(len(dataset))
     batch = dataset.get_batch(indices, torch.Generator().manual_seed(0))
     draws = dataset.draws
     clean = normalizers.obs.normalize(torch.as_tensor(chunks.obs, dtype=torch.float32))[indices // draws]
     noise = (batch["obs"] - clean) / sigma
-    tolerance = 5 / noise.numel() ** 0.5
-    assert abs(float(noise.mean())) < tolerance
-    assert abs(float(noise.std()) - 1) < 2 * tolerance
+    mean, spread, (lowest, highest) = UNIT_LAWS[law]
+    tolerance = 5 * spread / noise.numel() ** 0.5
+    assert abs(float(noise.mean()) - mean) < tolerance
+    assert abs(float(noise.std()) - spread) < 2 * tolerance
+    assert lowest - 1e-4 <= float(noise.min()) and float(noise.max()) < highest + 1e-4
     torch.testing.assert_close(batch["action"], normalizers.action.normalize(
         torch.as_tensor(chunks.actions, dtype=torch.float32))[indices // draws])
     again = dataset.get_batch(indices, torch.Generator().manual_seed(1))["obs"]
@@ -197,3 +207,9 @@ def test_wrapping_angles_are_observed_as_cos_and_sin():
 def test_unknown_angle_name_is_rejected():
     with pytest.raises(ValueError, match="obs_angles.*'heading'"):
         build_chunks([marked_demo()], PushTAgent(), marked_gains, config(obs_angles=["heading"]))
+
+
+def test_an_unknown_noise_law_is_refused():
+    chunks, _ = build_chunks([marked_demo()], PushTAgent(), marked_gains, config())
+    with pytest.raises(ValueError, match="noise_law"):
+        HintDataset(chunks, fit_normalizers(chunks), sigma=0.1, noise_law="laplace")

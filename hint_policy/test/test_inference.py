@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from hint_controller.composite_action import CompositeAction
-from hint_policy.checkpoint import CheckpointError
+from hint_policy.checkpoint import CheckpointError, load_checkpoint
 from hint_policy.demos import Demo
 from hint_policy.inference import HintPolicy
 from policy_test_utils import AGENT_STATES, INPUTS, one_torch_thread, train_tiny  # noqa: F401  (autouse fixture)
@@ -67,6 +67,30 @@ def test_seed_and_sigma_control_the_randomness(trained):
     np.testing.assert_array_equal(clean_a.u_ff, clean_b.u_ff)
     assert not np.allclose(clean_a.u_ff, noisy.u_ff)
     assert noisy.sigma == 0.5
+
+
+@pytest.mark.parametrize("law", ["gaussian", "uniform"])
+def test_the_policy_noises_observations_with_its_checkpoints_law(trained, law, monkeypatch):
+    path, demos = trained
+    payload = load_checkpoint(path)
+    payload["config"]["data"]["noise_law"] = law
+    policy = HintPolicy.from_payload(payload, sigma=0.5, seed=0)
+    seen, sample = [], policy.diffusion.sample
+
+    def record(denoiser, obs, *args, **kwargs):
+        seen.append(obs)
+        return sample(denoiser, obs, *args, **kwargs)
+
+    monkeypatch.setattr(policy.diffusion, "sample", record)
+    states, inputs = history(demos[1])
+    raw = np.stack([policy.observation(states, inputs)] * 300)
+    policy.raw_actions(raw)
+    unit = (seen[0] - policy.normalizers.obs.normalize(torch.as_tensor(raw, dtype=torch.float32))) / 0.5
+    if law == "uniform":
+        assert float(unit.min()) >= -1e-4 and float(unit.max()) < 1 + 1e-4
+        assert abs(float(unit.mean()) - 0.5) < 0.02
+    else:
+        assert float(unit.min()) < -1 and abs(float(unit.mean())) < 0.05 and abs(float(unit.std()) - 1) < 0.05
 
 
 def test_feedforward_policy_has_zero_gains(tmp_path):
