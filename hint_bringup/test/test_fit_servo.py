@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hint_bringup.bags import BagWriter, _header
+from hint_bringup.bags import BagWriter, header_message
 from hint_bringup.fit_servo import main
 from hint_controller.dynamics.servo import JointServo
 
@@ -32,7 +32,7 @@ def write_step_bag(path, interface: str, servo: JointServo, step_joint: int, ste
                     layout=types["std_msgs/msg/MultiArrayLayout"](dim=[], data_offset=0), data=command))
             order = [2, 0, 1]
             bag.write("/joint_states", t_ns, types["sensor_msgs/msg/JointState"](
-                header=_header(bag.store, t_ns), name=["gripper"] + [JOINTS[i] for i in order],
+                header=header_message(bag.store, t_ns), name=["gripper"] + [JOINTS[i] for i in order],
                 position=np.r_[0.0, x[order] + rng.normal(0, 1e-5, 3)],
                 velocity=np.r_[0.0, x[3:][order] + rng.normal(0, 1e-4, 3)], effort=np.zeros(4)))
             x = servo.step(x, command)
