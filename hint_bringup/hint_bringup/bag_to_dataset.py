@@ -6,7 +6,7 @@
 
 Each argument is a bag directory (with metadata.yaml), a bare .mcap file, or a folder searched
 recursively for both. Bags from hint's recorder_node and from ``ros2 bag record -s mcap`` of the
-same topics convert alike; see :mod:`hint_bringup.bags` for the episode and input rules.
+same topics convert alike; see :mod:`hint_bringup.bags.episodes` for the episode and input rules.
 
 Safety: an existing --out is never replaced unless --force is given; --append adds the new
 episodes to it (episodes already in it, same bag name, episode index, seed and start time, are

@@ -7,7 +7,7 @@
 
 Same nodes, parameter file and launch arguments as ``ros2 launch hint_bringup <graph>.launch.py``
 (both are built from :mod:`hint_bringup.graphs`); each node runs in its own process. With
-record:=true the rosbags-based recorder node writes an MCAP bag (``ros2 bag`` is not needed).
+record:=true the recorder node writes an MCAP bag (``ros2 bag`` is not needed).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bags written by the rosbags Writer convert into demo datasets; every error path is clear and safe."""
+"""Bags written by BagWriter convert into demo datasets; every error path is clear and safe."""
 
 from __future__ import annotations
 
