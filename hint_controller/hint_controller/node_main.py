@@ -1,6 +1,6 @@
 """What every hint node shares: `main()` (init, spin until Ctrl-C, ordered shutdown), the
-parameters that connect a node to a ros2_control arm, the old names of renamed parameters, and
-the one-job-at-a-time background worker of the nodes that plan or sample off the executor thread."""
+parameters that connect a node to a ros2_control arm, and the one-job-at-a-time background worker
+of the nodes that plan or sample off the executor thread."""
 
 from __future__ import annotations
 
@@ -10,26 +10,33 @@ import threading
 from collections.abc import Callable, Sequence
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
+
+from hint_controller.joint_state import COMMAND_INTERFACES
+from hint_controller.parameter_schema import STRING, STRING_ARRAY, ParameterSpec, declare_checked
+
+
+#: the values of state_source and command_format (the simulator's command_format too)
+STATE_SOURCES = ("state_vector", "joint_state")
+COMMAND_FORMATS = ("input_vector", "float64_multi_array")
+
+
+def ros2_control_parameters(inputs_of: str) -> tuple[ParameterSpec, ...]:
+    """state_source, command_format, command_interface and joint_names (see controller_node);
+    `inputs_of` names whose inputs are ``<joint>/<interface>`` ("model", "policy")."""
+    return (
+        ParameterSpec("state_source", STRING, "state_vector", None, "state_vector (hint_msgs/StateVector) or joint_state (sensor_msgs/JointState: joints matched by name, any order; states '<joint>/position', '<joint>/velocity').", choices=STATE_SOURCES),
+        ParameterSpec("command_format", STRING, "input_vector", None, "input_vector (hint_msgs/InputVector) or float64_multi_array (std_msgs/Float64MultiArray of a ros2_control forward command controller).", choices=COMMAND_FORMATS),
+        ParameterSpec("command_interface", STRING, "effort", None, f"ros2_control command interface: the {inputs_of}'s inputs are named '<joint>/<interface>'.", choices=COMMAND_INTERFACES),
+        ParameterSpec("joint_names", STRING_ARRAY, None, None, f"Joints in the forward command controller's order (float64_multi_array); empty = the {inputs_of}'s input order."),
+    )
 
 
 def declare_ros2_control_parameters(node: Node, inputs_of: str) -> None:
-    """state_source, command_format, command_interface and joint_names (see controller_node);
-    `inputs_of` names whose inputs are ``<joint>/<interface>`` ("model", "policy")."""
-    def declare(name: str, default: str, description: str) -> None:
-        node.declare_parameter(name, default, ParameterDescriptor(description=description))
-
-    declare("state_source", "state_vector", "state_vector (hint_msgs/StateVector) or joint_state (sensor_msgs/JointState).")
-    declare("command_format", "input_vector", "input_vector (hint_msgs/InputVector) or float64_multi_array (ros2_control forward command controller).")
-    declare("command_interface", "effort", f"ros2_control command interface (effort, velocity, position): the {inputs_of}'s inputs are named '<joint>/<interface>'.")
-    node.declare_parameter(
-        "joint_names", Parameter.Type.STRING_ARRAY,
-        ParameterDescriptor(description=f"Joints in the forward command controller's order (float64_multi_array); empty = the {inputs_of}'s input order."),
-    )
+    """Declare and check :func:`ros2_control_parameters` (ValueError: one line)."""
+    declare_checked(node, ros2_control_parameters(inputs_of))
 
 
 class BackgroundJob:
