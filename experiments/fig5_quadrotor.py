@@ -50,7 +50,10 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments import common
+from experiments.harness.cli import main as harness_main
+from experiments.harness.plots import plot_against_demos
+from experiments.harness.runner import Experiment
+from experiments.harness.spec import ExperimentSpec
 from hint_policy.envs.quadrotor import PlanarQuadrotorObstacleEnv
 
 DEFAULT_CONFIG = "experiments/configs/fig5_quadrotor.yaml"
@@ -86,7 +89,7 @@ def tracking_cost(path: np.ndarray, references: list[np.ndarray]) -> float:
 # --------------------------------------------------------------------------- expert references
 
 
-def reference_file(spec: common.ExperimentSpec) -> Path:
+def reference_file(spec: ExperimentSpec) -> Path:
     return spec.directory / "expert_paths.npz"
 
 
@@ -109,7 +112,7 @@ def compute_references(seeds: list[int]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def prepare(spec: common.ExperimentSpec) -> None:
+def prepare(spec: ExperimentSpec) -> None:
     """Write the expert references of the evaluation seeds missing from expert_paths.npz."""
     path = reference_file(spec)
     arrays = dict(np.load(path)) if path.is_file() else {}
@@ -153,7 +156,7 @@ class TrackedQuadrotorEnv(PlanarQuadrotorObstacleEnv):
         return metrics
 
 
-def env_factory(spec: common.ExperimentSpec):
+def env_factory(spec: ExperimentSpec):
     references = load_references(str(reference_file(spec)))
     return lambda: TrackedQuadrotorEnv(references)
 
@@ -163,13 +166,13 @@ def env_factory(spec: common.ExperimentSpec):
 PANELS = (("success_rate", "success rate"), ("mean_tracking_cost", "tracking cost [m^2]"))
 
 
-def plot(rows: list[dict], spec: common.ExperimentSpec, path: Path) -> None:
+def plot(rows: list[dict], spec: ExperimentSpec, path: Path) -> None:
     """Success rate and tracking cost against N; one line per (action content, sigma), mean +- std."""
-    common.plot_against_demos(rows, spec, path, PANELS, "Quadrotor with obstacle: gains vs feed-forward only",
+    plot_against_demos(rows, spec, path, PANELS, "Quadrotor with obstacle: gains vs feed-forward only",
                               ylim={"success_rate": (-0.05, 1.05)})
 
 
-EXPERIMENT = common.Experiment(
+EXPERIMENT = Experiment(
     metrics=("success_rate", "mean_tracking_cost", "mean_passed_obstacle", "collision_rate"),
     env_factory=env_factory,
     plot=plot,
@@ -178,7 +181,7 @@ EXPERIMENT = common.Experiment(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return common.main(EXPERIMENT, DEFAULT_CONFIG, argv, doc=__doc__)
+    return harness_main(EXPERIMENT, DEFAULT_CONFIG, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -32,17 +32,20 @@ import json
 import sys
 from pathlib import Path
 
-from experiments import common
+from experiments.harness.cli import main as harness_main
+from experiments.harness.plots import plot_against_demos
+from experiments.harness.runner import Experiment
+from experiments.harness.spec import ExperimentSpec
 from hint_policy.envs.quadrotor_stabilize import QuadrotorStabilizeEnv
 
 DEFAULT_CONFIG = "experiments/configs/fig5_stabilize.yaml"
 
 
-def reference_file(spec: common.ExperimentSpec) -> Path:
+def reference_file(spec: ExperimentSpec) -> Path:
     return spec.directory / "expert_rewards.json"
 
 
-def prepare(spec: common.ExperimentSpec) -> None:
+def prepare(spec: ExperimentSpec) -> None:
     """The expert's total reward from every test start not yet in expert_rewards.json."""
     from hint_policy.experts.stabilize_expert import StabilizeExpert
 
@@ -90,7 +93,7 @@ class ScoredStabilizeEnv(QuadrotorStabilizeEnv):
         return metrics
 
 
-def env_factory(spec: common.ExperimentSpec):
+def env_factory(spec: ExperimentSpec):
     rewards = load_expert_rewards(str(reference_file(spec)))
     return lambda: ScoredStabilizeEnv(rewards)
 
@@ -98,12 +101,12 @@ def env_factory(spec: common.ExperimentSpec):
 PANELS = (("mean_reward_ratio", "reward / expert reward"), ("mean_reached_origin", "reached the origin"))
 
 
-def plot(rows: list[dict], spec: common.ExperimentSpec, path: Path) -> None:
-    common.plot_against_demos(rows, spec, path, PANELS, "Planar quadrotor stabilization (paper setting)",
+def plot(rows: list[dict], spec: ExperimentSpec, path: Path) -> None:
+    plot_against_demos(rows, spec, path, PANELS, "Planar quadrotor stabilization (paper setting)",
                               ylim={"mean_reached_origin": (-0.05, 1.05)})
 
 
-EXPERIMENT = common.Experiment(
+EXPERIMENT = Experiment(
     metrics=("mean_reward_ratio", "mean_reached_origin", "mean_final_distance"),
     env_factory=env_factory,
     plot=plot,
@@ -112,7 +115,7 @@ EXPERIMENT = common.Experiment(
 
 
 def main(argv: list[str] | None = None) -> int:
-    return common.main(EXPERIMENT, DEFAULT_CONFIG, argv, doc=__doc__)
+    return harness_main(EXPERIMENT, DEFAULT_CONFIG, argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments import common
+from experiments.harness.dispatch import ray_map
+from experiments.harness.plots import save_figure
+from experiments.harness.staleness import append_records, read_records
+from experiments.harness.summaries import write_summary_csv
 from hint_policy.envs.base import Env, StepInfo
 
 DIRECTORY = Path("results/experiments/robustness_pusht")
@@ -152,7 +155,7 @@ def compare(directories: Sequence[Path], out: Path) -> list[dict]:
     ``robustness_by_sigma.png`` to `out` and returns the rows."""
     by_checkpoint: dict[str, list[dict]] = {}
     for directory in directories:
-        records = common.read_records(Path(directory) / "results.jsonl")
+        records = read_records(Path(directory) / "results.jsonl")
         if not records:
             raise ValueError(f"{directory} holds no robustness results (results.jsonl)")
         for record in records:
@@ -160,7 +163,7 @@ def compare(directories: Sequence[Path], out: Path) -> list[dict]:
     rows = [{"checkpoint": checkpoint, **row} for checkpoint, records in by_checkpoint.items()
             for row in summarize(records)]
     rows.sort(key=lambda r: (r["train_sigma"], r["checkpoint"], r["noise_px"], r["variant"]))
-    common.write_summary_csv(rows, out / "summary.csv")
+    write_summary_csv(rows, out / "summary.csv")
     _draw(rows, out / "robustness_by_sigma.png", _comparison_label,
           "PushT robustness to observation noise by training sigma")
     return rows
@@ -192,7 +195,7 @@ def _draw(rows: list[dict], path: Path, label: Callable[[float, str], str], titl
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     episodes = max(r["episodes"] for r in rows)
-    common.save_figure(figure, path, f"{title} ({episodes} test starts, error bars: standard error)")
+    save_figure(figure, path, f"{title} ({episodes} test starts, error bars: standard error)")
 
 
 def _comparison_label(train_sigma: float, variant: str) -> str:
@@ -235,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     levels = [Level(args.checkpoint, s, v, args.episodes, args.first_seed, args.exec_knots, args.policy_seed)
               for s in args.noise_px for v in ("hint", "baseline")]
     wanted = {level.key(): level for level in levels}
-    done = {r["key"]: r for r in common.read_records(results) if r["key"] in wanted}
+    done = {r["key"]: r for r in read_records(results) if r["key"] in wanted}
     todo = [level for key, level in wanted.items() if key not in done]
     failed = 0
     if todo and not args.only_plot:
@@ -243,18 +246,18 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"{len(todo)} of {len(levels)} evaluations to run ({args.episodes} episodes each)", flush=True)
         with tqdm(total=len(todo), unit="eval", dynamic_ncols=True) as bar:
-            for level, record in common.ray_map(evaluate_level, todo, args.workers, args.address):
+            for level, record in ray_map(evaluate_level, todo, args.workers, args.address):
                 if isinstance(record, BaseException):
                     failed += 1
                     print(f"noise {level.noise_px} px, {level.variant}: failed: {record}", file=sys.stderr)
                 else:
-                    common.append_records(results, [record])
+                    append_records(results, [record])
                     done[record["key"]] = record
                     bar.set_postfix_str(f"{level.noise_px:g} px {level.variant}: score {record['mean_score']:.3f}")
                 bar.update()
     rows = summarize(list(done.values()))
     if rows:
-        common.write_summary_csv(rows, args.out / "summary.csv")
+        write_summary_csv(rows, args.out / "summary.csv")
         plot(rows, args.out / "robustness_pusht.png")
         for row in rows:
             print(_row_line(row))

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments import common, fig5_quadrotor, fig5_stabilize, fig6_pusht, replay_diagnosis, robustness_pusht
+from experiments import fig5_quadrotor, fig5_stabilize, fig6_pusht, replay_diagnosis, robustness_pusht
+from experiments.harness.budget import estimate
+from experiments.harness.demos import ensure_demos, run_demos
+from experiments.harness.grid import build_run_config, expand_grid, load_spec
+from experiments.harness.runner import run_experiment
+from experiments.harness.scoring import best_checkpoints, mean_metrics
+from experiments.harness.staleness import StaleResultsError, append_records, discard_stale, survey
+from experiments.harness.summaries import summarize
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,8 +56,8 @@ def lines(path: Path) -> list[dict]:
 
 def test_fig5_config_expands_to_48_seed_major_runs(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
-    spec = common.load_spec("experiments/configs/fig5_quadrotor.yaml")
-    runs = common.expand_grid(spec)
+    spec = load_spec("experiments/configs/fig5_quadrotor.yaml")
+    runs = expand_grid(spec)
     assert len(runs) == 2 * 4 * 2 * 3
     assert len({r.run_id for r in runs}) == len(runs)
     assert [r.seed for r in runs] == [0] * 16 + [1] * 16 + [2] * 16
@@ -58,7 +65,7 @@ def test_fig5_config_expands_to_48_seed_major_runs(monkeypatch):
     assert settings == {(c, n, s) for c in ("feedforward", "primitives") for n in (1, 2, 5, 10) for s in (0.0, 0.1)}
     run = runs[-1]
     assert run.run_id == "action_content=primitives,num_demos=10,sigma=0.1,seed=2"
-    config = common.build_run_config(spec, run)
+    config = build_run_config(spec, run)
     assert (config.data.action_content, config.data.num_demos, config.data.sigma) == ("primitives", 10, 0.1)
     assert config.train.seed == config.data.noise_seed == 2
     assert config.train.threads == 1 and config.eval.every_steps == 0
@@ -69,27 +76,27 @@ def test_fig5_config_expands_to_48_seed_major_runs(monkeypatch):
 
 def test_fig5_stabilize_configs_are_the_papers_grid(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
-    spec = common.load_spec("experiments/configs/fig5_stabilize.yaml")
-    runs = common.expand_grid(spec)
+    spec = load_spec("experiments/configs/fig5_stabilize.yaml")
+    runs = expand_grid(spec)
     assert len(runs) == 2 * 4 * 3 * 5
     assert {(r.params["data.num_demos"], r.params["data.sigma"]) for r in runs} == {
         (n, s) for n in (1, 2, 5, 10) for s in (0.0, 0.05, 0.1)}
-    config = common.build_run_config(spec, runs[-1])
+    config = build_run_config(spec, runs[-1])
     assert (config.data.dynamics, config.data.control_stride, config.data.obs_steps, config.data.chunk_length) == (
         "quadrotor_thrust_torque", 1, 2, 4)
     assert spec.evaluation.episodes == 50 and spec.evaluation.exec_knots == 4
-    lqr = common.load_spec("experiments/configs/fig5_stabilize_lqr.yaml")
-    assert {common.build_run_config(lqr, r).data.synthesis for r in common.expand_grid(lqr)} == {"per_step_lqr"}
+    lqr = load_spec("experiments/configs/fig5_stabilize_lqr.yaml")
+    assert {build_run_config(lqr, r).data.synthesis for r in expand_grid(lqr)} == {"per_step_lqr"}
 
 
 def test_fig6_recipe_config_is_the_shipped_pusht_recipe_with_the_papers_protocol(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
-    spec = common.load_spec("experiments/configs/fig6_pusht_recipe.yaml")
-    runs = common.expand_grid(spec)
+    spec = load_spec("experiments/configs/fig6_pusht_recipe.yaml")
+    runs = expand_grid(spec)
     assert len(runs) == 7 * 4 and [r.seed for r in runs[:7]] == [0] * 7
     assert [r.params["data.sigma"] for r in runs[:7]] == [0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3]
     shipped = yaml.safe_load((REPO_ROOT / "hint_policy/config/pusht.yaml").read_text())
-    config = common.build_run_config(spec, runs[0])
+    config = build_run_config(spec, runs[0])
     assert (config.model.mlp_hidden, config.model.mlp_blocks) == (shipped["model"]["mlp_hidden"],
                                                                   shipped["model"]["mlp_blocks"])
     assert config.train.steps == shipped["train"]["steps"] and config.data.noise_draws == shipped["data"]["noise_draws"]
@@ -104,35 +111,35 @@ def test_evaluated_checkpoints_must_be_ones_training_keeps(tmp_path):
     values["training"] = {**TINY_TRAINING, "train": {**TINY_TRAINING["train"], "keep_checkpoints": False}}
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     with pytest.raises(ValueError, match=r"checkpoints \[5\] are not saved"):
-        common.load_spec(path)  # keep_checkpoints is off: only the final step is kept
+        load_spec(path)  # keep_checkpoints is off: only the final step is kept
     values["training"] = {**TINY_TRAINING, "train": {**TINY_TRAINING["train"], "keep_checkpoints": True}}
     path.write_text(yaml.safe_dump(values, sort_keys=False))
-    assert common.load_spec(path).evaluation.checkpoints == [5, 10]
+    assert load_spec(path).evaluation.checkpoints == [5, 10]
     for bad, message in (({"checkpoints": [10, 5]}, "increasing"), ({"checkpoints": [7]}, "not saved"),
                          ({"checkpoints": [5, 10], "best_of": 3}, "best_of")):
         values["evaluation"] |= {"checkpoints": [5, 10], "best_of": 0} | bad
         path.write_text(yaml.safe_dump(values, sort_keys=False))
         with pytest.raises(ValueError, match=message):
-            common.load_spec(path)
+            load_spec(path)
 
 
 def test_best_checkpoints_rank_by_score_and_metrics_are_their_mean():
     evaluations = [{"step": s, "metrics": {"mean_score": v, "success_rate": v / 2}}
                    for s, v in ((6, 0.5), (8, 0.9), (10, 0.7), (12, 0.9))]
-    best = common.best_checkpoints(evaluations, 3)
+    best = best_checkpoints(evaluations, 3)
     assert [e["step"] for e in best] == [8, 10, 12]
-    assert common.mean_metrics([e["metrics"] for e in best]) == pytest.approx({"mean_score": 2.5 / 3,
+    assert mean_metrics([e["metrics"] for e in best]) == pytest.approx({"mean_score": 2.5 / 3,
                                                                              "success_rate": 1.25 / 3})
-    assert common.best_checkpoints(evaluations, 0) == evaluations
+    assert best_checkpoints(evaluations, 0) == evaluations
 
 
 def test_committed_results_stay_current_under_the_harness(monkeypatch):
     """Settings added to the harness later must not turn finished results stale (their hashes)."""
     monkeypatch.chdir(REPO_ROOT)
     for name in ("fig5_quadrotor", "fig5_stabilize", "fig5_stabilize_lqr"):
-        spec = common.load_spec(f"experiments/configs/{name}.yaml")
-        runs = common.expand_grid(spec)
-        progress = common.survey(spec, runs)
+        spec = load_spec(f"experiments/configs/{name}.yaml")
+        runs = expand_grid(spec)
+        progress = survey(spec, runs)
         assert not progress.stale_records, name
         assert len(progress.done) == len(runs) * len(spec.evaluation.variants), name
 
@@ -140,13 +147,13 @@ def test_committed_results_stay_current_under_the_harness(monkeypatch):
 def test_bad_grid_keys_and_unknown_settings_are_refused(tmp_path):
     path = tiny_spec(tmp_path, "bad", "quadrotor.yaml", "quadrotor", {"data.no_such_key": [1]}, {"hint": None}, "first")
     with pytest.raises(ValueError, match="no_such_key"):
-        common.load_spec(path)
+        load_spec(path)
     values = yaml.safe_load(path.read_text())
     values["grid"] = {"data.sigma": [0.1]}
     values["evaluation"]["episode"] = 3
     path.write_text(yaml.safe_dump(values, sort_keys=False))
     with pytest.raises(KeyError, match="episode"):
-        common.load_spec(path)
+        load_spec(path)
 
 
 # --------------------------------------------------------------------------- tracking cost
@@ -171,18 +178,18 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
     config = tiny_spec(tmp_path, "tiny5", "quadrotor.yaml", "quadrotor",
                        {"data.action_content": ["feedforward", "primitives"], "data.num_demos": [1], "seed": [0]},
                        {"hint": None}, "by_seed")
-    spec = common.load_spec(config)
-    runs = common.expand_grid(spec)
+    spec = load_spec(config)
+    runs = expand_grid(spec)
     # a half-trained run: checkpoint at step 5 of 10 (demo file made by the harness's own generator)
-    common.ensure_demos(spec, runs)
+    ensure_demos(spec, runs)
     from hint_policy.train import train
 
-    partial = common.build_run_config(spec, runs[0])
+    partial = build_run_config(spec, runs[0])
     partial.train.steps = 5
-    train(partial, demos=common.run_demos(spec, runs[0], partial))
+    train(partial, demos=run_demos(spec, runs[0], partial))
 
-    # workers=2: the runs go to a local Ray instance as tasks (experiments.common._dispatch_ray)
-    assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=2, progress_bar=False) == []
+    # workers=2: the runs go to a local Ray instance as tasks (experiments.harness.dispatch.ray_map)
+    assert run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=2, progress_bar=False) == []
     import ray
 
     assert not ray.is_initialized()  # the instance the sweep started is shut down
@@ -207,11 +214,11 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
     # second invocation: nothing to do, nothing retrained
     checkpoints = [spec.run_directory(r) / "checkpoints" / "latest.pt" for r in runs]
     stamps = [c.stat().st_mtime_ns for c in checkpoints]
-    assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=1, progress_bar=False) == []
+    assert run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=1, progress_bar=False) == []
     assert len(lines(spec.results_file)) == 2
     # a lost result line is re-evaluated without retraining
     spec.results_file.write_text(json.dumps(records[0]) + "\n")
-    assert common.run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=1, progress_bar=False) == []
+    assert run_experiment(spec, fig5_quadrotor.EXPERIMENT, workers=1, progress_bar=False) == []
     assert sorted(r["run_id"] for r in lines(spec.results_file)) == sorted(r.run_id for r in runs)
     assert [c.stat().st_mtime_ns for c in checkpoints] == stamps
     capsys.readouterr()
@@ -226,11 +233,11 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
     original = load_demos(demo_file)
     changed_demo = dataclasses.replace(original[0], inputs=original[0].inputs + 1e-3)
     save_demos(demo_file, [changed_demo, *original[1:]])
-    progress = common.survey(spec, runs)
+    progress = survey(spec, runs)
     assert len(progress.stale_records) == 2 and sorted(progress.stale_runs) == sorted(r.run_id for r in runs)
-    assert common.summarize(spec, fig5_quadrotor.EXPERIMENT.metrics) == []
+    assert summarize(spec, fig5_quadrotor.EXPERIMENT.metrics) == []
     save_demos(demo_file, original)
-    progress = common.survey(spec, runs)
+    progress = survey(spec, runs)
     assert not progress.stale_records and not progress.stale_runs and len(progress.done) == 2
     assert all(len(r["demo_digest"]) == 16 for r in lines(spec.results_file))
 
@@ -238,13 +245,13 @@ def test_fig5_tiny_grid_runs_end_to_end_and_resumes(tmp_path, capsys):
     values = yaml.safe_load(config.read_text())
     values["training"]["train"]["steps"] = 20
     config.write_text(yaml.safe_dump(values, sort_keys=False))
-    changed = common.load_spec(config)
-    with pytest.raises(common.StaleResultsError, match="restart-stale"):
-        common.run_experiment(changed, fig5_quadrotor.EXPERIMENT, progress_bar=False)
-    progress = common.survey(changed, common.expand_grid(changed))
+    changed = load_spec(config)
+    with pytest.raises(StaleResultsError, match="restart-stale"):
+        run_experiment(changed, fig5_quadrotor.EXPERIMENT, progress_bar=False)
+    progress = survey(changed, expand_grid(changed))
     assert len(progress.stale_records) == 2 and len(progress.stale_runs) == 2
-    assert [e.status for e in common.estimate(changed)] == ["stale: to redo"] * 2
-    common.discard_stale(changed, progress)
+    assert [e.status for e in estimate(changed)] == ["stale: to redo"] * 2
+    discard_stale(changed, progress)
     assert lines(changed.results_file) == [] and len(lines(changed.directory / "results.stale.jsonl")) == 2
     assert not any(spec.run_directory(r).exists() for r in runs)
 
@@ -253,13 +260,13 @@ def test_fig6_tiny_grid_evaluates_hint_and_baseline_from_one_checkpoint(tmp_path
     config = tiny_spec(tmp_path, "tiny6", "pusht.yaml", "pusht", {"data.sigma": [0.0, 0.1], "seed": [0]},
                        {"hint": None, "baseline": 0.0}, "first")
     assert fig6_pusht.main(["--config", str(config), "--workers", "1", "--no-progress"]) == 0
-    spec = common.load_spec(config)
+    spec = load_spec(config)
     records = {(r["params"]["data.sigma"], r["variant"]): r for r in lines(spec.results_file)}
     assert set(records) == {(s, v) for s in (0.0, 0.1) for v in ("hint", "baseline")}
     assert records[(0.1, "hint")]["eval_sigma"] == 0.1 and records[(0.1, "baseline")]["eval_sigma"] == 0.0
     # at sigma = 0 both variants are the same policy with the same seeds: identical episodes
     assert records[(0.0, "hint")]["episodes"] == records[(0.0, "baseline")]["episodes"]
-    rows = common.summarize(spec, fig6_pusht.EXPERIMENT.metrics)
+    rows = summarize(spec, fig6_pusht.EXPERIMENT.metrics)
     assert [(r["data.sigma"], r["variant"]) for r in rows] == [(0.0, "hint"), (0.0, "baseline"),
                                                                (0.1, "hint"), (0.1, "baseline")]
     assert (spec.directory / "tiny6.png").is_file()
@@ -273,7 +280,7 @@ def test_tiny_grid_scores_each_run_by_its_best_checkpoints(tmp_path):
     values["evaluation"] |= {"exec_knots": 4, "checkpoints": [5, 10], "best_of": 1}
     config.write_text(yaml.safe_dump(values, sort_keys=False))
     assert fig6_pusht.main(["--config", str(config), "--workers", "1", "--no-progress"]) == 0
-    spec = common.load_spec(config)
+    spec = load_spec(config)
     records = lines(spec.results_file)
     assert sorted(r["variant"] for r in records) == ["baseline", "hint"]
     for record in records:
@@ -285,13 +292,13 @@ def test_tiny_grid_scores_each_run_by_its_best_checkpoints(tmp_path):
         assert record["metrics"]["success_rate"] == evaluated[best]["success_rate"]
         assert [e["seed"] for e in record["episodes"]] == [100000, 100001]
     # the two checkpoints are different policies: the step-5 file is not the final one
-    folder = spec.run_directory(common.expand_grid(spec)[0]) / "checkpoints"
+    folder = spec.run_directory(expand_grid(spec)[0]) / "checkpoints"
     assert (folder / "step_00000005.pt").read_bytes() != (folder / "step_00000010.pt").read_bytes()
 
 
 def test_fig5_stabilize_tiny_grid_through_ray_from_the_command_line(tmp_path):
     """``python -m experiments.fig5_stabilize --workers 2``: the figure module is ``__main__``, and its
-    functions still reach Ray's workers (common.importable); every record carries the paper's ratio."""
+    functions still reach Ray's workers (experiments.harness.dispatch.importable); every record carries the paper's ratio."""
     import subprocess
     import sys
 
@@ -305,7 +312,7 @@ def test_fig5_stabilize_tiny_grid_through_ray_from_the_command_line(tmp_path):
                                 "--workers", "2", "--no-progress"], cwd=REPO_ROOT, capture_output=True, text=True,
                                timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    spec = common.load_spec(config)
+    spec = load_spec(config)
     expert = json.loads(fig5_stabilize.reference_file(spec).read_text())
     records = lines(spec.results_file)
     assert sorted(r["params"]["data.action_content"] for r in records) == ["feedforward", "primitives"]
@@ -338,9 +345,9 @@ def test_robustness_comparison_draws_every_checkpoint_of_several_folders(tmp_pat
         return {"checkpoint": checkpoint, "train_sigma": sigma, "eval_sigma": 0.0 if variant == "baseline" else sigma,
                 "noise_px": noise, "variant": variant, "scores": scores, "successes": [s > 0.9 for s in scores]}
 
-    common.append_records(tmp_path / "a" / "results.jsonl",
+    append_records(tmp_path / "a" / "results.jsonl",
                           [record("b.pt", 0.1, n, v, [0.5, 0.7]) for n in (0.0, 10.0) for v in ("hint", "baseline")])
-    common.append_records(tmp_path / "b" / "results.jsonl",
+    append_records(tmp_path / "b" / "results.jsonl",
                           [record("a.pt", 0.0, n, v, [0.9, 1.0]) for n in (0.0, 10.0) for v in ("hint", "baseline")])
     rows = robustness_pusht.compare([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
     assert [(r["train_sigma"], r["noise_px"], r["variant"]) for r in rows[:2]] == [(0.0, 0.0, "baseline"),

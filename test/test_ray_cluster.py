@@ -19,7 +19,9 @@ pytest.importorskip("ray", reason="Ray is not installed")
 if not Path("/proc/self/cmdline").is_file():
     pytest.skip("needs /proc to see which node executes a run", allow_module_level=True)
 
-from experiments import common  # noqa: E402
+from experiments.harness.demos import ensure_demos  # noqa: E402
+from experiments.harness.grid import expand_grid, load_spec  # noqa: E402
+from experiments.harness.staleness import run_hash  # noqa: E402
 from test_experiments_harness import REPO_ROOT, lines, tiny_spec  # noqa: E402
 
 MB = 1024 * 1024
@@ -75,10 +77,10 @@ def test_sweep_through_address_survives_losing_a_worker_node(tmp_path, monkeypat
     values = yaml.safe_load(config.read_text())
     values["evaluation"]["exec_knots"] = 4
     config.write_text(yaml.safe_dump(values, sort_keys=False))
-    spec = common.load_spec(config)
-    runs = common.expand_grid(spec)
+    spec = load_spec(config)
+    runs = expand_grid(spec)
     assert len(runs) == 4
-    common.ensure_demos(spec, runs)  # in this process: the sweeps below only train and evaluate
+    ensure_demos(spec, runs)  # in this process: the sweeps below only train and evaluate
     command = [sys.executable, "-m", "experiments.fig5_stabilize", "--config", str(config), "--no-progress"]
 
     # a head that runs no tasks (the sweep's driver connects there) and two worker nodes of one CPU each;
@@ -97,7 +99,7 @@ def test_sweep_through_address_survives_losing_a_worker_node(tmp_path, monkeypat
         sweep = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # once a run has finished, and while the second node is executing one
         while not (spec.results_file.is_file() and lines(spec.results_file)
-                   and any("ray::_execute_run_task" in title for title in worker_processes(workers[1]).values())):
+                   and any("ray::execute_run" in title for title in worker_processes(workers[1]).values())):
             assert sweep.poll() is None, sweep.communicate()[1][-3000:]
             assert time.monotonic() - started < 240, "no run finished on the cluster"
             time.sleep(0.05)
@@ -129,7 +131,7 @@ def test_sweep_through_address_survives_losing_a_worker_node(tmp_path, monkeypat
 
     records = lines(spec.results_file)
     hashes = [r["run_hash"] for r in records]
-    assert sorted(hashes) == sorted(common.run_hash(spec, r) for r in runs)  # each run once, none twice
+    assert sorted(hashes) == sorted(run_hash(spec, r) for r in runs)  # each run once, none twice
     assert sorted(r["run_id"] for r in records) == sorted(r.run_id for r in runs)
     assert {r.run_id: checkpoint_stamp(spec, r) for r in runs if r.run_id in stamps} == stamps  # not retrained
     print(f"lost {len(lost_ids)} of {len(runs)} runs with the node ({reason.group(0)}); cluster test took "
