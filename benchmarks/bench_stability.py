@@ -76,7 +76,7 @@ def launch_policy_settings() -> dict:
 def demo_primitives_of(env_name: str, seeds: tuple[int, ...] = tuple(SEEDS)):
     """(model, data config, [(demo model states (T+1, n), per-step Primitives)]) of the expert's demos."""
     from hint_policy.config import load_config
-    from hint_policy.dataset import demo_primitives, model_and_synthesis
+    from hint_policy.training_data.synthesis import demo_primitives, model_and_synthesis
     from hint_policy.experts.generate import make_episode_runner
 
     data = load_config(ROOT / CASES[env_name]).data
@@ -89,7 +89,7 @@ def demo_primitives_of(env_name: str, seeds: tuple[int, ...] = tuple(SEEDS)):
 def demo_chunks(env_name: str):
     """(model, composite actions) of the training layout, one starting every half chunk."""
     from hint_controller.tvlqr import chunk_controllers
-    from hint_policy.dataset import knot_steps
+    from hint_policy.training_data.chunks import knot_steps
 
     model, data, demos = demo_primitives_of(env_name)
     length, stride, chunks = data.chunk_length, data.control_stride, []
@@ -147,7 +147,7 @@ def policy_rollouts(checkpoint: Path, seeds, exec_knots: int | None = None, seed
     ``passes_left``."""
     import torch
 
-    from hint_policy.dataset import data_model
+    from hint_policy.training_data.synthesis import data_model
     from hint_policy.envs import make_env
     from hint_policy.envs.quadrotor import passes_left
     from hint_policy.evaluate import evaluate_policy

@@ -5,7 +5,7 @@ An expert (PushT's push planner, the quadrotor's and the arm's trajectory + TVLQ
 :class:`ExpertChunker` takes the measured full state, rolls the expert forward from it on a
 private copy of the environment for one chunk (``chunk_length`` knots of ``control_stride`` physics
 steps), synthesizes TVLQR gains along that predicted trajectory with the training data's own
-code (:func:`hint_policy.dataset.demo_primitives`) and packs the primitive controllers at the
+code (:func:`hint_policy.training_data.synthesis.demo_primitives`) and packs the primitive controllers at the
 knots into a :class:`~hint_controller.composite_action.CompositeAction`:
 
     knot k = (x_ref = x_{k s}, u_ff = u_{k s}, K = K_{k s}),  s = control_stride (the env's by default)
@@ -35,7 +35,7 @@ from hint_controller.composite_action import CompositeAction, chunk_from_knots
 from hint_controller.executor import default_safe_mode
 from hint_controller.names import name_indices
 from hint_controller.tvlqr import TVLQRConfig
-from hint_policy.dataset import Primitives, demo_primitives
+from hint_policy.training_data.synthesis import Primitives, demo_primitives
 from hint_policy.demos import Demo
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env

@@ -2,7 +2,7 @@
 
 :class:`NearestNeighbourPolicy` answers an observation chunk with the composite action of the
 closest training observation chunk: the same chunks, layout and normalization that training
-builds from a config (:func:`hint_policy.train.prepare_data`), Euclidean distance between
+builds from a config (:func:`hint_policy.training_data.training_chunks`), Euclidean distance between
 normalized, flattened observation chunks, no noise. A learned policy that loses to it over the
 same demos has a bug or a wrong recipe.
 
@@ -16,7 +16,10 @@ import numpy as np
 import torch
 
 from hint_policy.config import HintConfig
-from hint_policy.dataset import ChunkArrays, ChunkLayout, Normalizers
+from hint_policy.training_data import training_chunks
+from hint_policy.training_data.chunks import ChunkArrays, ChunkLayout
+from hint_policy.training_data.demo_sources import config_demos
+from hint_policy.training_data.normalizers import Normalizers, fit_normalizers
 from hint_policy.inference import ChunkPolicy
 
 #: baselines selectable by name (evaluate --baseline)
@@ -36,11 +39,8 @@ class NearestNeighbourPolicy(ChunkPolicy):
     @classmethod
     def from_config(cls, config: HintConfig) -> NearestNeighbourPolicy:
         """Index the chunks that training on `config` would use (its demos, features and gains)."""
-        from hint_policy.dataset import build_chunks, config_demos, fit_normalizers, model_and_synthesis
-
         demos = config_demos(config.data)
-        model, synthesize = model_and_synthesis(config.data, demos[0].period)
-        chunks, layout = build_chunks(demos, model, synthesize, config.data)
+        chunks, layout = training_chunks(config.data, demos)
         return cls(chunks, layout, fit_normalizers(chunks), source=f"nearest({len(demos)} demos)")
 
     def _keys(self, raw_obs: np.ndarray) -> torch.Tensor:

@@ -13,7 +13,7 @@ lockstep evaluation (``observe(..., episode=i)``, ``select_actions(times, episod
 pass for all). The stateless ``act(obs_states, obs_inputs, start_time)`` / ``act_batch`` take
 the history from the caller instead.
 
-Observations follow :mod:`hint_policy.dataset`: ``obs_states`` holds the most recent full states
+Observations follow :mod:`hint_policy.training_data.chunks`: ``obs_states`` holds the most recent full states
 observed at knot times (oldest first, up to ``obs_steps`` rows; fewer at the start of an episode,
 then padded like the training data), ``obs_inputs`` the low-level input applied during the
 physics step before each of those states (zeros for the episode's first state). The observation
@@ -47,7 +47,8 @@ import torch
 from hint_controller.composite_action import CompositeAction, Interpolation, chunk_from_knots
 from hint_policy.checkpoint import load_checkpoint
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.dataset import ChunkLayout, Normalizers, observation_features, pack_actions, pad_observation
+from hint_policy.training_data.chunks import ChunkLayout, observation_features, pack_actions, pad_observation
+from hint_policy.training_data.normalizers import Normalizers
 from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.diffusion.factory import build_diffusion, build_model
 from hint_policy.observation_noise import unit_noise
@@ -112,7 +113,7 @@ class ChunkPolicy(PolicyMemory):
 
     Subclasses implement :meth:`raw_actions` (raw observation chunks -> raw composite actions
     (B, chunk_length, action_dim)); this class builds the observation exactly as the training
-    data (:mod:`hint_policy.dataset`) and turns action rows into :class:`CompositeAction` objects
+    data (:mod:`hint_policy.training_data.chunks`) and turns action rows into :class:`CompositeAction` objects
     numbered by :attr:`sequence`. :class:`HintPolicy` samples the trained DDPM;
     :class:`hint_policy.baselines.NearestNeighbourPolicy` looks the action up.
     """

@@ -8,7 +8,7 @@ observation chunk (padding included):
 * ``"uniform"``: w ~ U[0, 1), what the HINT authors' code adds (``sigma * torch.rand``): mean
   sigma / 2, standard deviation sigma / sqrt(12).
 
-The training data (:class:`hint_policy.dataset.HintDataset`) and the policy
+The training data (:class:`hint_policy.training_data.noised_dataset.HintDataset`) and the policy
 (:class:`hint_policy.inference.HintPolicy`) draw through :func:`unit_noise` with the checkpoint's
 ``data.noise_law``, so a policy always sees the law it was trained with.
 """

@@ -63,7 +63,7 @@ from hint_controller.node_main import BackgroundJob, declare_ros2_control_parame
 from hint_controller.pose import JointStateAndPoses, PoseError, pose_topic
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
-from hint_policy.dataset import data_model
+from hint_policy.training_data.synthesis import data_model
 from hint_policy.inference import HintPolicy
 
 #: name -> (default, description) of the node's parameters (poses and the ros2_control ones besides)

@@ -36,7 +36,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from hint_controller.dynamics.base import DynamicsModel
-from hint_controller.tvlqr import make_synthesis
+from hint_controller.tvlqr import SynthesisFn, make_synthesis
 from hint_policy.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -46,16 +46,11 @@ from hint_policy.checkpoint import (
 )
 from hint_policy.cli import add_debug_flag, check_at_least, run_main
 from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
-from hint_policy.dataset import (
-    ChunkLayout,
-    HintDataset,
-    Normalizers,
-    SynthesisFn,
-    build_chunks,
-    config_demos,
-    data_model,
-    fit_normalizers,
-)
+from hint_policy.training_data.chunks import ChunkLayout, build_chunks
+from hint_policy.training_data.demo_sources import config_demos
+from hint_policy.training_data.noised_dataset import HintDataset
+from hint_policy.training_data.normalizers import Normalizers, fit_normalizers
+from hint_policy.training_data.synthesis import data_model
 from hint_policy.demos import Demo, select_demos
 from hint_policy.diffusion import EMA
 from hint_policy.diffusion.factory import build_diffusion, build_model

@@ -1,4 +1,4 @@
-"""Chunk boundaries, padding, normalization and noise augmentation of hint_policy.dataset."""
+"""The data pipeline (hint_policy.training_data): chunk boundaries, padding, normalization and noise augmentation."""
 
 import math
 
@@ -8,16 +8,10 @@ import torch
 
 from hint_controller.dynamics.pusht_agent import PushTAgent
 from hint_policy.config import DataConfig
-from hint_policy.dataset import (
-    HintDataset,
-    build_chunks,
-    fit_normalizers,
-    pack_actions,
-    pad_observation,
-    unpack_actions,
-)
+from hint_policy.training_data.chunks import build_chunks, pack_actions, pad_observation, unpack_actions
+from hint_policy.training_data.noised_dataset import HintDataset
+from hint_policy.training_data.normalizers import MinMaxNormalizer, fit_normalizers
 from hint_policy.demos import Demo
-from hint_policy.normalizer import MinMaxNormalizer
 from policy_test_utils import FULL_STATES, INPUTS
 
 HORIZON = 23  # physics steps; with stride 5 the knots are steps 0, 5, 10, 15, 20

@@ -12,8 +12,10 @@ import pytest
 #: module -> modules it must not load (in a fresh interpreter)
 LAYERS = {
     "hint_policy.checkpoint": ["hint_policy.train", "hint_policy.inference"],
-    "hint_policy.dataset": ["hint_policy.train", "hint_policy.inference", "hint_policy.diffusion"],
-    "hint_policy.diffusion.factory": ["hint_policy.train", "hint_policy.inference", "hint_policy.dataset"],
+    # the data pipeline, stage by stage and as a whole, below training, inference and the networks
+    **{f"hint_policy.training_data{stage}": ["hint_policy.train", "hint_policy.inference", "hint_policy.diffusion"]
+       for stage in ("", ".demo_sources", ".synthesis", ".chunks", ".normalizers", ".noised_dataset")},
+    "hint_policy.diffusion.factory": ["hint_policy.train", "hint_policy.inference", "hint_policy.training_data"],
     "hint_policy.inference": ["hint_policy.train", "hint_policy.evaluate"],
     "hint_policy.baselines": ["hint_policy.train", "hint_policy.evaluate"],
     "hint_policy.evaluate": ["hint_policy.train"],

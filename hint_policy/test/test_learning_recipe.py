@@ -11,7 +11,8 @@ from hint_controller.dynamics.pusht_agent import PushTAgent
 from hint_controller.tvlqr import TVLQRConfig, synthesize_gains
 from hint_policy.baselines import NearestNeighbourPolicy
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.dataset import build_chunks, fit_normalizers
+from hint_policy.training_data.chunks import build_chunks
+from hint_policy.training_data.normalizers import fit_normalizers
 from hint_policy.diffusion import ConditionalDDPM, NoiseSchedule
 from hint_policy.inference import HintPolicy
 from hint_controller.tvlqr import make_synthesis

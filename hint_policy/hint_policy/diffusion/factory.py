@@ -14,7 +14,8 @@ from hint_policy.diffusion.schedule import NoiseSchedule
 from hint_policy.diffusion.unet1d import UNet1DDenoiser
 
 if TYPE_CHECKING:
-    from hint_policy.dataset import ChunkLayout, Normalizers
+    from hint_policy.training_data.chunks import ChunkLayout
+    from hint_policy.training_data.normalizers import Normalizers
 
 
 def build_denoiser(config: ModelConfig, action_dim: int, chunk_length: int, obs_steps: int, obs_dim: int) -> nn.Module:

@@ -1,23 +1,28 @@
-"""Per-coordinate min-max scaling to [-1, 1], fitted on training data.
+"""Stage 4: per-coordinate min-max scaling to [-1, 1] of observations and actions.
 
 Every coordinate (last axis) is mapped affinely so that its training minimum goes to -1 and its
 maximum to +1: ``normalized = (x - center) / half_range`` with ``center = (max + min) / 2`` and
-``half_range = (max - min) / 2``. A coordinate that is constant on the training data (for
-example a gain entry that never changes) would divide by zero; its ``half_range`` is set to 1,
-so it normalizes to ``x - center`` (0 on the training data) and the map stays exactly invertible;
-such coordinates are flagged in ``constant`` (a model need not learn them, see
-:class:`hint_policy.dataset.Normalizers`).
+``half_range = (max - min) / 2`` (:class:`MinMaxNormalizer`). A coordinate that is constant on
+the training data (for example a gain entry that never changes) would divide by zero; its
+``half_range`` is set to 1, so it normalizes to ``x - center`` (0 on the training data) and the
+map stays exactly invertible; such coordinates are flagged in ``constant``, and a model learns
+only the others (:class:`Normalizers`).
 
-The normalizer is stored in checkpoints as a dict of two tensors (``state_dict``), so checkpoints
-load with ``torch.load(weights_only=True)``.
+:func:`fit_normalizers` fits the observation normalizer on the real (non-padding) rows of the
+observation chunks and the action normalizer on every knot of the composite actions. Both are
+stored in checkpoints as dicts of tensors (``state_dict``), so checkpoints load with
+``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TypeVar
 
 import numpy as np
 import torch
+
+from hint_policy.training_data.chunks import ChunkArrays
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
@@ -93,7 +98,53 @@ class MinMaxNormalizer:
         missing = {"center", "half_range"} - set(state)
         if missing:
             raise KeyError(f"normalizer state lacks {sorted(missing)}")
-        return cls(state["center"], state["half_range"], state.get("constant"))  # older files: no mask
+        return cls(state["center"], state["half_range"], state.get("constant"))  # no mask: none constant
 
     def __repr__(self) -> str:
         return f"MinMaxNormalizer(dim={self.dim})"
+
+
+@dataclasses.dataclass
+class Normalizers:
+    """Observation and action scaling, and which action coordinates a model learns.
+
+    Action coordinates that are constant over the training data (gain entries that are always
+    zero, or all equal when the gains are time-invariant) carry no information: the denoiser
+    learns only the others (:attr:`learned_action_dim`), and :meth:`decode_actions` fills the
+    constant ones back in. Noise prediction on a constant coordinate is not free: the denoiser
+    would have to output a_noisy / sqrt(1 - alpha_bar_k), unbounded at small k.
+    """
+
+    obs: MinMaxNormalizer
+    action: MinMaxNormalizer
+
+    @property
+    def learned_action_dim(self) -> int:
+        return int((~self.action.constant).sum())
+
+    def encode_actions(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw actions (..., D) -> normalized learned coordinates (..., learned_action_dim)."""
+        return self.action.normalize(raw)[..., ~self.action.constant]
+
+    def decode_actions(self, learned: np.ndarray) -> np.ndarray:
+        """Normalized learned coordinates (..., learned_action_dim) -> raw actions (..., D)."""
+        learned = np.asarray(learned, dtype=np.float64)
+        full = np.zeros(learned.shape[:-1] + (self.action.dim,))
+        full[..., ~self.action.constant.numpy()] = learned
+        return self.action.unnormalize(full)
+
+    def state_dict(self) -> dict:
+        return {"obs": self.obs.state_dict(), "action": self.action.state_dict()}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> Normalizers:
+        return cls(MinMaxNormalizer.from_state_dict(state["obs"]),
+                   MinMaxNormalizer.from_state_dict(state["action"]))
+
+
+def fit_normalizers(chunks: ChunkArrays) -> Normalizers:
+    """Observation normalizer on the real (non-padding) rows, action normalizer on all knots."""
+    return Normalizers(
+        obs=MinMaxNormalizer.fit(chunks.obs[chunks.obs_real]),
+        action=MinMaxNormalizer.fit(chunks.actions),
+    )
