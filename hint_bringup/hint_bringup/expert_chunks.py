@@ -35,10 +35,10 @@ from hint_controller.composite_action import CompositeAction, chunk_from_knots
 from hint_controller.executor import default_safe_mode
 from hint_controller.names import name_indices
 from hint_controller.tvlqr import TVLQRConfig
-from hint_policy.training_data.synthesis import Primitives, demo_primitives
 from hint_policy.demos import Demo
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
+from hint_policy.training_data.synthesis import Primitives, demo_primitives
 
 
 class StreamingExpert(Protocol):

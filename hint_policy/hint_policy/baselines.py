@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from hint_policy.config import HintConfig
+from hint_policy.inference import ChunkPolicy
 from hint_policy.training_data import training_chunks
 from hint_policy.training_data.chunks import ChunkArrays, ChunkLayout
 from hint_policy.training_data.demo_sources import config_demos
 from hint_policy.training_data.normalizers import Normalizers, fit_normalizers
-from hint_policy.inference import ChunkPolicy
 
 #: baselines selectable by name (evaluate --baseline)
 BASELINES = ("nearest",)

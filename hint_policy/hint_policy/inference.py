@@ -47,11 +47,11 @@ import torch
 from hint_controller.composite_action import CompositeAction, Interpolation, chunk_from_knots
 from hint_policy.checkpoint import load_checkpoint
 from hint_policy.config import HintConfig, config_from_dict
-from hint_policy.training_data.chunks import ChunkLayout, observation_features, pack_actions, pad_observation
-from hint_policy.training_data.normalizers import Normalizers
 from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.diffusion.factory import build_diffusion, build_model
 from hint_policy.observation_noise import unit_noise
+from hint_policy.training_data.chunks import ChunkLayout, observation_features, pack_actions, pad_observation
+from hint_policy.training_data.normalizers import Normalizers
 
 
 class PolicyMemory:

@@ -36,7 +36,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from hint_controller.dynamics.base import DynamicsModel
-from hint_controller.tvlqr import SynthesisFn, make_synthesis
+from hint_controller.tvlqr import SynthesisFn
 from hint_policy.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -45,20 +45,23 @@ from hint_policy.checkpoint import (
     save_checkpoint,
 )
 from hint_policy.cli import add_debug_flag, check_at_least, run_main
-from hint_policy.config import HintConfig, config_from_dict, config_to_dict, load_config, save_config
-from hint_policy.training_data.chunks import ChunkLayout, build_chunks
-from hint_policy.training_data.demo_sources import config_demos
-from hint_policy.training_data.noised_dataset import HintDataset
-from hint_policy.training_data.normalizers import Normalizers, fit_normalizers
-from hint_policy.training_data.synthesis import data_model
-from hint_policy.demos import Demo, select_demos
-from hint_policy.diffusion import EMA
+from hint_policy.config import HintConfig, TrainConfig, config_from_dict, config_to_dict, load_config, save_config
+from hint_policy.demos import Demo
+from hint_policy.diffusion import EMA, ConditionalDDPM
 from hint_policy.diffusion.factory import build_diffusion, build_model
 from hint_policy.inference import HintPolicy
+from hint_policy.training_data import build_training_data
+from hint_policy.training_data.chunks import ChunkLayout
+from hint_policy.training_data.demo_sources import config_demos
+from hint_policy.training_data.noised_dataset import HintDataset
+from hint_policy.training_data.normalizers import Normalizers
 
 
 #: eval_fn(policy, step) -> metrics; called on rank 0 with the EMA weights (see hint_policy.evaluate)
 EvalFn = Callable[[Any, int], dict[str, float]]
+
+#: what to resume from: False = nothing, True = <out_dir>/checkpoints/latest.pt if it exists, or a checkpoint path
+ResumeFrom = bool | str | os.PathLike
 
 
 @dataclasses.dataclass
@@ -144,31 +147,19 @@ def _mix_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def prepare_data(
-    config: HintConfig,
-    demos: Sequence[Demo],
-    model: DynamicsModel,
-    synthesize: SynthesisFn | None,
-    normalizers: Normalizers | None = None,
-) -> tuple[HintDataset, ChunkLayout, Normalizers]:
-    """Chunks, normalizers (fitted unless given, e.g. from a checkpoint) and the noised dataset."""
-    chunks, layout = build_chunks(demos, model, synthesize, config.data)
-    normalizers = normalizers or fit_normalizers(chunks)
-    return HintDataset.from_config(chunks, normalizers, config.data), layout, normalizers
-
-
 def train(
     config: HintConfig,
     demos: Sequence[Demo] | None = None,
     model: DynamicsModel | None = None,
-    synthesize: SynthesisFn | None | str = "config",
+    synthesize: SynthesisFn | None = None,
     eval_fn: EvalFn | None = None,
-    resume: bool | str | os.PathLike = False,
+    resume: ResumeFrom = False,
 ) -> TrainResult:
     """Run (or continue) training as `config` says.
 
-    `demos` default to the files in ``data.demos``, `model` to ``data.dynamics``, `synthesize`
-    to the oracle named by ``data.synthesis`` ("config"); pass a callable or None to override.
+    `demos`, `model` and `synthesize` left None are made as ``config.data`` says (the files in
+    ``data.demos``, the model ``data.dynamics``, the oracle ``data.synthesis``; see
+    :func:`hint_policy.training_data.training_chunks`); given ones replace them.
     `eval_fn(policy, step)` runs every ``eval.every_steps`` on rank 0 (the command line passes
     :func:`hint_policy.evaluate.make_eval_fn`); the ``eval.keep_best`` best checkpoints by its
     ``mean_score`` are kept, and ``training_curve.png`` plots loss and score against steps. `resume` = True
@@ -188,8 +179,32 @@ def train(
             dist.destroy_process_group()
 
 
-def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) -> TrainResult:
-    tc = config.train
+def _train(
+    config: HintConfig,
+    info: DistInfo,
+    demos: Sequence[Demo] | None,
+    model: DynamicsModel | None,
+    synthesize: SynthesisFn | None,
+    eval_fn: EvalFn | None,
+    resume: ResumeFrom,
+) -> TrainResult:
+    """The steps of a run: this process's device, the checkpoint to resume from, the data, the
+    networks and optimizer (restored from that checkpoint), then optimization to ``train.steps``."""
+    device = _configure_process(config.train, info)
+    outputs = _Outputs(config, info)
+    resume_path = _resume_path(resume, outputs.checkpoint_dir)
+    payload = load_checkpoint(resume_path) if resume_path else None
+    saved_normalizers = Normalizers.from_state_dict(payload["normalizers"]) if payload else None
+    dataset, layout, normalizers = build_training_data(config.data, demos, model, synthesize, saved_normalizers)
+    if payload:
+        _check_resumable(payload, config, layout, resume_path)
+    run = _Run.build(config, info, device, layout, normalizers, payload)
+    outputs.start(dataset, run)
+    return _optimize(run, dataset, outputs, eval_fn, latest=resume_path)
+
+
+def _configure_process(tc: TrainConfig, info: DistInfo) -> torch.device:
+    """This process's share of the batch checked, its threads set, and its device."""
     if tc.batch_size % info.world_size:
         raise ValueError(f"train.batch_size {tc.batch_size} not divisible by {info.world_size} processes")
     if tc.threads > 0:
@@ -197,131 +212,180 @@ def _train(config, info: DistInfo, demos, model, synthesize, eval_fn, resume) ->
     device = resolve_device(tc.device, info.local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    out_dir = Path(tc.out_dir)
-    checkpoint_dir = out_dir / "checkpoints"
-    if info.is_main:
-        remove_stale_temporaries(checkpoint_dir)
-    resume_path = _resume_path(resume, checkpoint_dir)
-    payload = load_checkpoint(resume_path) if resume_path else None
+    return device
 
-    data = config.data
-    demos = select_demos(demos, data.only_successful, data.num_demos) if demos is not None else config_demos(data)
-    model = model or data_model(data, demos[0].period)
-    if isinstance(synthesize, str):
-        synthesize = make_synthesis(model, data.synthesis, data.synthesis_options)
-    saved_normalizers = Normalizers.from_state_dict(payload["normalizers"]) if payload else None
-    dataset, layout, normalizers = prepare_data(config, demos, model, synthesize, saved_normalizers)
-    if payload:
-        _check_resumable(payload, config, layout, resume_path)
 
-    torch.manual_seed(tc.seed)
-    denoiser = build_model(config, layout, normalizers).to(device)
-    diffusion = build_diffusion(config, layout, normalizers).to(device)
-    ema = EMA(denoiser, tc.ema_power, tc.ema_max_decay)
-    optimizer = torch.optim.AdamW(
-        denoiser.parameters(), lr=tc.lr, betas=tuple(tc.adam_betas), weight_decay=tc.weight_decay
-    )
-    step = 0
-    if payload:
-        denoiser.load_state_dict(payload["model"])
-        ema.load_state_dict(payload["ema"])
-        optimizer.load_state_dict(payload["optimizer"])
-        step = int(payload["step"])
-        torch.set_rng_state(payload["rng"]["torch"])
-    ema.model.to(device)
-    device_ids = [device.index] if device.type == "cuda" else None
-    trained = DistributedDataParallel(denoiser, device_ids=device_ids) if info.world_size > 1 else denoiser
+@dataclasses.dataclass
+class _Run:
+    """What optimization advances (weights, EMA, optimizer state, the global step and its loss)
+    and what a checkpoint of it holds."""
 
-    def snapshot(loss: float) -> dict[str, Any]:
+    config: HintConfig
+    info: DistInfo
+    device: torch.device
+    layout: ChunkLayout
+    normalizers: Normalizers
+    denoiser: torch.nn.Module
+    trained: torch.nn.Module  # the denoiser, wrapped in DistributedDataParallel with several processes
+    diffusion: ConditionalDDPM
+    ema: EMA
+    optimizer: torch.optim.Optimizer
+    step: int
+    loss: float  # of the last step (averaged over processes); NaN before the first
+
+    @classmethod
+    def build(cls, config: HintConfig, info: DistInfo, device: torch.device, layout: ChunkLayout,
+              normalizers: Normalizers, payload: dict[str, Any] | None) -> _Run:
+        """Networks initialized from ``train.seed``, then everything restored from `payload` (a
+        checkpoint) when given."""
+        tc = config.train
+        torch.manual_seed(tc.seed)
+        denoiser = build_model(config, layout, normalizers).to(device)
+        diffusion = build_diffusion(config, layout, normalizers).to(device)
+        ema = EMA(denoiser, tc.ema_power, tc.ema_max_decay)
+        optimizer = torch.optim.AdamW(
+            denoiser.parameters(), lr=tc.lr, betas=tuple(tc.adam_betas), weight_decay=tc.weight_decay
+        )
+        step, loss = 0, math.nan
+        if payload:
+            denoiser.load_state_dict(payload["model"])
+            ema.load_state_dict(payload["ema"])
+            optimizer.load_state_dict(payload["optimizer"])
+            step, loss = int(payload["step"]), float(payload["metrics"]["loss"])
+            torch.set_rng_state(payload["rng"]["torch"])
+        ema.model.to(device)
+        device_ids = [device.index] if device.type == "cuda" else None
+        trained = DistributedDataParallel(denoiser, device_ids=device_ids) if info.world_size > 1 else denoiser
+        return cls(config, info, device, layout, normalizers, denoiser, trained, diffusion, ema, optimizer, step, loss)
+
+    def optimization_step(self, dataset: HintDataset) -> float:
+        """One step on the global minibatch of the current step; its loss, averaged over processes."""
+        tc, info = self.config.train, self.info
+        # the whole global batch is drawn identically on every rank, then sliced: any number
+        # of processes takes the same optimization step as one process would
+        generator = torch.Generator().manual_seed(_mix_seed(tc.seed, 1, self.step))
+        batch = dataset.get_batch(batch_indices(self.step, tc.batch_size, len(dataset), tc.seed), generator)
+        noise = torch.randn(batch["action"].shape, generator=generator)
+        diffusion_steps = torch.randint(0, self.diffusion.num_steps, (tc.batch_size,), generator=generator)
+        per_rank = tc.batch_size // info.world_size
+        mine = slice(info.rank * per_rank, (info.rank + 1) * per_rank)
+        for group in self.optimizer.param_groups:
+            group["lr"] = tc.lr * learning_rate_factor(self.step, tc.warmup_steps, tc.steps, tc.lr_schedule)
+        loss = self.diffusion.loss(
+            self.trained, batch["action"][mine].to(self.device), batch["obs"][mine].to(self.device),
+            noise=noise[mine], steps=diffusion_steps[mine],
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if tc.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.denoiser.parameters(), tc.grad_clip)
+        self.optimizer.step()
+        self.ema.update(self.denoiser)
+        self.step += 1
+        self.loss = _global_mean(loss.detach(), info)
+        return self.loss
+
+    def snapshot(self) -> dict[str, Any]:
+        """The checkpoint payload of the current state."""
         return {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
-            "config": config_to_dict(config),
-            "layout": layout.to_dict(),
-            "normalizers": normalizers.state_dict(),
-            "model": denoiser.state_dict(),
-            "ema": ema.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "step": step,
+            "config": config_to_dict(self.config),
+            "layout": self.layout.to_dict(),
+            "normalizers": self.normalizers.state_dict(),
+            "model": self.denoiser.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
             "rng": {"torch": torch.get_rng_state()},
-            "metrics": {"loss": float(loss)},
-            "world_size": info.world_size,
+            "metrics": {"loss": float(self.loss)},
+            "world_size": self.info.world_size,
         }
 
-    def checkpoint(loss: float, keep: bool) -> Path | None:
-        if not info.is_main:
+
+class _Outputs:
+    """What rank 0 writes under ``train.out_dir`` (the other ranks write nothing): config.yaml,
+    train_log.jsonl, the checkpoints and training_curve.png."""
+
+    def __init__(self, config: HintConfig, info: DistInfo) -> None:
+        self.config, self.is_main = config, info.is_main
+        self.out_dir = Path(config.train.out_dir)
+        self.checkpoint_dir = self.out_dir / "checkpoints"
+        self.log = _Logger(self.out_dir / "train_log.jsonl", enabled=self.is_main)
+        self.best = _BestCheckpoints(self.checkpoint_dir, config.eval.keep_best if self.is_main else 0)
+        if self.is_main:
+            remove_stale_temporaries(self.checkpoint_dir)
+
+    def start(self, dataset: HintDataset, run: _Run) -> None:
+        if not self.is_main:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(self.config, self.out_dir / "config.yaml")
+        self.log.write({"event": "start", "step": run.step, "items": len(dataset), "samples": dataset.num_samples,
+                        "parameters": sum(p.numel() for p in run.denoiser.parameters()),
+                        "world_size": run.info.world_size, "device": str(run.device)})
+
+    def checkpoint(self, run: _Run, keep: bool) -> Path | None:
+        """latest.pt (and step_<n>.pt when `keep`); None on the other ranks."""
+        if not self.is_main:
             return None
-        state = snapshot(loss)
-        latest = save_checkpoint(checkpoint_dir / "latest.pt", state)
+        state = run.snapshot()
+        latest = save_checkpoint(self.checkpoint_dir / "latest.pt", state)
         if keep:
-            save_checkpoint(checkpoint_dir / f"step_{step:08d}.pt", state)
+            save_checkpoint(self.checkpoint_dir / f"step_{run.step:08d}.pt", state)
         return latest
 
-    log = _Logger(out_dir / "train_log.jsonl", enabled=info.is_main)
-    if info.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        save_config(config, out_dir / "config.yaml")
-        log.write({"event": "start", "step": step, "items": len(dataset), "samples": dataset.num_samples,
-                   "parameters": sum(p.numel() for p in denoiser.parameters()),
-                   "world_size": info.world_size, "device": str(device)})
-    per_rank = tc.batch_size // info.world_size
+    def evaluate(self, run: _Run, eval_fn: EvalFn) -> dict[str, float] | None:
+        """`eval_fn`'s metrics of the EMA policy, logged and offered to the best checkpoints; None
+        on the other ranks."""
+        if not self.is_main:
+            return None
+        state = run.snapshot()
+        metrics = eval_fn(_policy_from_snapshot(state, self.config), run.step)
+        self.log.write({"step": run.step, "event": "eval", **metrics})
+        self.best.consider(run.step, metrics.get("mean_score", math.nan), state)
+        return metrics
+
+    def close(self) -> None:
+        if self.is_main:
+            plot_training_curve(self.out_dir / "train_log.jsonl", self.out_dir / "training_curve.png")
+
+
+def _optimize(run: _Run, dataset: HintDataset, outputs: _Outputs, eval_fn: EvalFn | None,
+              latest: Path | None) -> TrainResult:
+    """Optimization steps from the run's step to ``train.steps`` with their logging, periodic
+    checkpoints and evaluations, and a last checkpoint (also when interrupted)."""
+    tc, every_eval = run.config.train, run.config.eval.every_steps
     losses: list[float] = []
-    loss_value = float(payload["metrics"]["loss"]) if payload else math.nan
-    progress = _progress(tc, step, info.is_main)
-    latest: Path | None = resume_path if payload else None
+    progress = _progress(tc, run.step, run.info.is_main)
     stop = _StopRequest()
-    best = _BestCheckpoints(checkpoint_dir, config.eval.keep_best if info.is_main else 0)
     try:
-        while step < tc.steps:
-            if stop.agreed(info, device):  # only between optimization steps: checkpoints hold whole steps
+        while run.step < tc.steps:
+            if stop.agreed(run.info, run.device):  # only between optimization steps: checkpoints hold whole steps
                 raise KeyboardInterrupt("interrupted")
-            # the whole global batch is drawn identically on every rank, then sliced: any number
-            # of processes takes the same optimization step as one process would
-            generator = torch.Generator().manual_seed(_mix_seed(tc.seed, 1, step))
-            batch = dataset.get_batch(batch_indices(step, tc.batch_size, len(dataset), tc.seed), generator)
-            noise = torch.randn(batch["action"].shape, generator=generator)
-            diffusion_steps = torch.randint(0, diffusion.num_steps, (tc.batch_size,), generator=generator)
-            mine = slice(info.rank * per_rank, (info.rank + 1) * per_rank)
-            for group in optimizer.param_groups:
-                group["lr"] = tc.lr * learning_rate_factor(step, tc.warmup_steps, tc.steps, tc.lr_schedule)
-            loss = diffusion.loss(
-                trained, batch["action"][mine].to(device), batch["obs"][mine].to(device),
-                noise=noise[mine], steps=diffusion_steps[mine],
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if tc.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(denoiser.parameters(), tc.grad_clip)
-            optimizer.step()
-            ema.update(denoiser)
-            step += 1
-            loss_value = _global_mean(loss.detach(), info)
-            losses.append(loss_value)
+            losses.append(run.optimization_step(dataset))
             progress.update(1)
+            step, loss = run.step, run.loss
             if step % max(1, tc.log_every) == 0 or step == tc.steps:
-                progress.set_postfix(loss=f"{loss_value:.4f}")
-                log.write({"step": step, "loss": loss_value, "lr": optimizer.param_groups[0]["lr"]})
+                progress.set_postfix(loss=f"{loss:.4f}")
+                outputs.log.write({"step": step, "loss": loss, "lr": run.optimizer.param_groups[0]["lr"]})
             if tc.checkpoint_every > 0 and step % tc.checkpoint_every == 0 and step < tc.steps:
-                latest = checkpoint(loss_value, keep=tc.keep_checkpoints) or latest
-            if eval_fn is not None and config.eval.every_steps > 0 and step % config.eval.every_steps == 0:
-                if info.is_main:
-                    state = snapshot(loss_value)
-                    metrics = eval_fn(_policy_from_snapshot(state, config), step)
-                    log.write({"step": step, "event": "eval", **metrics})
-                    best.consider(step, metrics.get("mean_score", math.nan), state)
-                    progress.set_postfix(loss=f"{loss_value:.4f}", score=f"{metrics.get('mean_score', math.nan):.3f}")
-        latest = checkpoint(loss_value, keep=tc.keep_checkpoints) or latest
+                latest = outputs.checkpoint(run, keep=tc.keep_checkpoints) or latest
+            if eval_fn is not None and every_eval > 0 and step % every_eval == 0:
+                metrics = outputs.evaluate(run, eval_fn)
+                if metrics is not None:
+                    progress.set_postfix(loss=f"{loss:.4f}", score=f"{metrics.get('mean_score', math.nan):.3f}")
+        latest = outputs.checkpoint(run, keep=tc.keep_checkpoints) or latest
     except KeyboardInterrupt:
-        if step > 0:
-            checkpoint(loss_value, keep=False)
-            log.write({"event": "interrupted", "step": step})
+        if run.step > 0:
+            outputs.checkpoint(run, keep=False)
+            outputs.log.write({"event": "interrupted", "step": run.step})
         raise
     finally:
         stop.restore()
         progress.close()
-        if info.is_main:
-            plot_training_curve(out_dir / "train_log.jsonl", out_dir / "training_curve.png")
-    return TrainResult(checkpoint=latest, step=step, last_loss=loss_value, losses=losses)
+        outputs.close()
+    return TrainResult(checkpoint=latest, step=run.step, last_loss=run.loss, losses=losses)
 
 
 def _global_mean(value: torch.Tensor, info: DistInfo) -> float:
@@ -333,7 +397,7 @@ def _global_mean(value: torch.Tensor, info: DistInfo) -> float:
     return float(value)
 
 
-def _resume_path(resume: bool | str | os.PathLike, checkpoint_dir: Path) -> Path | None:
+def _resume_path(resume: ResumeFrom, checkpoint_dir: Path) -> Path | None:
     if resume is False or resume is None:
         return None
     if resume is True:
@@ -447,7 +511,7 @@ class _NoProgress:
     def close(self) -> None: ...
 
 
-def _progress(tc, step: int, is_main: bool):
+def _progress(tc: TrainConfig, step: int, is_main: bool) -> Any:
     if not (tc.progress and is_main):
         return _NoProgress()
     from tqdm.auto import tqdm

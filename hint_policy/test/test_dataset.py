@@ -8,10 +8,10 @@ import torch
 
 from hint_controller.dynamics.pusht_agent import PushTAgent
 from hint_policy.config import DataConfig
+from hint_policy.demos import Demo
 from hint_policy.training_data.chunks import build_chunks, pack_actions, pad_observation, unpack_actions
 from hint_policy.training_data.noised_dataset import HintDataset
 from hint_policy.training_data.normalizers import MinMaxNormalizer, fit_normalizers
-from hint_policy.demos import Demo
 from policy_test_utils import FULL_STATES, INPUTS
 
 HORIZON = 23  # physics steps; with stride 5 the knots are steps 0, 5, 10, 15, 20

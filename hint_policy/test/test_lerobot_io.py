@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from hint_policy.config import HintConfig, config_from_dict
+from hint_policy.demos import save_demos
+from hint_policy.lerobot_io import INSTALL_HINT
 from hint_policy.training_data.chunks import build_chunks
 from hint_policy.training_data.demo_sources import config_demos
 from hint_policy.training_data.synthesis import model_and_synthesis
-from hint_policy.demos import save_demos
-from hint_policy.lerobot_io import INSTALL_HINT
 from policy_test_utils import FULL_STATES, INPUTS, one_torch_thread, pd_demos  # noqa: F401  (autouse fixture)
 
 lerobot_dataset = pytest.importorskip("lerobot.datasets.lerobot_dataset", reason=INSTALL_HINT)

@@ -32,12 +32,12 @@ from collections.abc import Sequence
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.tvlqr import SynthesisFn
 from hint_policy.config import DataConfig
+from hint_policy.demos import Demo, select_demos
 from hint_policy.training_data.chunks import ChunkArrays, ChunkLayout, build_chunks
 from hint_policy.training_data.demo_sources import config_demos
 from hint_policy.training_data.noised_dataset import HintDataset
 from hint_policy.training_data.normalizers import Normalizers, fit_normalizers
 from hint_policy.training_data.synthesis import data_model, data_synthesis
-from hint_policy.demos import Demo, select_demos
 
 
 def training_chunks(

@@ -38,8 +38,8 @@ from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.names import name_indices
 from hint_controller.tvlqr import SynthesisFn
 from hint_policy.config import DataConfig
-from hint_policy.training_data.synthesis import demo_primitives
 from hint_policy.demos import Demo
+from hint_policy.training_data.synthesis import demo_primitives
 
 
 @dataclasses.dataclass(frozen=True)

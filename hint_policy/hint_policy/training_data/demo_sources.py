@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from hint_policy.config import DataConfig
-from hint_policy.training_data.synthesis import data_model
 from hint_policy.demos import Demo, load_demos, select_demos
 from hint_policy.lerobot_io import PREFIX, LeRobotColumns, read_lerobot_demos
+from hint_policy.training_data.synthesis import data_model
 
 
 def read_demo_files(paths: Sequence[str], lerobot: dict[str, Any] | None = None,

@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 
 from hint_policy.config import DataConfig
+from hint_policy.observation_noise import NOISE_LAWS, unit_noise
 from hint_policy.training_data.chunks import ChunkArrays
 from hint_policy.training_data.normalizers import Normalizers
-from hint_policy.observation_noise import NOISE_LAWS, unit_noise
 
 
 class HintDataset(torch.utils.data.Dataset):
