@@ -36,8 +36,7 @@ from experiments.harness.spec import ExperimentSpec
 from hint_policy.envs import make_env
 
 DEFAULT_CONFIG = "experiments/configs/fig6_pusht_recipe.yaml"
-LABELS = {"hint": "replica (HINT: noise at training and inference)",
-          "baseline": "deconv (noise at training only)"}
+LABELS = {"hint": "replica (HINT)", "baseline": "deconv (training noise only)"}
 PANELS = (("mean_score", "score (max coverage / 0.95)"), ("success_rate", "success rate"))
 
 

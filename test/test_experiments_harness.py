@@ -16,9 +16,10 @@ from experiments import fig5_quadrotor, fig5_stabilize, fig6_pusht, replay_diagn
 from experiments.harness.budget import estimate
 from experiments.harness.demos import ensure_demos, run_demos
 from experiments.harness.grid import build_run_config, expand_grid, load_spec
+from experiments.harness.plots import sigma_line
 from experiments.harness.runner import run_experiment
-from experiments.harness.scoring import best_checkpoints, mean_metrics
-from experiments.harness.staleness import StaleResultsError, append_records, discard_stale, survey
+from experiments.harness.scoring import best_checkpoints, mean_metrics, scored_metrics
+from experiments.harness.staleness import StaleResultsError, append_records, discard_stale, record_hash, survey
 from experiments.harness.summaries import summarize
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -133,10 +134,108 @@ def test_best_checkpoints_rank_by_score_and_metrics_are_their_mean():
     assert best_checkpoints(evaluations, 0) == evaluations
 
 
-def test_committed_results_stay_current_under_the_harness(monkeypatch):
-    """Settings added to the harness later must not turn finished results stale (their hashes)."""
+def test_low_data_fig6_configs_run_both_laws_and_the_authors_setup(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
-    for name in ("fig5_quadrotor", "fig5_stabilize", "fig5_stabilize_lqr"):
+    spec = load_spec("experiments/configs/fig6_pusht_20demos.yaml")
+    runs = expand_grid(spec)
+    settings = [(r.params["data.noise_law"], r.params["data.sigma"]) for r in runs if r.seed == 0]
+    # at sigma 0 the law changes nothing: one run (gaussian) stands for both
+    assert settings == [("gaussian", s) for s in (0.0, 0.03, 0.1, 0.3, 1.0)] + [
+        ("uniform", s) for s in (0.03, 0.1, 0.3, 1.0)]
+    assert len(runs) == 9 * 4 and [r.seed for r in runs[::9]] == [0, 1, 2, 3]
+    config = build_run_config(spec, runs[-1])
+    assert (config.data.num_demos, config.data.noise_law, config.data.action_content) == (20, "uniform", "primitives")
+    assert (config.train.steps, spec.demos.subsets, spec.evaluation.checkpoints) == (4000, "by_seed",
+                                                                                      [1000, 2000, 3000, 4000])
+    assert spec.evaluation.variants == {"hint": None, "baseline": 0.0} and spec.evaluation.episodes == 50
+    authors = load_spec("experiments/configs/fig6_pusht_20demos_dp.yaml")
+    authors_runs = expand_grid(authors)
+    assert len(authors_runs) == 5 * 4
+    config = build_run_config(authors, authors_runs[-1])
+    assert (config.data.action_content, config.data.noise_law, config.data.noise_mode) == (
+        "servo_targets", "uniform", "fresh")
+    assert {r.params["data.sigma"] for r in authors_runs} == set(spec.grid["data.sigma"])
+    assert (authors.evaluation, authors.demos, authors.grid["seed"]) == (spec.evaluation, spec.demos, spec.grid["seed"])
+
+
+def test_grid_exclude_entries_must_name_grid_values(tmp_path):
+    path = tiny_spec(tmp_path, "exclude", "pusht.yaml", "pusht", {"data.sigma": [0.0, 0.1], "seed": [0, 1]},
+                     {"hint": None}, "first")
+    values = yaml.safe_load(path.read_text())
+    values["exclude"] = [{"data.sigma": 0.1, "seed": 1}]
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    assert [r.run_id for r in expand_grid(load_spec(path))] == ["sigma=0.0,seed=0", "sigma=0.1,seed=0",
+                                                                "sigma=0.0,seed=1"]
+    for bad in ({"data.sigma": 0.2}, {"data.noise_law": "uniform"}, {}):
+        values["exclude"] = [bad]
+        path.write_text(yaml.safe_dump(values, sort_keys=False))
+        with pytest.raises(ValueError, match="exclude"):
+            load_spec(path)
+
+
+def fake_results(spec, scores: dict[tuple[str, int], list[tuple[int, float]]]) -> None:
+    """Current result lines of `spec`'s runs: (run id, seed) -> [(step, mean score)] per checkpoint;
+    the success rate of a checkpoint is its score / 2."""
+    records = []
+    for run in expand_grid(spec):
+        for variant in spec.evaluation.variants:
+            evaluations = [{"step": step, "metrics": {"mean_score": value, "success_rate": value / 2}}
+                           for step, value in scores[(run.run_id, run.seed)]]
+            best = best_checkpoints(evaluations, spec.evaluation.best_of)
+            records.append({"run_id": run.run_id, "variant": variant, "params": run.params, "seed": run.seed,
+                            "record_hash": record_hash(spec, run, variant),
+                            "metrics": mean_metrics([e["metrics"] for e in best]), "checkpoints": evaluations})
+    append_records(spec.results_file, records)
+
+
+def test_summary_scores_each_run_by_its_3_best_checkpoints_and_by_its_best(tmp_path):
+    path = tiny_spec(tmp_path, "scorings", "pusht.yaml", "pusht", {"data.sigma": [0.1], "seed": [0, 1]},
+                     {"hint": None}, "first")  # no demo file: results are checked by their hashes alone
+    values = yaml.safe_load(path.read_text())
+    values["training"] = {**TINY_TRAINING, "train": {**TINY_TRAINING["train"], "steps": 20, "keep_checkpoints": True}}
+    values["evaluation"] |= {"checkpoints": [5, 10, 15, 20], "best_of": 0}
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    spec = load_spec(path)
+    fake_results(spec, {("sigma=0.1,seed=0", 0): [(5, 0.2), (10, 0.8), (15, 0.6), (20, 0.4)],
+                        ("sigma=0.1,seed=1", 1): [(5, 0.9), (10, 0.1), (15, 0.5), (20, 0.5)]})
+    (row,) = summarize(spec, ("mean_score", "success_rate"))
+    best3 = [(0.8 + 0.6 + 0.4) / 3, (0.9 + 0.5 + 0.5) / 3]
+    best1 = [0.8, 0.9]
+    assert row["seeds"] == 2
+    assert row["mean_score_mean"] == pytest.approx(np.mean([0.5, 0.5]))  # best_of 0: all four checkpoints
+    assert row["mean_score_best3_mean"] == pytest.approx(np.mean(best3))
+    assert row["mean_score_best3_std"] == pytest.approx(np.std(best3, ddof=1))
+    assert row["mean_score_best1_mean"] == pytest.approx(np.mean(best1))
+    assert row["mean_score_best1_std"] == pytest.approx(np.std(best1, ddof=1))
+    # the success rate is taken from the checkpoints ranked by mean score
+    assert row["success_rate_best1_mean"] == pytest.approx(np.mean(best1) / 2)
+    assert row["success_rate_best3_mean"] == pytest.approx(np.mean(best3) / 2)
+    # a result line evaluated at one checkpoint only scores its metrics both ways
+    assert scored_metrics({"metrics": {"mean_score": 0.7}}, 3) == scored_metrics({"metrics": {"mean_score": 0.7}}, 1)
+
+
+def test_figure6_draws_every_law_with_the_shared_sigma_0_point_and_both_scorings(tmp_path):
+    path = tiny_spec(tmp_path, "fig6laws", "pusht.yaml", "pusht",
+                     {"data.num_demos": [2], "data.noise_law": ["gaussian", "uniform"], "data.sigma": [0.0, 0.1],
+                      "seed": [0, 1]}, {"hint": None, "baseline": 0.0}, "by_seed")
+    values = yaml.safe_load(path.read_text())
+    values["exclude"] = [{"data.noise_law": "uniform", "data.sigma": 0.0}]
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    spec = load_spec(path)
+    fake_results(spec, {(r.run_id, r.seed): [(10, 0.5 + 0.1 * r.seed)] for r in expand_grid(spec)})
+    rows = summarize(spec, fig6_pusht.EXPERIMENT.metrics)
+    assert len(rows) == 3 * 2
+    uniform = sigma_line(rows, ["data.noise_law"], ("hint", "uniform"), 2)
+    assert [(r["data.sigma"], r["data.noise_law"]) for r in uniform] == [(0.0, "gaussian"), (0.1, "uniform")]
+    png = tmp_path / "fig6laws.png"
+    fig6_pusht.plot(rows, spec, png)
+    assert png.stat().st_size > 10_000
+
+
+def test_committed_results_stay_current_under_the_harness(monkeypatch):
+    """The harness hashes the committed experiments' settings as their result lines record them."""
+    monkeypatch.chdir(REPO_ROOT)
+    for name in ("fig5_quadrotor", "fig5_stabilize", "fig5_stabilize_lqr", "fig6_pusht_recipe"):
         spec = load_spec(f"experiments/configs/{name}.yaml")
         runs = expand_grid(spec)
         progress = survey(spec, runs)
@@ -291,6 +390,12 @@ def test_tiny_grid_scores_each_run_by_its_best_checkpoints(tmp_path):
         assert record["metrics"]["mean_score"] == evaluated[best]["mean_score"]
         assert record["metrics"]["success_rate"] == evaluated[best]["success_rate"]
         assert [e["seed"] for e in record["episodes"]] == [100000, 100001]
+    rows = {r["variant"]: r for r in summarize(spec, fig6_pusht.EXPERIMENT.metrics)}
+    for record in records:  # best_of 1: the record's metrics are its best checkpoint's
+        row = rows[record["variant"]]
+        assert row["mean_score_best1_mean"] == row["mean_score_mean"] == record["metrics"]["mean_score"]
+        assert row["mean_score_best3_mean"] == pytest.approx(np.mean([c["metrics"]["mean_score"]
+                                                                      for c in record["checkpoints"]]))
     # the two checkpoints are different policies: the step-5 file is not the final one
     folder = spec.run_directory(expand_grid(spec)[0]) / "checkpoints"
     assert (folder / "step_00000005.pt").read_bytes() != (folder / "step_00000010.pt").read_bytes()

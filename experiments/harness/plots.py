@@ -94,7 +94,7 @@ def plot_against_sigma(rows: list[dict], spec: ExperimentSpec, path: Path, panel
     sigmas = sorted({r["data.sigma"] for r in rows})
     position = {sigma: index for index, sigma in enumerate(sigmas)}
     lines = list(dict.fromkeys((r["variant"],) + tuple(r.get(k) for k in others) for r in rows))
-    figure, axes = plt.subplots(len(panels), len(counts), figsize=(5.8 * len(counts), 4.0 * len(panels)),
+    figure, axes = plt.subplots(len(panels), len(counts), figsize=(max(7.0, 5.8 * len(counts)), 4.0 * len(panels)),
                                 squeeze=False)
     for row_axes, (metric, label) in zip(axes, panels):
         for axis, count in zip(row_axes, counts):
@@ -120,7 +120,7 @@ def plot_against_sigma(rows: list[dict], spec: ExperimentSpec, path: Path, panel
             axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=6)
     seeds = max(r["seeds"] for r in rows)
-    save_figure(figure, path, f"{title} ({spec.evaluation.episodes} test starts, mean +- std over up to {seeds} seeds)")
+    save_figure(figure, path, f"{title}\n({spec.evaluation.episodes} test starts, mean +- std over up to {seeds} seeds)")
 
 
 def sigma_line(rows: list[dict], others: list[str], line_key: tuple, count) -> list[dict]:
