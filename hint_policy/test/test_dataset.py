@@ -9,7 +9,7 @@ import torch
 from hint_controller.dynamics.pusht_agent import PushTAgent
 from hint_policy.config import DataConfig
 from hint_policy.demos import Demo
-from hint_policy.training_data.chunks import build_chunks, pack_actions, pad_observation, unpack_actions
+from hint_policy.training_data.chunks import ChunkLayout, build_chunks, pack_actions, pad_observation, unpack_actions
 from hint_policy.training_data.noised_dataset import HintDataset
 from hint_policy.training_data.normalizers import MinMaxNormalizer, fit_normalizers
 from policy_test_utils import FULL_STATES, INPUTS
@@ -98,6 +98,13 @@ def test_repeat_padding_and_extra_phases():
     np.testing.assert_array_equal(chunks.knot_step, [0, 5, 10, 15, 20, 1, 6, 11, 16, 21])
     np.testing.assert_array_equal(chunks.obs[6], np.stack([obs_row(1), obs_row(1), obs_row(6)]))
     np.testing.assert_array_equal(chunks.actions[9, -1], primitive(21))
+
+
+def test_servo_target_layout_loads_from_a_weights_only_checkpoint(tmp_path):
+    _, layout = build_chunks([marked_demo()], PushTAgent(), None, config(action_content="servo_targets"))
+    torch.save({"layout": layout.to_dict()}, tmp_path / "layout.pt")
+    restored = ChunkLayout.from_dict(torch.load(tmp_path / "layout.pt", weights_only=True)["layout"])
+    assert restored == layout and restored.servo_gains == tuple(np.ravel(PushTAgent().servo_gains()))
 
 
 def test_pack_unpack_roundtrip():

@@ -223,7 +223,7 @@ def build_chunks(
         obs_angle_names=tuple(config.obs_angles),
         obs_feature_names=tuple(config.obs_states),
         obs_previous_input=config.obs_previous_input,
-        servo_gains=tuple(np.ravel(model.servo_gains())) if config.action_content == "servo_targets" else (),
+        servo_gains=_servo_gains(model) if config.action_content == "servo_targets" else (),
     )
     columns: dict[str, list] = {k: [] for k in ("obs", "obs_real", "actions", "demo", "step")}
     for index, demo in enumerate(demos):
@@ -267,6 +267,12 @@ def pad_observation(rows: np.ndarray, obs_steps: int, padding: str) -> np.ndarra
 def _padded_obs(rows: np.ndarray, step_idx: np.ndarray, padding: str) -> np.ndarray:
     real = rows[step_idx[step_idx >= 0]]
     return pad_observation(real, len(step_idx), padding)
+
+
+def _servo_gains(model: DynamicsModel) -> tuple[float, ...]:
+    """The model's servo gains, row-major, as Python floats: a checkpoint's layout holds plain
+    values only, so that it loads with ``torch.load(weights_only=True)``."""
+    return tuple(float(gain) for gain in np.ravel(model.servo_gains()))
 
 
 def _check_compatible(demo: Demo, first: Demo) -> None:
