@@ -1,117 +1,22 @@
 """The controller node's own parameters in one table: name, type, default, allowed range, description.
 
 :data:`CONTROLLER_PARAMETERS` is what :class:`hint_controller.controller_node.ControllerNode`
-declares (the ros2_control parameters it shares with the policy node come from
-:func:`hint_controller.node_main.declare_ros2_control_parameters`). :func:`declare_checked`
-declares them and checks every value against its range at start-up: a value of the wrong type or
-outside its range (NaN and infinities included) raises ValueError with one line,
-``<name> must be <range>, got <value>``, which :func:`hint_controller.node_main.run_node` prints
-before exiting with status 1. An integer given for a floating-point parameter (``rate_hz:=500``)
-is taken as that number.
-
-The node reads its parameters once, at start-up, so they are declared read-only: a change at run
-time (``ros2 param set``) is refused rather than accepted and ignored.
+declares with :func:`hint_controller.parameter_schema.declare_checked` (read-only, every value
+checked at start-up: one line naming the parameter and its range, exit status 1); the
+ros2_control parameters it shares with the policy node come from
+:func:`hint_controller.node_main.declare_ros2_control_parameters`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Sequence
+from hint_controller.parameter_schema import (
+    DOUBLE, DOUBLE_ARRAY, INTEGER, NON_NEGATIVE, POSITIVE, STRING, STRING_ARRAY, ParameterSpec, Range,
+    declare_checked
+)
 
-#: parameter kinds: the Python type of the value (arrays: of each element)
-DOUBLE, INTEGER, STRING, DOUBLE_ARRAY, STRING_ARRAY = "double", "integer", "string", "double_array", "string_array"
-
-
-@dataclasses.dataclass(frozen=True)
-class Range:
-    """Allowed values of a numeric parameter: finite, from `lower` to `upper` (each inclusive
-    unless its `*_open` flag is set; infinite = unbounded on that side). `text` replaces the
-    generated description where the numbers alone do not explain the values."""
-
-    lower: float = -math.inf
-    upper: float = math.inf
-    lower_open: bool = False
-    upper_open: bool = False
-    text: str = ""
-
-    def contains(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        above = value > self.lower if self.lower_open else value >= self.lower
-        below = value < self.upper if self.upper_open else value <= self.upper
-        return above and below
-
-    def describe(self, integer: bool) -> str:
-        if self.text:
-            return self.text
-        kind = "an integer" if integer else "a finite number"
-        if math.isinf(self.upper):
-            return f"{kind} {'>' if self.lower_open else '>='} {_number(self.lower)}"
-        return (f"{kind} in {'(' if self.lower_open else '['}{_number(self.lower)}, {_number(self.upper)}"
-                f"{')' if self.upper_open else ']'}")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
-
-
-#: finite and > 0 (periods, timeouts, limits)
-POSITIVE = Range(0.0, lower_open=True)
-#: finite and >= 0
-NON_NEGATIVE = Range(0.0)
-
-
-@dataclasses.dataclass(frozen=True)
-class ParameterSpec:
-    """One parameter: `kind` is DOUBLE, INTEGER, STRING, DOUBLE_ARRAY or STRING_ARRAY; `default`
-    None declares it without a value (arrays left empty); `range` bounds numbers (of arrays: each
-    element), None for strings."""
-
-    name: str
-    kind: str
-    default: object
-    range: Range | None
-    description: str
-
-    @property
-    def allowed(self) -> str:
-        """The allowed values in words, as the error line and ``ros2 param describe`` give them."""
-        if self.range is None:
-            return "a list of strings" if self.kind == STRING_ARRAY else "a string"
-        if self.kind == DOUBLE_ARRAY:
-            return f"a list of numbers, each {self.range.describe(integer=False)}"
-        return self.range.describe(integer=self.kind == INTEGER)
-
-    def check(self, value: object) -> str | None:
-        """None if `value` is allowed, else the one-line error naming the parameter and its range."""
-        if value is None or self._fits(value):
-            return None
-        shown = list(value) if _is_sequence(value) else value
-        return f"{self.name} must be {self.allowed}, got {shown!r}"
-
-    def _fits(self, value: object) -> bool:
-        if self.kind == STRING:
-            return isinstance(value, str)
-        if self.kind == STRING_ARRAY:
-            return _is_sequence(value) and all(isinstance(v, str) for v in value)
-        if self.kind == INTEGER:
-            return _is_integer(value) and self.range.contains(value)
-        if self.kind == DOUBLE:
-            return _is_number(value) and self.range.contains(float(value))
-        return _is_sequence(value) and all(_is_number(v) and self.range.contains(float(v)) for v in value)
-
-
-def _is_integer(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_sequence(value: object) -> bool:
-    return isinstance(value, (list, tuple)) or type(value).__name__ == "array"  # rclpy gives array('d', ...)
+#: the table, and the schema names it is written with
+__all__ = ["CONTROLLER_PARAMETERS", "DOUBLE", "DOUBLE_ARRAY", "INTEGER", "NON_NEGATIVE", "POSITIVE", "STRING",
+           "STRING_ARRAY", "ParameterSpec", "Range", "declare_checked"]
 
 
 CONTROLLER_PARAMETERS: tuple[ParameterSpec, ...] = (
@@ -140,43 +45,6 @@ CONTROLLER_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("bound_margin", DOUBLE, 0.5, NON_NEGATIVE, "x_ref / u_ff must lie within the model's state / input bounds widened by this fraction of their range."),
     ParameterSpec("max_pending_chunks", INTEGER, 8, Range(1.0, 1024.0), "Most composite actions waiting for their start; beyond it the oldest is dropped."),
     ParameterSpec("realtime_priority", INTEGER, 0, Range(0.0, 99.0, text="0 (off) or a SCHED_FIFO priority 1-99"), "SCHED_FIFO priority 1-99 of the command thread (0 = default scheduler). Needs CAP_SYS_NICE or an rtprio limit; if refused, a warning is logged and the default scheduler is kept."),
+    ParameterSpec("command_loop", STRING, "process", None, "Where the command loop runs: process (a process of its own, fed through shared memory: no message handling, logging or garbage collection of the node can delay a command) or thread (a thread of the node process)."),
 )
 
-
-def declare_checked(node, specs: Sequence[ParameterSpec] = CONTROLLER_PARAMETERS) -> None:
-    """Declare `specs` on `node` (read-only, the allowed range in the descriptor's
-    additional_constraints) and check every value: ValueError with the first bad one's line.
-
-    rclpy refuses an override whose type differs from the declared one with its own exception; an
-    integer for a DOUBLE (array) is converted to float in the node's overrides first (rclpy has
-    no public view of them: ``node._parameter_overrides``), any other mismatch is reported with the
-    spec's line.
-    """
-    from rcl_interfaces.msg import ParameterDescriptor
-    from rclpy.exceptions import ParameterException
-    from rclpy.parameter import Parameter
-
-    types = {DOUBLE: Parameter.Type.DOUBLE, INTEGER: Parameter.Type.INTEGER, STRING: Parameter.Type.STRING,
-             DOUBLE_ARRAY: Parameter.Type.DOUBLE_ARRAY, STRING_ARRAY: Parameter.Type.STRING_ARRAY}
-    overrides = node._parameter_overrides
-    for spec in specs:
-        given = overrides.get(spec.name)
-        if given is not None:
-            value = given.value
-            if spec.kind == DOUBLE and _is_integer(value):
-                overrides[spec.name] = Parameter(spec.name, value=float(value))
-            elif spec.kind == DOUBLE_ARRAY and _is_sequence(value) and all(_is_integer(v) for v in value):
-                overrides[spec.name] = Parameter(spec.name, value=[float(v) for v in value])
-            error = spec.check(overrides[spec.name].value)
-            if error:
-                raise ValueError(error)
-        descriptor = ParameterDescriptor(description=spec.description, read_only=True,
-                                         additional_constraints=spec.allowed)
-        default = types[spec.kind] if spec.default is None else spec.default
-        try:
-            node.declare_parameter(spec.name, default, descriptor)
-        except ParameterException as error:  # a type the check above let through (an empty array)
-            raise ValueError(f"{spec.name} must be {spec.allowed}: {error}") from None
-        error = spec.check(node.get_parameter_or(spec.name).value)
-        if error:
-            raise ValueError(error)
