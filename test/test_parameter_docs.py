@@ -1,5 +1,6 @@
-"""docs/nodes.md documents every node's parameters, and only those: each node's parameter table
-lists exactly the names the node declares (from the tables in code)."""
+"""docs/nodes.md documents every node's parameters as the nodes declare them: each node section's
+parameter table is rendered from the node's schema tables (name, type, default, allowed values,
+meaning), and no node declares a parameter outside its schema."""
 
 from __future__ import annotations
 
@@ -10,54 +11,50 @@ import pytest
 
 pytestmark = pytest.mark.ros  # the node modules import rclpy
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "nodes.md"
-ROS2_CONTROL = {"state_source", "command_format", "command_interface", "joint_names"}
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "nodes.md"
+#: section heading of docs/nodes.md -> the schema tables of its node(s), in the order of its tables
+NODE_TABLES = {
+    "## `hint_controller controller_node`": [
+        "hint_controller.controller_parameters:CONTROLLER_PARAMETERS hint_controller.node_main:ros2_control_parameters(model)",
+    ],
+    "## `hint_policy policy_node`": ["hint_policy.policy_node:PARAMETERS"],
+    "## `hint_bringup sim_node` (node `sim`)": ["hint_bringup.sim_node:PARAMETERS"],
+    "## `hint_bringup expert_node` and `teleop_node` (`driver:=expert|teleop`)": [
+        "hint_bringup.expert_node:PARAMETERS", "hint_bringup.teleop_node:PARAMETERS",
+    ],
+    "## `hint_bringup recorder_node` (node `recorder`)": ["hint_bringup.recorder_node:PARAMETERS"],
+}
 
 
-def documented_tables() -> dict[str, list[set[str]]]:
-    """section heading -> the parameter names of each `| parameter |` table in it."""
-    tables: dict[str, list[set[str]]] = {}
-    section, in_table = "", False
+def marked_tables() -> dict[str, list[str]]:
+    """section heading -> the table names of each parameter block in it."""
+    tables: dict[str, list[str]] = {}
+    section = ""
     for line in DOCS.read_text().splitlines():
         if line.startswith("## "):
-            section, in_table = line, False
-        elif line.startswith("| parameter |"):
-            tables.setdefault(section, []).append(set())
-            in_table = True
-        elif in_table and line.startswith("|"):
-            if not line.startswith("|---"):
-                tables[section][-1].update(re.findall(r"`([a-z_0-9]+)`", line.split("|")[1]))
-        else:
-            in_table = False
+            section = line
+        match = re.match(r"^<!-- parameters: (.+) -->$", line)
+        if match:
+            tables.setdefault(section, []).append(match[1])
     return tables
 
 
-def declared() -> dict[str, set[str]]:
-    from hint_bringup import expert_node, recorder_node, sim_node, teleop_node
-    from hint_controller.controller_parameters import CONTROLLER_PARAMETERS
-    from hint_policy import policy_node
-
-    return {
-        "controller_node": {spec.name for spec in CONTROLLER_PARAMETERS} | ROS2_CONTROL,
-        "policy_node": set(policy_node.PARAMETERS) | {policy_node.POSES_PARAMETER} | ROS2_CONTROL,
-        "sim_node": set(sim_node.PARAMETERS) | {sim_node.JOINT_NAMES_PARAMETER, sim_node.POSES_PARAMETER},
-        "expert_node": set(expert_node.PARAMETERS),
-        "teleop_node": set(teleop_node.PARAMETERS),
-        "recorder_node": set(recorder_node.PARAMETERS),
-    }
+def test_every_node_section_has_its_schema_tables():
+    assert marked_tables() == NODE_TABLES
 
 
-def test_every_node_parameter_is_documented_and_nothing_else():
-    tables = documented_tables()
-    documented = {
-        "controller_node": tables["## `hint_controller controller_node`"][0],
-        "policy_node": tables["## `hint_policy policy_node`"][0],
-        "sim_node": tables["## `hint_bringup sim_node` (node `sim`)"][0],
-        "expert_node": tables["## `hint_bringup expert_node` and `teleop_node` (`driver:=expert|teleop`)"][0],
-        "teleop_node": tables["## `hint_bringup expert_node` and `teleop_node` (`driver:=expert|teleop`)"][1],
-        "recorder_node": tables["## `hint_bringup recorder_node` (node `recorder`)"][0],
-    }
-    for node, names in declared().items():
-        assert documented[node] == names, (
-            f"{node}: undocumented {sorted(names - documented[node])}, not declared {sorted(documented[node] - names)}"
-        )
+def test_the_parameter_tables_are_rendered_from_the_schemas():
+    from hint_controller.parameter_schema import render_markdown
+
+    text = DOCS.read_text()
+    assert render_markdown(text) == text, (
+        "docs/nodes.md's parameter tables differ from the nodes' schemas: "
+        "run python -m hint_controller.parameter_schema docs/nodes.md"
+    )
+
+
+def test_no_node_declares_a_parameter_outside_its_schema():
+    declaring = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("hint_*/hint_*/**/*.py")
+                       if "declare_parameter(" in path.read_text())
+    assert declaring == ["hint_controller/hint_controller/parameter_schema.py"]

@@ -40,22 +40,22 @@ import numpy as np
 from hint_msgs.conversions import NS, MessageValidationError, stamp_to_ns, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, StateVector
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
-from hint_bringup.expert_chunks import ChunkerConfig, ExpertChunker
+from hint_bringup.expert_chunks import EXPERTS, ChunkerConfig, ExpertChunker
 from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.composite_action import CompositeAction
 from hint_controller.node_main import BackgroundJob, run_node
+from hint_controller.parameter_schema import AT_LEAST_ONE, INTEGER, NON_NEGATIVE, STRING, ParameterSpec, declare_checked
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 
-PARAMETERS: dict[str, tuple[Any, str]] = {
-    "environment": ("pusht", "environment whose expert acts: one of hint_bringup.expert_chunks.EXPERTS"),
-    "chunk_length": (16, "knots per composite action"),
-    "exec_knots": (8, "knots of each chunk executed before the next one is planned"),
-    "control_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
-}
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("environment", STRING, "pusht", None, "Environment whose expert acts (hint_bringup.expert_chunks.EXPERTS).", choices=tuple(EXPERTS)),
+    ParameterSpec("chunk_length", INTEGER, 16, AT_LEAST_ONE, "Knots per composite action."),
+    ParameterSpec("exec_knots", INTEGER, 8, AT_LEAST_ONE, "Knots of each chunk executed before the next one is planned, at most chunk_length."),
+    ParameterSpec("control_stride", INTEGER, 0, NON_NEGATIVE, "Physics steps per knot; 0 = the environment's control stride."),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,18 +68,15 @@ class Episode:
 class ExpertNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("expert", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        self.environment = str(p["environment"])
+        p = declare_checked(self, PARAMETERS)
+        if p["exec_knots"] > p["chunk_length"]:
+            raise ValueError(f"exec_knots must be an integer in [1, {p['chunk_length']}] (chunk_length), "
+                             f"got {p['exec_knots']}")
+        self.environment = p["environment"]
         self.chunker = ExpertChunker(
-            self.environment, ChunkerConfig(chunk_length=int(p["chunk_length"]), control_stride=int(p["control_stride"]))
+            self.environment, ChunkerConfig(chunk_length=p["chunk_length"], control_stride=p["control_stride"])
         )
-        self.exec_knots = int(p["exec_knots"])
-        if not 1 <= self.exec_knots <= self.chunker.config.chunk_length:
-            raise ValueError(
-                f"exec_knots must be in [1, chunk_length={self.chunker.config.chunk_length}], got {self.exec_knots}"
-            )
+        self.exec_knots = p["exec_knots"]
         env = self.chunker.env
         self.state_names = env.state_names
         self._schedule = ChunkSchedule.every(self.exec_knots, self.chunker.control_period, env.physics_period)

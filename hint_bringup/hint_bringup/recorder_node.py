@@ -34,33 +34,34 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from hint_controller.node_main import run_node
+from hint_controller.parameter_schema import (
+    AT_LEAST_ONE, DOUBLE, INTEGER, NON_NEGATIVE, STRING, STRING_ARRAY, ParameterSpec, Range, declare_checked
+)
 from hint_bringup.bags import DEFAULT_CHUNK_SIZE, DEFAULT_TOPICS, EVENT_TYPE, BagWriter
 from hint_bringup.simulation import EVENT_NAMES, EVENT_START
 
 #: wall seconds the recorder keeps taking messages after SIGINT / SIGTERM before it closes the bag
 DRAIN_S = 0.3
 
-PARAMETERS: dict[str, tuple[Any, str]] = {
-    "operator": ("expert", "who acts in the recorded episodes: expert, teleop, policy (the demos' source)"),
-    "environment": ("", "environment name for the metadata; '' = taken from the first episode event"),
-    "output_dir": ("bags", "folder in which the bag directory is created"),
-    "bag_name": ("", "bag directory name; '' = <operator>_<environment>_<date-time>"),
-    "topics": (list(DEFAULT_TOPICS), "topics to record (relative names resolve in the node's namespace)"),
-    "storage": ("mcap", "rosbag2 storage: mcap or sqlite3"),
-    "queue_depth": (1000, "subscription queue depth per topic"),
-    "max_episodes": (0, "close the bag and exit after this many finished episodes; 0 = until interrupted"),
-    "flush_period": (0.5, "seconds between flushes to disk (MCAP chunk written, fsync, metadata.yaml updated): "
-                          "the most a crash of the recorder loses; 0 = only full chunks"),
-    "chunk_size": (DEFAULT_CHUNK_SIZE, "bytes of messages per MCAP chunk at most (smaller chunks: less lost "
-                                       "in a crash between flushes, a larger index)"),
-}
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("operator", STRING, "expert", None, "Who acts in the recorded episodes: expert, teleop, policy ... (the demos' source).", non_empty=True),
+    ParameterSpec("environment", STRING, "", None, "Environment name for the metadata; empty = taken from the first episode event."),
+    ParameterSpec("output_dir", STRING, "bags", None, "Folder in which the bag directory is created.", non_empty=True),
+    ParameterSpec("bag_name", STRING, "", None, "Bag directory name; empty = <operator>_<environment>_<date-time>."),
+    ParameterSpec("topics", STRING_ARRAY, list(DEFAULT_TOPICS), None, "Topics to record (relative names resolve in the node's namespace).", non_empty=True),
+    ParameterSpec("storage", STRING, "mcap", None, "rosbag2 storage plugin.", choices=("mcap", "sqlite3")),
+    ParameterSpec("queue_depth", INTEGER, 1000, AT_LEAST_ONE, "Subscription queue depth per topic."),
+    ParameterSpec("max_episodes", INTEGER, 0, NON_NEGATIVE, "Close the bag and exit after this many finished episodes; 0 = until interrupted."),
+    # a flush writes a chunk, fsyncs and rewrites metadata.yaml: more often than 100 Hz only costs disk time
+    ParameterSpec("flush_period", DOUBLE, 0.5, Range(0.01, also=(0.0,)), "Seconds between flushes to disk (MCAP chunk written, fsync, metadata.yaml updated): the most a crash of the recorder loses; 0 = only full chunks."),
+    ParameterSpec("chunk_size", INTEGER, DEFAULT_CHUNK_SIZE, AT_LEAST_ONE, "Bytes of messages per MCAP chunk at most (smaller chunks: less lost in a crash between flushes, a larger index)."),
+)
 
 
 def message_class(type_name: str) -> type:
@@ -74,16 +75,14 @@ class RecorderNode(Node):
 
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__("recorder", **node_kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        self.operator = str(p["operator"])
-        self.environment = str(p["environment"])
-        self.queue_depth = int(p["queue_depth"])
-        self.max_episodes = int(p["max_episodes"])
+        p = declare_checked(self, PARAMETERS)
+        self.operator = p["operator"]
+        self.environment = p["environment"]
+        self.queue_depth = p["queue_depth"]
+        self.max_episodes = p["max_episodes"]
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         name = p["bag_name"] or f"{self.operator}_{self.environment or 'hint'}_{stamp}"
-        self.bag = BagWriter(Path(p["output_dir"]) / name, storage=str(p["storage"]), chunk_size=int(p["chunk_size"]))
+        self.bag = BagWriter(Path(p["output_dir"]) / name, storage=p["storage"], chunk_size=p["chunk_size"])
         self.pending = {self.resolve_topic_name(t): t for t in p["topics"]}
         self.episodes: list[dict[str, Any]] = []
         self.finished = False
@@ -94,9 +93,9 @@ class RecorderNode(Node):
         self._discover()
         self._write_custom_data()
         self.bag.flush()  # metadata.yaml from the start: a killed recorder leaves a bag that repair_bag restores
-        if float(p["flush_period"]) > 0:
+        if p["flush_period"] > 0:
             self._flush_timer = self.create_timer(
-                float(p["flush_period"]), self.bag.flush, clock=Clock(clock_type=ClockType.STEADY_TIME)
+                p["flush_period"], self.bag.flush, clock=Clock(clock_type=ClockType.STEADY_TIME)
             )
         self.get_logger().info(f"recording {sorted(self.pending)} into {self.bag.path} (operator {self.operator})")
 

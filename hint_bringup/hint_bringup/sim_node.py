@@ -78,18 +78,21 @@ from typing import Any
 import numpy as np
 
 import rclpy
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 import rclpy.duration
 from rclpy.qos import QoSCompatibility, qos_check_compatible
 
 from hint_msgs.conversions import NS, ns_to_stamp
 
-from hint_controller.joint_state import ForwardCommandLayout, JointStateError, vector_to_joint_state
+from hint_controller.dynamics.base import SafeMode
+from hint_controller.joint_state import COMMAND_INTERFACES, ForwardCommandLayout, JointStateError, vector_to_joint_state
 from hint_controller.names import name_indices
-from hint_controller.node_main import run_node
+from hint_controller.node_main import COMMAND_FORMATS, run_node
+from hint_controller.parameter_schema import (
+    BOOL, DOUBLE, INTEGER, NON_NEGATIVE, POSITIVE, STRING, STRING_ARRAY, ParameterSpec, Range, declare_checked,
+    parameter_error
+)
 from hint_controller.pose import pose_state_names, pose_topic, vector_to_pose
 from hint_controller.qos import CLOCK_QOS, COMMAND_QOS, EVENT_QOS, IMAGE_QOS, SIM_STATE_QOS
 from hint_policy.envs import make_env
@@ -103,7 +106,6 @@ MAX_CATCH_UP_STEPS = 10
 SUBSCRIBER_SETTLE_S = 0.3
 SUBSCRIBER_CHECK_S = 0.05
 STATE_FORMATS = ("state_vector", "joint_state")
-COMMAND_FORMATS = ("input_vector", "float64_multi_array")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,26 +150,24 @@ class JointStateLayout:
 
 # ============================================================================ ROS node
 
-PARAMETERS: dict[str, tuple[Any, str]] = {
-    "environment": ("pusht", "environment: a name of hint_policy.envs.ENV_NAMES (pusht, quadrotor, quadrotor_stabilize, arm, panda) or 'module:Class' of an Env"),
-    "seed": (0, "seed of the first episode (next episodes: seed + 1, ...)"),
-    "real_time_factor": (1.0, "sim seconds per wall second; 0 = as fast as possible"),
-    "publish_clock": (True, "publish /clock with the sim time (for nodes with use_sim_time)"),
-    "image_rate_hz": (10.0, "rate of rgb8 renders on 'image' in sim time; 0 = none (renders only when subscribed)"),
-    "auto_reset": (True, "start the next episode (seed + 1) when one ends; else idle until 'reset' is called"),
-    "command_timeout": (0.1, "sim seconds a command is held; older -> the model's safe input"),
-    "reset_hold": (0.0, "sim seconds after a reset during which commands are dropped (they may predate it) and "
-                        "the safe input applies; for position-servoed arms, whose stale command would jump"),
-    "safe_mode": ("", "safe input when the command is stale: '' = the model's default (hover, brake, zero ...)"),
-    "wait_for_subscribers": ("", "start episode 0 once the nodes named here (comma-separated, e.g. recorder,expert) subscribe to the state (state, joint_states or a pose topic); '' = at once"),
-    "state_format": ("state_vector", "state_vector: StateVector on 'state'; joint_state: also sensor_msgs/JointState on 'joint_states' (ros2_control's joint_state_broadcaster)"),
-    "command_format": ("input_vector", "input_vector: hint_msgs/InputVector on 'command'; float64_multi_array: std_msgs/Float64MultiArray ordered by joint_names (forward command controller)"),
-    "command_interface": ("effort", "float64_multi_array: the interface commanded, the env's inputs are named '<joint>/<interface>'"),
-}
-#: float64_multi_array: the joints of the command array in order (a string array; empty = the model's input order)
-JOINT_NAMES_PARAMETER = "joint_names"
-#: poses published on '<pose>_pose' (a string array)
-POSES_PARAMETER = "poses"
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("environment", STRING, "pusht", None, "A name of hint_policy.envs.ENV_NAMES (pusht, quadrotor, quadrotor_stabilize, arm, panda, can, square, ...) or 'module:Class' of an Env.", non_empty=True),
+    ParameterSpec("seed", INTEGER, 0, NON_NEGATIVE, "Seed of the first episode (next episodes: seed + 1, ...)."),
+    # the physics timer's period is physics_period / real_time_factor
+    ParameterSpec("real_time_factor", DOUBLE, 1.0, Range(0.0, 1000.0), "Sim seconds per wall second; 0 = as fast as possible."),
+    ParameterSpec("publish_clock", BOOL, True, None, "Publish /clock with the sim time (for nodes with use_sim_time)."),
+    ParameterSpec("image_rate_hz", DOUBLE, 10.0, NON_NEGATIVE, "Rate of rgb8 renders on 'image' in sim time (at most one a physics step); 0 = none. Rendered only while subscribed."),
+    ParameterSpec("auto_reset", BOOL, True, None, "Start the next episode (seed + 1) when one ends; else idle until 'reset' is called."),
+    ParameterSpec("command_timeout", DOUBLE, 0.1, POSITIVE, "Sim seconds a command is held; older -> the model's safe input."),
+    ParameterSpec("reset_hold", DOUBLE, 0.0, NON_NEGATIVE, "Sim seconds after a reset during which commands are dropped (they may predate it) and the safe input applies: an unstamped command computed before the reset would jump a position-servoed arm back."),
+    ParameterSpec("safe_mode", STRING, "", None, "Safe input when the command is stale; empty = the model's default.", choices=("", *(mode.value for mode in SafeMode))),
+    ParameterSpec("wait_for_subscribers", STRING, "", None, "Start episode 0 and sim time once the nodes named here (comma-separated, e.g. recorder,expert) subscribe to the state (state, joint_states or a pose topic); empty = at once."),
+    ParameterSpec("state_format", STRING, "state_vector", None, "state_vector: StateVector on 'state'; joint_state: also sensor_msgs/JointState on 'joint_states' (ros2_control's joint_state_broadcaster), the model's joints, and the positions of joints the env measures outside the model with NaN in their other fields.", choices=STATE_FORMATS),
+    ParameterSpec("command_format", STRING, "input_vector", None, "input_vector: hint_msgs/InputVector on 'command'; float64_multi_array: std_msgs/Float64MultiArray ordered by joint_names (forward command controller).", choices=COMMAND_FORMATS),
+    ParameterSpec("command_interface", STRING, "effort", None, "float64_multi_array: the interface commanded; the env's inputs are named '<joint>/<interface>'.", choices=COMMAND_INTERFACES),
+    ParameterSpec("joint_names", STRING_ARRAY, None, None, "float64_multi_array: joints in the command array's order; empty = the model's input order."),
+    ParameterSpec("poses", STRING_ARRAY, None, None, "Poses published as geometry_msgs/PoseStamped on '<pose>_pose' from the states '<pose>/x' ... '<pose>/qw' (e.g. [object]: what a perception node publishes on a real cell)."),
+)
 
 
 class SimNode(Node):
@@ -183,25 +183,10 @@ class SimNode(Node):
 
         self._msg = {"EpisodeEvent": EpisodeEvent, "InputVector": InputVector, "StateVector": StateVector,
                      "Clock": ClockMsg, "Image": Image, "Float64": Float64}
-        for name, (default, description) in PARAMETERS.items():
-            fixed = name in ("environment", "state_format", "command_format", "command_interface")
-            descriptor = ParameterDescriptor(description=description, read_only=fixed)
-            if name in ("real_time_factor", "image_rate_hz", "command_timeout", "reset_hold"):
-                descriptor.floating_point_range = [FloatingPointRange(from_value=0.0, to_value=1e6)]
-            self.declare_parameter(name, default, descriptor)
-        self.declare_parameter(JOINT_NAMES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
-            description="float64_multi_array: joints in the command array's order; empty = the model's input order",
-            read_only=True))
-        self.declare_parameter(POSES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(
-            description="poses published as geometry_msgs/PoseStamped on '<pose>_pose' from the states '<pose>/x' ... "
-                        "'<pose>/qw' (e.g. [object]: what a perception node publishes on a real cell)",
-            read_only=True))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        for name, allowed in (("state_format", STATE_FORMATS), ("command_format", COMMAND_FORMATS)):
-            if p[name] not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {p[name]!r}")
-        self.environment = str(p["environment"])
-        env = make_env(self.environment)
+        p = declare_checked(self, PARAMETERS)
+        self.environment = p["environment"]
+        with parameter_error("environment"):
+            env = make_env(self.environment)
         self.sim = Simulation(env, command_timeout=float(p["command_timeout"]), safe_mode=p["safe_mode"] or None,
                               auto_reset=bool(p["auto_reset"]), reset_hold=float(p["reset_hold"]))
         self.real_time_factor = float(p["real_time_factor"])
@@ -219,9 +204,9 @@ class SimNode(Node):
         self.joint_state_layout = JointStateLayout.of(env) if p["state_format"] == "joint_state" else None
         self.joint_state_pub = (self.create_publisher(JointState, "joint_states", SIM_STATE_QOS)
                                 if self.joint_state_layout else None)
-        self.pose_publishers = self._pose_publishers(env, tuple(self.get_parameter_or(POSES_PARAMETER).value or ()))
+        self.pose_publishers = self._pose_publishers(env, tuple(p["poses"] or ()))
         if p["command_format"] == "float64_multi_array":
-            joint_names = tuple(self.get_parameter_or(JOINT_NAMES_PARAMETER).value or ())
+            joint_names = tuple(p["joint_names"] or ())
             try:
                 self.command_layout = ForwardCommandLayout(env.model.input_names, joint_names, str(p["command_interface"]))
             except JointStateError as error:

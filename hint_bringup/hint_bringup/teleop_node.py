@@ -32,7 +32,6 @@ from geometry_msgs.msg import Point
 from hint_msgs.conversions import NS, MessageValidationError, stamp_to_ns, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, StateVector
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
@@ -40,42 +39,47 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.names import name_indices
 from hint_controller.node_main import run_node
+from hint_controller.parameter_schema import (
+    AT_LEAST_ONE, DOUBLE, DOUBLE_ARRAY, FINITE, INTEGER, INTEGER_ARRAY, NON_NEGATIVE, STRING, STRING_ARRAY,
+    ParameterSpec, Range, declare_checked, parameter_error
+)
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_policy.envs import make_env
 
 from hint_bringup.teleop import TargetTracker, stick_velocity
 
-PARAMETERS: dict[str, tuple[Any, str]] = {
-    "environment": ("pusht", "environment (for its model, state names and periods)"),
-    "target_states": (["agent_x", "agent_y"], "controlled-state coordinates the target sets"),
-    "target_rates": (["agent_vx", "agent_vy"], "their rates (reference velocity while the target moves); [''] = none"),
-    "target_min": ([15.0, 15.0], "lower clip of the target, per target coordinate"),
-    "target_max": ([497.0, 497.0], "upper clip of the target, per target coordinate"),
-    "axes": ([0, 1], "Joy axis index moving each target coordinate"),
-    "axis_scales": ([-200.0, -200.0], "target velocity per unit axis value [units/s], per target coordinate"),
-    "deadzone": (0.05, "axis values with smaller magnitude count as 0"),
-    "joy_timeout": (0.5, "wall seconds after which the last Joy message counts as released sticks; 0 = never"),
-    "chunk_length": (8, "knots per composite action"),
-    "control_stride": (0, "physics steps per knot; 0 = the environment's control stride"),
-}
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("environment", STRING, "pusht", None, "Environment (its model, state names and periods): a name of hint_policy.envs.ENV_NAMES or 'module:Class'.", non_empty=True),
+    ParameterSpec("target_states", STRING_ARRAY, ["agent_x", "agent_y"], None, "Controlled-state coordinates the target sets.", non_empty=True),
+    ParameterSpec("target_rates", STRING_ARRAY, ["agent_vx", "agent_vy"], None, "Their rates (reference velocity while the target moves), one per target coordinate; [''] = none."),
+    ParameterSpec("target_min", DOUBLE_ARRAY, [15.0, 15.0], FINITE, "Lower clip of the target, per target coordinate.", non_empty=True),
+    ParameterSpec("target_max", DOUBLE_ARRAY, [497.0, 497.0], FINITE, "Upper clip of the target, per target coordinate.", non_empty=True),
+    ParameterSpec("axes", INTEGER_ARRAY, [0, 1], NON_NEGATIVE, "Joy axis index moving each target coordinate.", non_empty=True),
+    ParameterSpec("axis_scales", DOUBLE_ARRAY, [-200.0, -200.0], FINITE, "Target velocity per unit axis value [units/s], per target coordinate.", non_empty=True),
+    # axis values lie in [-1, 1]: a deadzone of 1 would ignore every stick
+    ParameterSpec("deadzone", DOUBLE, 0.05, Range(0.0, 1.0, upper_open=True), "Axis values of smaller magnitude count as 0."),
+    ParameterSpec("joy_timeout", DOUBLE, 0.5, NON_NEGATIVE, "Wall seconds after which the last Joy message counts as released sticks; 0 = never."),
+    ParameterSpec("chunk_length", INTEGER, 8, AT_LEAST_ONE, "Knots per composite action."),
+    ParameterSpec("control_stride", INTEGER, 0, NON_NEGATIVE, "Physics steps per knot; 0 = the environment's control stride."),
+)
 
 
 class TeleopNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("teleop", **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        env = make_env(str(p["environment"]))
+        p = declare_checked(self, PARAMETERS)
+        with parameter_error("environment"):
+            env = make_env(p["environment"])
         targets = list(p["target_states"])
         rates = [name for name in p["target_rates"] if name]
         self.axes, self.scales = list(p["axes"]), list(p["axis_scales"])
         if len(self.axes) != len(targets) or len(self.scales) != len(targets):
             raise ValueError(f"axes and axis_scales need {len(targets)} entries (one per target coordinate)")
-        self.deadzone, self.joy_timeout = float(p["deadzone"]), float(p["joy_timeout"])
-        stride = int(p["control_stride"]) or env.control_stride
-        self.tracker = TargetTracker(env.model, targets, rates, p["target_min"], p["target_max"],
-                                     stride * env.physics_period, int(p["chunk_length"]))
+        self.deadzone, self.joy_timeout = p["deadzone"], p["joy_timeout"]
+        stride = p["control_stride"] or env.control_stride
+        with parameter_error("target_states, target_rates", LookupError):  # names the model lacks
+            self.tracker = TargetTracker(env.model, targets, rates, p["target_min"], p["target_max"],
+                                         stride * env.physics_period, p["chunk_length"])
         self.state_names = env.state_names
         self.target_in_state = np.asarray(name_indices(env.state_names, targets))
         self._schedule = ChunkSchedule.every(1, self.tracker.control_period, env.physics_period)  # a chunk per knot

@@ -43,15 +43,12 @@ import math
 import time
 
 import numpy as np
-import rclpy
 import torch
 from geometry_msgs.msg import PoseStamped
 from hint_msgs.conversions import MessageValidationError, stamp_to_seconds, vector_from_msg
 from hint_msgs.msg import CompositeAction as CompositeActionMsg
 from hint_msgs.msg import EpisodeEvent, InputVector, StateVector
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
@@ -59,50 +56,73 @@ from hint_controller.action_messages import action_to_msg
 from hint_controller.chunk_schedule import ChunkSchedule
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError
 from hint_controller.names import name_indices
-from hint_controller.node_main import BackgroundJob, declare_ros2_control_parameters, run_node
+from hint_controller.node_main import BackgroundJob, ros2_control_parameters, run_node
+from hint_controller.parameter_schema import (
+    AT_LEAST_ONE, BOOL, DOUBLE, INTEGER, NON_NEGATIVE, STRING, STRING_ARRAY, ParameterSpec, Range, declare_checked,
+    parameter_error
+)
 from hint_controller.pose import JointStateAndPoses, PoseError, pose_topic
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
+from hint_policy.checkpoint import CheckpointError
 from hint_policy.training_data.synthesis import data_model
-from hint_policy.inference import HintPolicy
+from hint_policy.inference import HANDOVERS, HintPolicy
 
-#: name -> (default, description) of the node's parameters (poses and the ros2_control ones besides)
-PARAMETERS: dict[str, tuple[object, str]] = {
-    "checkpoint": ("", "Path of the trained policy checkpoint (.pt)."),
-    "sigma": (-1.0, "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy."),
-    "sampler": ("ddim", "ddim or ddpm."),
-    "sampler_steps": (10, "Denoising steps of the DDIM sampler (DDPM uses the training steps)."),
-    "device": ("cpu", "torch device: cpu, cuda, cuda:1 ..."),
-    "exec_knots": (0, "Knots of each chunk executed before the next chunk is due; 0 = half the chunk."),
-    "seed": (-1, "Seed of the observation noise and sampler; -1 = random."),
-    "torch_threads": (1, "torch intra-op threads for sampling on the CPU."),
-    "handover": ("none", "none (time-indexed take-over) or inpaint (real-time chunking from the previous chunk)."),
-    "inpaint_frozen": (1, "handover inpaint: knots of a new chunk held to the previous one."),
-    "inpaint_horizon": (1, "handover inpaint: knots guided toward the previous chunk at most (0 = its whole overlap)."),
-    "certify": (True, "Attach each chunk's stability certificate (training dynamics model) before publishing."),
-}
-#: a string array: poses read from '<pose>_pose' topics
-POSES_PARAMETER = "poses"
+#: the node's parameters: its own, then the ros2_control ones it shares with the controller
+PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("checkpoint", STRING, None, None, "Path of the trained policy checkpoint (.pt).", non_empty=True),
+    ParameterSpec("sigma", DOUBLE, -1.0, Range(0.0, also=(-1.0,)), "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy."),
+    ParameterSpec("sampler", STRING, "ddim", None, "Denoising sampler: ddim, or ddpm (all the training steps).", choices=("ddim", "ddpm")),
+    ParameterSpec("sampler_steps", INTEGER, 10, AT_LEAST_ONE, "Denoising steps of the DDIM sampler, at most the checkpoint's training steps (DDPM uses the training steps)."),
+    ParameterSpec("device", STRING, "cpu", None, "torch device: cpu, cuda, cuda:1 ... (an accelerator torch can use on this machine).", non_empty=True),
+    ParameterSpec("exec_knots", INTEGER, 0, NON_NEGATIVE, "Knots of each chunk executed before the next chunk is due, at most the checkpoint's chunk length; 0 = half the chunk."),
+    ParameterSpec("seed", INTEGER, -1, Range(-1.0), "Seed of the observation noise and sampler; -1 = random."),
+    ParameterSpec("torch_threads", INTEGER, 1, AT_LEAST_ONE, "torch intra-op threads for sampling on the CPU."),
+    ParameterSpec("handover", STRING, "none", None, "none (time-indexed take-over) or inpaint (real-time chunking from the previous chunk).", choices=HANDOVERS),
+    ParameterSpec("inpaint_frozen", INTEGER, 1, NON_NEGATIVE, "handover inpaint: knots of a new chunk held to the previous one."),
+    ParameterSpec("inpaint_horizon", INTEGER, 1, NON_NEGATIVE, "handover inpaint: knots guided toward the previous chunk at most; 0 = its whole overlap."),
+    ParameterSpec("certify", BOOL, True, None, "Attach each chunk's stability certificate, computed on the training config's data.dynamics model, before publishing; turn off when that model is not the robot's."),
+    ParameterSpec("poses", STRING_ARRAY, None, None, "state_source joint_state: poses the policy observes besides the joints, each a geometry_msgs/PoseStamped on '<pose>_pose' filling the states '<pose>/x' ... '<pose>/qw' (e.g. [object] from a perception node)."),
+    *ros2_control_parameters("policy"),
+)
+
+
+def torch_device(name: str) -> torch.device:
+    """The torch device `name` names; ValueError (one line naming the parameter device) when torch
+    cannot parse it or this machine's torch lacks its accelerator."""
+    with parameter_error("device", RuntimeError):
+        device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} needs CUDA, which torch does not find on this machine")
+    return device
 
 
 class PolicyNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("hint_policy", **kwargs)
-        self._declare_parameters()
+        declare_checked(self, PARAMETERS)
         p = lambda name: self.get_parameter(name).value  # noqa: E731
+        device = torch_device(p("device"))
         # small denoisers run far faster on one thread when other processes share the cores
-        torch.set_num_threads(int(p("torch_threads")))
-        sigma = float(p("sigma"))
-        self.policy = HintPolicy.from_checkpoint(
-            p("checkpoint"), sigma=None if sigma < 0 else sigma, sampler=p("sampler"),
-            steps=int(p("sampler_steps")), device=p("device"), seed=int(p("seed")) if p("seed") >= 0 else None,
-            handover=p("handover"), inpaint_frozen=int(p("inpaint_frozen")), inpaint_horizon=int(p("inpaint_horizon")),
-        )
+        torch.set_num_threads(p("torch_threads"))
+        try:
+            self.policy = HintPolicy.from_checkpoint(
+                p("checkpoint"), sigma=None if p("sigma") < 0 else p("sigma"), sampler=p("sampler"),
+                steps=p("sampler_steps"), device=device, seed=p("seed") if p("seed") >= 0 else None,
+                handover=p("handover"), inpaint_frozen=p("inpaint_frozen"), inpaint_horizon=p("inpaint_horizon"),
+            )
+        except CheckpointError:
+            raise
+        except ValueError as error:  # what the checkpoint bounds (its DDIM steps), or its contents
+            raise ValueError(f"{p('checkpoint')} with sampler {p('sampler')}, sampler_steps {p('sampler_steps')}: "
+                             f"{error}") from None
         self._model = (data_model(self.policy.config.data, self.policy.layout.physics_period)
                        if p("certify") else None)
-        self.exec_knots = int(p("exec_knots")) or max(1, self.policy.chunk_length // 2)
-        if not 1 <= self.exec_knots <= self.policy.chunk_length:
-            raise ValueError(f"exec_knots must be in [1, {self.policy.chunk_length}], got {self.exec_knots}")
+        chunk_length = self.policy.chunk_length
+        if p("exec_knots") > chunk_length:
+            raise ValueError(f"exec_knots must be 0 (half the chunk) or an integer in [1, {chunk_length}] "
+                             f"(the checkpoint's chunk length), got {p('exec_knots')}")
+        self.exec_knots = p("exec_knots") or max(1, chunk_length // 2)
         self._latest_state: np.ndarray | None = None
         self._latest_state_stamp = 0.0  # its header stamp [s]; 0 = unstamped
         self._episode_start = -math.inf  # ROS time of the latest episode START [s]
@@ -118,22 +138,14 @@ class PolicyNode(Node):
         self.create_timer(self.policy.control_period, self._on_knot)
         self.get_logger().info(f"{self.policy}; replanning every {self.exec_knots} knots")
 
-    def _declare_parameters(self) -> None:
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
-        self.declare_parameter(POSES_PARAMETER, Parameter.Type.STRING_ARRAY, ParameterDescriptor(description=(
-            "state_source joint_state: poses the policy observes besides the joints, each a geometry_msgs/PoseStamped "
-            "on '<pose>_pose' filling the states '<pose>/x' ... '<pose>/qw' (e.g. [object] from a perception node).")))
-        declare_ros2_control_parameters(self, "policy")
-
     def _make_observation_inputs(self, state_source: str, command_format: str) -> None:
         """Subscribe the observed state and applied command in the configured message types."""
-        poses = tuple(self.get_parameter_or(POSES_PARAMETER).value or ())
+        poses = tuple(self.get_parameter_or("poses").value or ())
         if state_source == "state_vector":
             if poses:
                 raise ValueError(f"poses {list(poses)} need state_source joint_state (a StateVector carries them)")
             self.create_subscription(StateVector, "state", self._on_state, STREAM_QOS)
-        elif state_source == "joint_state":
+        else:  # joint_state
             observed = self.policy.layout.observed_state_names
             self._observation = JointStateAndPoses(observed, poses)
             # the policy reads only the observed states out of a full state vector
@@ -142,18 +154,14 @@ class PolicyNode(Node):
             for pose in poses:
                 self.create_subscription(PoseStamped, pose_topic(pose), functools.partial(self._on_pose, pose),
                                          STREAM_QOS)
-        else:
-            raise ValueError(f"state_source must be state_vector or joint_state, got {state_source!r}")
         if command_format == "input_vector":
             self.create_subscription(InputVector, "command", self._on_command, STREAM_QOS)
-        elif command_format == "float64_multi_array":
+        else:  # float64_multi_array
             self._forward_command = ForwardCommandLayout(
                 self.policy.input_names, tuple(self.get_parameter_or("joint_names").value or ()),
                 self.get_parameter("command_interface").value,
             )
             self.create_subscription(Float64MultiArray, "command", self._on_forward_command, STREAM_QOS)
-        else:
-            raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
 
     # -- inputs -----------------------------------------------------------------------------
     def _predates_episode(self, stamp: float) -> bool:

@@ -91,18 +91,19 @@ def test_state_that_does_not_match_the_model_is_reported_and_nothing_published(r
     assert "does not match the model" in output and "agent_x" in output
 
 
-def test_missing_checkpoint_exits_with_a_clear_error(spawn, tmp_path):
+def test_missing_checkpoint_exits_with_one_line_and_status_1(spawn, tmp_path):
     missing = tmp_path / "nope.pt"
     process = start_policy(spawn, missing)
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 1
-    assert str(missing) in output
+    assert output.strip().splitlines() == [f"hint_policy: {missing}: checkpoint does not exist"], output
 
 
-def test_corrupt_checkpoint_exits_with_a_clear_error(spawn, tmp_path):
+def test_corrupt_checkpoint_exits_with_one_line_and_status_1(spawn, tmp_path):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint")
     process = start_policy(spawn, corrupt)
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 1
-    assert str(corrupt) in output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"hint_policy: {corrupt}: truncated or corrupt checkpoint"), output
