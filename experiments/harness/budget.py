@@ -59,7 +59,11 @@ def _checkpoint_step(path: Path) -> int:
 
 def calibrate(spec: ExperimentSpec) -> Budget:
     """Time ``budget.calibrate_steps`` training steps of the grid's last run (largest settings last
-    in most grids) in a temporary folder; the budget with measured training speed and set-up time."""
+    in most grids) in a temporary folder; the budget with measured training speed and set-up time.
+
+    Timed in CPU seconds of this process (one torch thread), the cost model's unit, so that a
+    machine busy with other jobs gives the cost of a core rather than the share of one this process
+    got; the CPU time is split between set-up and the training loop as their wall times are."""
     import torch
 
     from hint_policy.train import read_training_log, train
@@ -71,15 +75,16 @@ def calibrate(spec: ExperimentSpec) -> Budget:
         config.train.out_dir = folder
         config.train.steps = spec.budget.calibrate_steps
         config.train.checkpoint_every = 0
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         train(config, demos=run_demos(spec, run, config))
-        total = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         log = read_training_log(Path(folder) / "train_log.jsonl")
-    loop = max(1e-6, log[-1]["time"] - log[0]["time"])
-    print(f"calibration on {run.run_id}: {config.train.steps} steps in {loop:.1f} s "
-          f"({config.train.steps / loop:.1f} steps/s), set-up {total - loop:.1f} s")
+    loop_share = min(1.0, max(1e-6, log[-1]["time"] - log[0]["time"]) / wall)
+    loop, setup = cpu * loop_share, cpu * (1 - loop_share)
+    print(f"calibration on {run.run_id}: {config.train.steps} steps in {loop:.1f} CPU-s "
+          f"({config.train.steps / loop:.1f} steps/s), set-up {setup:.1f} CPU-s ({wall:.1f} s wall in all)")
     return dataclasses.replace(spec.budget, train_steps_per_second=config.train.steps / loop,
-                               setup_seconds_per_run=total - loop)
+                               setup_seconds_per_run=setup)
 
 
 def print_dry_run(spec: ExperimentSpec, workers: int, budget: Budget | None = None) -> float:
