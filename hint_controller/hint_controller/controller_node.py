@@ -13,13 +13,16 @@ Publishes
                         (``command_format: float64_multi_array``, ordered by ``joint_names``)
   ``controller_status`` hint_msgs/ControllerStatus at ``status_rate_hz``
 
-Commands are computed by :class:`hint_controller.executor.ChunkExecutor` in a dedicated thread
-paced by absolute deadlines on the monotonic clock (rclpy timers jitter by a millisecond and more
-under load; a deadline loop holds 1 kHz). With ``realtime_priority`` > 0 that thread asks for
-the SCHED_FIFO real-time scheduler, as ros2_control's controller manager does for its loop; where
-the system refuses, a warning names the fix and the loop runs on the default scheduler. Message
-callbacks run in the rclpy executor on the main thread and hand over immutable data, so the loop
-never waits for them.
+Commands are computed by :class:`hint_controller.executor.ChunkExecutor` in a command loop paced
+by absolute deadlines on the monotonic clock (rclpy timers jitter by a millisecond and more under
+load; a deadline loop holds 1 kHz). With ``command_loop: process`` (default) the loop runs in a
+process of its own that publishes the commands itself (:mod:`hint_controller.command_loop`): this
+node deserializes and validates messages and hands the latest state and the validated chunks
+over through shared memory, so no callback, log line, status message or garbage collection here
+can delay a command. With ``command_loop: thread`` the loop is a thread of this process, sharing
+its interpreter lock with the callbacks. With ``realtime_priority`` > 0 the loop asks for the
+SCHED_FIFO real-time scheduler, as ros2_control's controller manager does for its loop; where
+the system refuses, a warning names the fix and the loop runs on the default scheduler.
 
 Safety: a composite action that is malformed (dimensions, names, non-finite values, oversize) or
 outside the limits of :mod:`hint_controller.chunk_validation` (knot period, duration, stamp too far
@@ -35,7 +38,9 @@ such a gap tracking resumes only once ``resume_after_states`` consecutive states
 each within ``state_timeout`` of the previous one (a single late state does not reopen tracking;
 the status says SAFE, "state stream resuming after a gap: k of N ..."). An exception in the
 command loop's work switches the node to FAULT (latched until restart): it is logged once,
-reported in the status, and the safe command keeps being published at the command rate.
+reported in the status, and the safe command keeps being published at the command rate. So does
+the death of the loop process (or its stall for LOOP_STALL_S): the node then publishes the safe
+command itself, from a thread.
 
 Parameters: :data:`hint_controller.controller_parameters.CONTROLLER_PARAMETERS` (name, type,
 default, allowed range, description; read at start-up, read-only), plus the ros2_control ones of
@@ -46,9 +51,7 @@ outside its range stops the node at start-up with one line naming the parameter 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import math
-import os
 import threading
 import time
 
@@ -70,6 +73,17 @@ from std_msgs.msg import Float64MultiArray
 
 from hint_controller.action_messages import action_from_msg, rejection_reason
 from hint_controller.chunk_validation import REJECTION_REASONS, ChunkLimits
+from hint_controller.command_loop import (
+    CommandTicker,
+    LoopProcess,
+    ScheduleWriter,
+    TICK_RING,
+    SharedControl,
+    StateSample,
+    next_state_sample,
+    period_summary,
+    request_realtime_priority,
+)
 from hint_controller.controller_parameters import CONTROLLER_PARAMETERS, declare_checked
 from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
@@ -82,36 +96,10 @@ from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STATUS_QOS, STREAM_QOS
 REJECTION_LOG_PERIOD = 1.0
 #: most composite actions handled per executor wake-up (the status timer runs in between)
 CHUNK_DRAIN = 500
-
-
-@dataclasses.dataclass(frozen=True)
-class StateSample:
-    """The latest measured state in the model's coordinate order."""
-
-    values: np.ndarray
-    received: float  # monotonic time of arrival [s]
-    stamp: float = 0.0  # the message's header stamp [s] (ROS time); 0 = not stamped
-    #: states in the current run, this one included: each arrived within state_timeout of the previous
-    run: int = 1
-    #: the stream may be tracked: no gap longer than state_timeout since the start, or a run of
-    #: resume_after_states states since the latest gap
-    trusted: bool = True
-
-
-def next_state_sample(previous: StateSample | None, values: np.ndarray, received: float, stamp: float,
-                      state_timeout: float, resume_after_states: int) -> StateSample:
-    """The sample of a state that arrived at `received` (monotonic [s]) after `previous`.
-
-    A gap longer than state_timeout between two arrivals means the state went stale in between
-    (the command loop switched to the safe command then, or would have): the stream is trusted
-    again only once resume_after_states states have arrived, each within state_timeout of the
-    previous one. The first state of all is trusted."""
-    if previous is None:
-        return StateSample(values, received, stamp)
-    if received - previous.received <= state_timeout:
-        run = previous.run + 1
-        return StateSample(values, received, stamp, run, previous.trusted or run >= resume_after_states)
-    return StateSample(values, received, stamp, 1, resume_after_states <= 1)
+#: the loop process is declared dead when it has not ticked for this long [s]
+LOOP_STALL_S = 1.0
+#: period of the node's check that the loop process lives [s]
+LOOP_WATCH_PERIOD = 0.02
 
 
 #: the arm model behind each ros2_control command interface (model parameter left empty)
@@ -122,6 +110,8 @@ class ControllerNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__("hint_controller", **kwargs)
         self._loop_thread: threading.Thread | None = None
+        self._loop_process: LoopProcess | None = None
+        self._shared: SharedControl | None = None
         try:
             self._configure()
         except BaseException:
@@ -145,6 +135,7 @@ class ControllerNode(Node):
             max_contraction=float(p("max_contraction")),
         )
         self.realtime_priority = int(p("realtime_priority"))
+        self.command_loop = p("command_loop")
         safe_mode = p("safe_mode") or None
         self.executor_core = ChunkExecutor(
             self.model, grace_period=float(p("grace_period")), safe_mode=safe_mode, limits=self.limits,
@@ -152,6 +143,7 @@ class ControllerNode(Node):
         )
         self._safe_mode = self.executor_core.safe_mode
         self._lock = threading.Lock()
+        self._ticker = CommandTicker(self.executor_core, self.state_timeout, self.resume_after_states, self._lock)
         self._state: StateSample | None = None
         self._counters = {"commands": 0, "accepted": 0, "rejected": 0}
         self._rejections: collections.Counter[str] = collections.Counter()
@@ -159,18 +151,46 @@ class ControllerNode(Node):
         self._rejection_log = [-math.inf, 0]  # monotonic time of the last rejection line, rejections since
         self._fault: str | None = None  # why the command loop failed (latched)
         self._last_status = None
+        self._loop_commands = 0  # commands the loop process reported
+        self._tick_times = np.zeros(TICK_RING, dtype=np.int64)  # the in-process loop's publish times [ns]
         self._rate_window = (time.monotonic(), 0)
         self._measured_rate = 0.0
 
         self._make_io()
         self.create_timer(1.0 / float(p("status_rate_hz")), self._publish_status)
         self._running = True
-        self._loop_thread = threading.Thread(target=self._control_loop, name="hint_control_loop", daemon=True)
-        self._loop_thread.start()
+        if self.command_loop == "process":
+            self._start_loop_process(model)
+            self.create_timer(LOOP_WATCH_PERIOD, self._watch_loop_process)
+        else:
+            self._start_loop_thread()
         self.get_logger().info(
             f"controlling {self.model.name} ({self.model.state_dim} states, {self.model.input_dim} inputs) "
-            f"at {self.rate_hz:g} Hz, safe mode {self._safe_mode.value}"
+            f"at {self.rate_hz:g} Hz, safe mode {self._safe_mode.value}, command loop in a {self.command_loop}"
         )
+
+    def _start_loop_thread(self) -> None:
+        self._loop_thread = threading.Thread(target=self._control_loop, name="hint_control_loop", daemon=True)
+        self._loop_thread.start()
+
+    def _start_loop_process(self, model: str) -> None:
+        """Start the loop process on shared memory sized for max_knots and max_pending_chunks."""
+        p = self._param
+        self._shared = SharedControl.create(self.model.state_dim, self.model.input_dim, self.limits.max_knots,
+                                            self.executor_core.max_pending)
+        self._schedule_writer = ScheduleWriter(self._shared)
+        self._loop_process = LoopProcess(self._shared, {
+            "shared": self._shared.config(), "model": model, "model_period": float(p("model_period")),
+            "urdf_path": p("urdf_path") or None, "model_options": self._arm_model_options(),
+            "grace_period": self.executor_core.grace_period, "safe_mode": self._safe_mode.value,
+            "max_pending": self.executor_core.max_pending, "state_timeout": self.state_timeout,
+            "resume_after_states": self.resume_after_states, "rate_hz": self.rate_hz,
+            "realtime_priority": self.realtime_priority, "command_format": p("command_format"),
+            "joint_names": list(self.get_parameter_or("joint_names").value or ()),
+            "command_interface": p("command_interface"), "topic": self._command_publisher.topic_name,
+            "node_name": self.get_name(), "namespace": self.get_namespace(),
+            "use_sim_time": bool(self.get_parameter("use_sim_time").value),
+        })
 
     # -- parameters -----------------------------------------------------------------------
     def _declare_parameters(self) -> None:
@@ -242,6 +262,8 @@ class ControllerNode(Node):
         """Make `values` the latest state (one immutable sample, handed to the command loop)."""
         self._state = next_state_sample(self._state, values, time.monotonic(), stamp, self.state_timeout,
                                         self.resume_after_states)
+        if self._shared is not None:
+            self._shared.write_state(self._state)
 
     def _on_episode_event(self, msg: EpisodeEvent) -> None:
         if msg.event != EpisodeEvent.EVENT_START:
@@ -249,6 +271,7 @@ class ControllerNode(Node):
         start = stamp_to_seconds(msg.header.stamp)
         with self._lock:
             self.executor_core.reset(before=start)
+        self._hand_over_schedule()
         self.get_logger().info(f"episode {msg.episode_index} (seed {msg.seed}) started at {start:.3f} s: "
                                "earlier chunks dropped")
 
@@ -281,7 +304,10 @@ class ControllerNode(Node):
             # names are matched (in any order) against the model by the executor
             action = action_from_msg(self._deserialize_chunk(serialized), max_length=self.limits.max_knots)
             with self._lock:
+                if self._loop_process is not None:
+                    self.executor_core.advance(now)  # as the loop process has (it executes this schedule)
                 self.executor_core.submit(action, now=now)
+            self._hand_over_schedule()
         except ValueError as error:  # MessageValidationError and ChunkRejected are ValueErrors
             reason = rejection_reason(error)
             self._rejections[reason] += 1
@@ -311,6 +337,34 @@ class ControllerNode(Node):
         self._rejection_log[:] = [now, 0]
         log = self.get_logger().error if error else self.get_logger().info
         log(line + (f" ({unlogged} more rejected since the last line)" if unlogged else ""))
+
+    # -- loop process -----------------------------------------------------------------------
+    def _hand_over_schedule(self) -> None:
+        """Give the executor's schedule to the loop process (nothing with the loop in a thread)."""
+        if self._loop_process is None or self._fault is not None:
+            return
+        if not self._schedule_writer.publish(self.executor_core):
+            self._loop_process_failed("command loop process takes no chunks (acknowledges no schedule)")
+
+    def _watch_loop_process(self) -> None:
+        """FAULT when the loop process has exited or stopped ticking."""
+        if self._loop_process is None or self._fault is not None or not self._running:
+            return
+        code = self._loop_process.exit_code()
+        if code is not None:
+            self._loop_process_failed(f"command loop process exited with status {code}")
+            return
+        reading = self._shared.read_status()
+        if self._shared.control[1] and reading is not None and 0.0 < reading[2] < time.monotonic() - LOOP_STALL_S:
+            self._loop_process.kill()
+            self._loop_process_failed(f"command loop process stopped ticking for {LOOP_STALL_S:g} s and was killed")
+
+    def _loop_process_failed(self, reason: str) -> None:
+        """Latch FAULT and publish the safe command from a thread of this node."""
+        self._fault = reason
+        self._last_status = (ExecutorMode.FAULT, 0, 0, float("nan"), reason)
+        self.get_logger().error(f"{reason}; FAULT: publishing the safe command until restart")
+        self._start_loop_thread()
 
     # -- control loop -----------------------------------------------------------------------
     def _now(self) -> float:
@@ -343,34 +397,13 @@ class ControllerNode(Node):
                 next_deadline = time.monotonic()
 
     def _tick(self) -> None:
-        sample = self._state
-        if sample is None:
-            return  # nothing measured yet: publish nothing (status says WAITING)
-        if 0.0 < sample.stamp < self.executor_core.episode_start:
-            # the new episode's first state has not arrived: a state measured before the reset is
-            # not the robot's any more (a simulator teleports it), and a hold built on it would
-            # jump a position-servoed arm to the old pose: nothing valid to command yet
-            return
         now = self._now()
-        if time.monotonic() - sample.received > self.state_timeout:
-            u = self.executor_core.safe_input(sample.values)
-            status = (ExecutorMode.SAFE, 0, 0, float("nan"), f"state older than {self.state_timeout} s")
-        elif not sample.trusted:
-            u = self.executor_core.safe_input(sample.values)
-            status = (ExecutorMode.SAFE, 0, 0, float("nan"), (
-                f"state stream resuming after a gap: {sample.run} of {self.resume_after_states} consecutive fresh states"
-            ))
-        else:
-            with self._lock:
-                u, executor_status = self.executor_core.command(now, sample.values)
-            status = (
-                executor_status.mode, executor_status.active_sequence, executor_status.knot_index,
-                executor_status.tracking_error, executor_status.reason,
-            )
-        if not (np.all(np.isfinite(u)) and np.all(u >= self.model.input_lower) and np.all(u <= self.model.input_upper)):
-            u = self.executor_core.safe_input(sample.values)
-            status = (ExecutorMode.FAULT, 0, 0, float("nan"), "computed command was non-finite or out of limits")
+        result = self._ticker.command(self._state, now, time.monotonic())
+        if result is None:
+            return
+        u, status = result
         self._command_publisher.publish(self._make_command(u, now))
+        self._tick_times[self._counters["commands"] % TICK_RING] = time.monotonic_ns()
         self._last_status = status
         self._counters["commands"] += 1
 
@@ -403,6 +436,13 @@ class ControllerNode(Node):
         start, count = self._rate_window
         now_mono = time.monotonic()
         commands = self._counters["commands"]
+        if self._shared is not None:
+            reading = self._shared.read_status()
+            if reading is not None:
+                self._loop_commands = reading[0]
+                if self._fault is None and reading[1] is not None:
+                    self._last_status = reading[1]
+            commands += self._loop_commands
         rate = (commands - count) / max(now_mono - start, 1e-9)
         self._rate_window = (now_mono, commands)
         msg = ControllerStatus()
@@ -425,21 +465,23 @@ class ControllerNode(Node):
 
     def destroy_node(self) -> None:
         self._running = False
+        if self._loop_process is not None:
+            self._loop_process.stop()
         if self._loop_thread is not None and self._loop_thread.is_alive():
             self._loop_thread.join(timeout=1.0)
+        if self._shared is not None:
+            if self._fault is None:  # the loop process's record
+                reading = self._shared.read_status()
+                self._log_timing(self._shared.tick_times, reading[0] if reading is not None else 0)
+            self._shared.close()
+            self._shared = None
+        elif hasattr(self, "_tick_times"):
+            self._log_timing(self._tick_times, self._counters["commands"])
         super().destroy_node()
 
-
-def request_realtime_priority(priority: int) -> str | None:
-    """Put the calling thread on SCHED_FIFO at `priority`; None on success, else why not."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-    except (OSError, AttributeError) as error:  # AttributeError: no SCHED_FIFO on this platform
-        return (
-            f"real-time priority {priority} refused ({error}); running on the default scheduler. Grant it with "
-            f"CAP_SYS_NICE or an rtprio limit (e.g. '@realtime - rtprio 99' in /etc/security/limits.conf)"
-        )
-    return None
+    def _log_timing(self, tick_times: np.ndarray, commands: int) -> None:
+        self.get_logger().info(f"command loop ({self.command_loop}, {self.rate_hz:g} Hz): "
+                               f"{period_summary(tick_times, commands, self.rate_hz)}")
 
 
 def main(args: list[str] | None = None) -> None:

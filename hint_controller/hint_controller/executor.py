@@ -75,10 +75,11 @@ class ExecutorStatus:
 
 
 @dataclasses.dataclass(slots=True)
-class _PreparedChunk:
-    """A validated chunk reordered into the model's coordinates, with per-knot reference slopes."""
+class PreparedChunk:
+    """A validated chunk reordered into the model's coordinates, with per-knot reference slopes
+    (`action`: the chunk as submitted; None for one rebuilt from another process's copy)."""
 
-    action: CompositeAction
+    action: CompositeAction | None
     x_ref: np.ndarray
     x_slope: np.ndarray  # (length, n): (x_ref[k+1] - x_ref[k]) / period, x_ref_end for the last knot; 0 for ZOH
     u_ff: np.ndarray
@@ -147,8 +148,8 @@ class ChunkExecutor:
         self._fallback = np.clip(np.zeros(model.input_dim), self._lower, self._upper)
         #: the model narrows its input limits by state (DynamicsModel.input_bounds)
         self._bounds_by_state = type(model).input_bounds is not DynamicsModel.input_bounds
-        self._queue: list[_PreparedChunk] = []
-        self._active: _PreparedChunk | None = None
+        self._queue: list[PreparedChunk] = []
+        self._active: PreparedChunk | None = None
         self._episode_start = -math.inf  # chunks starting earlier are refused (reset(before=...))
         self._error = np.empty(model.state_dim)
         self.commands = 0
@@ -194,7 +195,7 @@ class ChunkExecutor:
         self._queue = kept
         self.chunks_accepted += 1
 
-    def _started(self, now: float | None) -> _PreparedChunk | None:
+    def _started(self, now: float | None) -> PreparedChunk | None:
         """The chunk a tick at `now` would execute: the latest pending one that has started by
         then, else the active one (with `now` None: the active one)."""
         if now is not None:
@@ -203,7 +204,7 @@ class ChunkExecutor:
                     return chunk
         return self._active
 
-    def _prepare(self, action: CompositeAction, now: float | None) -> _PreparedChunk:
+    def _prepare(self, action: CompositeAction, now: float | None) -> PreparedChunk:
         model = self.model
         self.validator.check_header(
             sequence=action.sequence, knot_period=action.period, length=action.length,
@@ -226,7 +227,7 @@ class ChunkExecutor:
         x_slope = np.zeros_like(x_ref)
         if action.interpolation is Interpolation.LINEAR:
             x_slope[:] = np.diff(np.vstack([x_ref, x_end]), axis=0) / action.period
-        return _PreparedChunk(
+        return PreparedChunk(
             action=action,
             x_ref=x_ref,
             x_slope=x_slope,
@@ -266,6 +267,24 @@ class ChunkExecutor:
         if self._active is not None and self._active.start_time < before:
             self._active = None
 
+    def advance(self, t: float) -> None:
+        """Make the latest pending chunk that has started by time t the active one (what
+        :meth:`command` does first)."""
+        queue = self._queue
+        while queue and queue[0].activation_time <= t:
+            self._active = queue.pop(0)
+
+    def schedule(self) -> tuple[PreparedChunk | None, tuple[PreparedChunk, ...]]:
+        """(the active chunk, the pending ones in start order): what :meth:`command` executes."""
+        return self._active, tuple(self._queue)
+
+    def load_schedule(self, active: PreparedChunk | None, pending: Sequence[PreparedChunk], episode_start: float) -> None:
+        """Take over another executor's :meth:`schedule` and :attr:`episode_start` (a command
+        loop in another process executes the chunks its node submitted and validated)."""
+        self._active = active
+        self._queue = list(pending)
+        self._episode_start = float(episode_start)
+
     @property
     def episode_start(self) -> float:
         """Time of the latest episode start given to :meth:`reset` (-inf before any)."""
@@ -280,9 +299,7 @@ class ChunkExecutor:
     def command(self, t: float, x: np.ndarray) -> tuple[np.ndarray, ExecutorStatus]:
         """The input to apply at time t given the measured state x (full or model state)."""
         self.commands += 1
-        queue = self._queue
-        while queue and queue[0].activation_time <= t:
-            self._active = queue.pop(0)
+        self.advance(t)
         chunk = self._active
         if self._selection is not None:
             x = x[self._selection]
@@ -304,7 +321,7 @@ class ChunkExecutor:
             return self._safe(x, ExecutorMode.FAULT, "non-finite command", chunk)
         return u, ExecutorStatus(mode, "", chunk.sequence, knot, tracking_error)
 
-    def _locate(self, chunk: _PreparedChunk, t: float) -> tuple[ExecutorMode, int, float]:
+    def _locate(self, chunk: PreparedChunk, t: float) -> tuple[ExecutorMode, int, float]:
         """(TRACKING, knot, time into it), (HOLDING, last knot, its period: the reference at its
         end) or (SAFE, 0, 0) after the grace period."""
         elapsed = t - chunk.start_time
@@ -338,7 +355,7 @@ class ChunkExecutor:
             return self._fallback.copy()
         return np.clip(u, self._lower, self._upper)
 
-    def _safe(self, x: np.ndarray, mode: ExecutorMode, reason: str, chunk: _PreparedChunk | None) -> tuple[np.ndarray, ExecutorStatus]:
+    def _safe(self, x: np.ndarray, mode: ExecutorMode, reason: str, chunk: PreparedChunk | None) -> tuple[np.ndarray, ExecutorStatus]:
         u = self.safe_input(x)
         sequence = chunk.sequence if chunk is not None else 0
         return u, ExecutorStatus(mode, reason, sequence, 0, math.nan if mode is not ExecutorMode.WAITING else 0.0)

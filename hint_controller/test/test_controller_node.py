@@ -159,7 +159,7 @@ def test_malformed_chunk_is_rejected_and_the_last_valid_one_keeps_running(ros, r
     assert status.last_rejection.startswith("chunk 2")
     counts = dict(zip(status.rejection_reasons, status.rejection_counts))
     assert counts[REASONS[kind]] == 1 and sum(counts.values()) == 1, counts
-    assert status.active_sequence == 1 and status.mode == 1
+    assert status.active_sequence == 1 and status.mode == 1, status.reason
     assert len(rig.commands) > 0.3 * RATE_HZ
     assert_commands_safe(rig.commands, rig.model)
 

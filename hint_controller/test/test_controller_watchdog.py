@@ -17,6 +17,7 @@ def test_an_exception_in_the_loop_gives_fault_and_safe_commands_continue(ros):
     controller = ControllerNode(context=ros.context, parameter_overrides=[
         Parameter("model", value="planar_quadrotor"), Parameter("rate_hz", value=200.0),
         Parameter("state_timeout", value=0.5), Parameter("status_rate_hz", value=20.0),
+        Parameter("command_loop", value="thread"),  # the executor is this process's to break
     ])
     ros.executor.add_node(controller)
     ros.nodes.append(controller)
