@@ -426,7 +426,10 @@ def request_realtime_priority(priority: int) -> str | None:
 
 
 class LoopProcess:
-    """The loop process, seen from the node: start, watch, stop (never left behind)."""
+    """The loop process, seen from the node: start, watch, stop (never left behind).
+
+    The process dies with the thread that starts it (PR_SET_PDEATHSIG follows the creating
+    thread): create the node in the thread that spins it, as run_node does."""
 
     def __init__(self, shared: SharedControl, config: dict) -> None:
         import subprocess
