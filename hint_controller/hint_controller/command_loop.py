@@ -26,8 +26,7 @@ The loop process allocates its buffers before it starts, freezes and disables it
 collector, sleeps to absolute deadlines (``clock_nanosleep`` with ``TIMER_ABSTIME``), runs on
 SCHED_FIFO with ``realtime_priority`` > 0, and publishes the commands itself from an rclpy
 context of its own. It ignores SIGINT (the node stops it in order, through the shared stop flag)
-and dies with the node (``PR_SET_PDEATHSIG``, and a check of its parent on every tick). Its DDS
-participant uses the UDPv4 transport only (:func:`loop_environment`).
+and dies with the node (``PR_SET_PDEATHSIG``, and a check of its parent on every tick).
 """
 
 from __future__ import annotations
@@ -426,24 +425,6 @@ def request_realtime_priority(priority: int) -> str | None:
     return None
 
 
-def loop_environment(environment: dict[str, str]) -> dict[str, str]:
-    """The loop process's environment: the node's, with Fast DDS's UDPv4 transport only.
-
-    Fast DDS's shared-memory transport checks a port's health whenever a writer opens it (a reader
-    in a process that joins the graph: a policy node, ``ros2 topic echo``) and the sending thread
-    waits for that check, about 333 ms with the default timeout, even on a healthy port
-    (eProsima/Fast-DDS#6535): the command loop then sends nothing for a third of a second. The
-    commands are small, so the loop's participant sends them over UDPv4 (loopback on one
-    machine), and a Fast DDS profiles file, which may add the shared-memory transport back, is
-    not applied to it: it is the node's.
-    """
-    environment = dict(environment)
-    environment["FASTDDS_BUILTIN_TRANSPORTS"] = "UDPv4"
-    environment.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
-    environment.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
-    return environment
-
-
 class LoopProcess:
     """The loop process, seen from the node: start, watch, stop (never left behind).
 
@@ -456,7 +437,7 @@ class LoopProcess:
         self.shared = shared
         self._process = subprocess.Popen(
             [sys.executable, "-m", "hint_controller.command_loop", json.dumps({**config, "parent": os.getpid()})],
-            pass_fds=(shared.fd,), stdin=subprocess.DEVNULL, env=loop_environment(os.environ),
+            pass_fds=(shared.fd,), stdin=subprocess.DEVNULL,
         )
         self.pid = self._process.pid
 
