@@ -148,7 +148,7 @@ class ExpertChunker:
         self._place = spec.place
         self.model = self.env.model
         self.control_stride = self.config.control_stride or self.env.control_stride
-        self.control_period = self.control_stride * self.env.physics_period
+        self.knot_period = self.control_stride * self.env.physics_period
         self.rollout_steps = self.config.chunk_length * self.control_stride
         self._model_inputs = name_indices(self.env.input_names, self.model.input_names)
         self._synthesize = self.config.tvlqr.synthesis(self.model)
@@ -206,7 +206,7 @@ class ExpertChunker:
     def _pack(self, x_ref: np.ndarray, u_ff: np.ndarray, gains: np.ndarray, time: float) -> CompositeAction:
         """The next-numbered chunk of `chunk_length` knots, every `control_stride` steps of a rollout."""
         self.sequence += 1
-        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.control_period, start_time=time,
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=time,
                                 state_names=self.model.state_names, input_names=self.model.input_names,
                                 sequence=self.sequence, knots=self.config.chunk_length, stride=self.control_stride)
 

@@ -79,7 +79,7 @@ class ExpertNode(Node):
         self.exec_knots = p["exec_knots"]
         env = self.chunker.env
         self.state_names = env.state_names
-        self._schedule = ChunkSchedule.every(self.exec_knots, self.chunker.control_period, env.physics_period)
+        self._schedule = ChunkSchedule.every(self.exec_knots, self.chunker.knot_period, env.physics_period)
 
         self._lock = threading.Lock()
         self._planner = BackgroundJob("hint_expert_planner")
@@ -97,7 +97,7 @@ class ExpertNode(Node):
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self.get_logger().info(
             f"{self.environment} expert: chunks of {self.chunker.config.chunk_length} knots every "
-            f"{self.chunker.control_period:g} s, replanned every {self.exec_knots} knots"
+            f"{self.chunker.knot_period:g} s, replanned every {self.exec_knots} knots"
         )
 
     # ------------------------------------------------------------------ inputs

@@ -34,7 +34,7 @@ class TargetTracker:
         target_rates: Sequence[str],
         lower: Sequence[float],
         upper: Sequence[float],
-        control_period: float,
+        knot_period: float,
         chunk_length: int,
     ) -> None:
         k = len(target_states)
@@ -48,8 +48,8 @@ class TargetTracker:
         self.lower, self.upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
         if np.any(self.lower > self.upper):
             raise ValueError(f"target_min {self.lower} exceeds target_max {self.upper}")
-        self.stride = max(1, round(control_period / model.period))
-        self.control_period = self.stride * model.period
+        self.stride = max(1, round(knot_period / model.period))
+        self.knot_period = self.stride * model.period
         self.chunk_length = int(chunk_length)
         self.safe_mode = default_safe_mode(model)
         self.target: np.ndarray | None = None
@@ -76,7 +76,7 @@ class TargetTracker:
             states[:-1, self.rate_index] = np.diff(positions, axis=0) / self.model.period
         x_ref, u_ff, gains = primitive_controllers(self.model, states, inputs)
         self.sequence += 1
-        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.control_period, start_time=start_time,
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=start_time,
                                 state_names=self.model.state_names, input_names=self.model.input_names,
                                 sequence=self.sequence, knots=self.chunk_length, stride=self.stride)
 

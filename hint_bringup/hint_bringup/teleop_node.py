@@ -82,7 +82,7 @@ class TeleopNode(Node):
                                          stride * env.physics_period, p["chunk_length"])
         self.state_names = env.state_names
         self.target_in_state = np.asarray(name_indices(env.state_names, targets))
-        self._schedule = ChunkSchedule.every(1, self.tracker.control_period, env.physics_period)  # a chunk per knot
+        self._schedule = ChunkSchedule.every(1, self.tracker.knot_period, env.physics_period)  # a chunk per knot
         self._episode_start_ns = -1
         self._joy_axes: list[float] = []
         self._joy_received = 0.0
@@ -94,7 +94,7 @@ class TeleopNode(Node):
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self.get_logger().info(
             f"teleop of {targets} ({env.name}): axes {self.axes} x {self.scales} units/s, "
-            f"chunks of {self.tracker.chunk_length} knots every {self.tracker.control_period:g} s"
+            f"chunks of {self.tracker.chunk_length} knots every {self.tracker.knot_period:g} s"
         )
 
     # ------------------------------------------------------------------ inputs

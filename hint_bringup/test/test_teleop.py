@@ -12,7 +12,7 @@ from hint_controller.dynamics import make_model
 def pusht_tracker(chunk_length: int = 8):
     model = make_model("pusht_agent", period=0.01)
     return TargetTracker(model, ["agent_x", "agent_y"], ["agent_vx", "agent_vy"], [15.0, 15.0], [497.0, 497.0],
-                         control_period=0.1, chunk_length=chunk_length)
+                         knot_period=0.1, chunk_length=chunk_length)
 
 
 def test_tracker_chunks_track_a_moving_target_with_pd_like_gains():

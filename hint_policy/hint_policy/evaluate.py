@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         import imageio.v2 as imageio
 
         args.video.parent.mkdir(parents=True, exist_ok=True)
-        fps = max(1, round(1 / policy.control_period))
+        fps = max(1, round(1 / policy.knot_period))
         if args.video.suffix == ".gif":
             imageio.mimsave(args.video, frames, duration=1000 / fps, loop=0)
         else:

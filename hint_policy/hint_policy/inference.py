@@ -20,7 +20,7 @@ physics step before each of those states (zeros for the episode's first state). 
 is normalized, perturbed by sigma times a unit draw of the checkpoint's noise law
 (:mod:`hint_policy.observation_noise`; sigma = the training sigma unless given; sigma = 0 is a
 plain diffusion policy), a composite action is sampled with the EMA weights and
-unnormalized. Knot k of the result applies from ``start_time + k * control_period``.
+unnormalized. Knot k of the result applies from ``start_time + k * knot_period``.
 
 Hand-over. A new chunk takes over at its start time (the time of its observation) and is
 time-indexed: the executor enters it at the knot of the current time, so knots already in the
@@ -142,7 +142,7 @@ class ChunkPolicy(PolicyMemory):
     input_names = property(attrgetter("layout.input_names"))
     obs_steps = property(attrgetter("layout.obs_steps"))
     chunk_length = property(attrgetter("layout.chunk_length"))
-    control_period = property(attrgetter("layout.control_period"))
+    knot_period = property(attrgetter("layout.knot_period"))
     control_stride = property(attrgetter("layout.control_stride"))
 
     # ------------------------------------------------------------------ acting
@@ -197,7 +197,7 @@ class ChunkPolicy(PolicyMemory):
     def _composite(self, raw_action: np.ndarray, start_time: float) -> CompositeAction:
         x_ref, u_ff, gains = self.layout.unpack(raw_action)
         self.sequence += 1
-        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.control_period, start_time=start_time,
+        return chunk_from_knots(x_ref, u_ff, gains, knot_period=self.knot_period, start_time=start_time,
                                 state_names=self.state_names, input_names=self.input_names,
                                 sequence=self.sequence, interpolation=self.interpolation, sigma=self.sigma)
 

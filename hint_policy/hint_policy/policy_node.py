@@ -127,7 +127,7 @@ class PolicyNode(Node):
         self._latest_state_stamp = 0.0  # its header stamp [s]; 0 = unstamped
         self._episode_start = -math.inf  # ROS time of the latest episode START [s]
         self._latest_input = np.zeros(len(self.policy.input_names))
-        self._schedule = ChunkSchedule.every(self.exec_knots, self.policy.control_period, self.policy.control_period)
+        self._schedule = ChunkSchedule.every(self.exec_knots, self.policy.knot_period, self.policy.knot_period)
         self._sampler = BackgroundJob("hint_policy_sampler")
         self.sample_latencies: list[float] = []
 
@@ -135,7 +135,7 @@ class PolicyNode(Node):
         self._make_observation_inputs(p("state_source"), p("command_format"))
         self.create_subscription(EpisodeEvent, "episode_event", self._on_event, EVENT_QOS)
         self._publisher = self.create_publisher(CompositeActionMsg, "composite_action", CHUNK_QOS)
-        self.create_timer(self.policy.control_period, self._on_knot)
+        self.create_timer(self.policy.knot_period, self._on_knot)
         self.get_logger().info(f"{self.policy}; replanning every {self.exec_knots} knots")
 
     def _make_observation_inputs(self, state_source: str, command_format: str) -> None:

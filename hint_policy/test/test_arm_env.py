@@ -31,7 +31,7 @@ def test_registered_with_the_model_state_and_the_goal(env):
     assert "arm" in ENV_NAMES and isinstance(make_env("arm"), ArmReachEnv)
     assert env.state_names == env.model.state_names + GOAL_STATE_NAMES
     assert env.input_names == ("joint1/effort", "joint2/effort", "joint3/effort")
-    assert (env.physics_period, env.control_stride, env.control_period) == (0.01, 5, 0.05)
+    assert (env.physics_period, env.control_stride, env.knot_period) == (0.01, 5, 0.05)
     assert env.kinematics.link_lengths == (0.5, 0.4, 0.3)
 
 

@@ -55,7 +55,7 @@ def test_shapes_and_layout():
     assert chunks.obs.shape == (5, 3, 9)
     assert chunks.actions.shape == (5, 4, 4 + 2 + 8)
     assert layout.obs_dim == 9 and layout.action_dim == 14
-    assert layout.control_period == pytest.approx(0.05)
+    assert layout.knot_period == pytest.approx(0.05)
     np.testing.assert_array_equal(chunks.knot_step, [0, 5, 10, 15, 20])
 
 

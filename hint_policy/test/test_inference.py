@@ -25,7 +25,7 @@ def history(demo: Demo, rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
 def test_act_returns_a_composite_action_within_the_training_range(trained, sampler, steps):
     path, demos = trained
     policy = HintPolicy.from_checkpoint(path, sampler=sampler, steps=steps or 10, seed=0)
-    assert policy.sigma == pytest.approx(0.05) and policy.control_period == pytest.approx(0.05)
+    assert policy.sigma == pytest.approx(0.05) and policy.knot_period == pytest.approx(0.05)
     action = policy.act(*history(demos[0]), start_time=1.25)
     assert isinstance(action, CompositeAction)
     assert action.x_ref.shape == (4, 4) and action.u_ff.shape == (4, 2) and action.gains.shape == (4, 2, 4)

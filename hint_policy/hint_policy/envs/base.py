@@ -46,7 +46,7 @@ class Env(abc.ABC):
     model: DynamicsModel
 
     @property
-    def control_period(self) -> float:
+    def knot_period(self) -> float:
         return self.physics_period * self.control_stride
 
     @abc.abstractmethod

@@ -84,7 +84,7 @@ class ChunkLayout:
                               self.servo_gains)
 
     @property
-    def control_period(self) -> float:
+    def knot_period(self) -> float:
         return self.physics_period * self.control_stride
 
     def to_dict(self) -> dict:
