@@ -45,6 +45,6 @@ CONTROLLER_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("bound_margin", DOUBLE, 0.5, NON_NEGATIVE, "x_ref / u_ff must lie within the model's state / input bounds widened by this fraction of their range."),
     ParameterSpec("max_pending_chunks", INTEGER, 8, Range(1.0, 1024.0), "Most composite actions waiting for their start; beyond it the oldest is dropped."),
     ParameterSpec("realtime_priority", INTEGER, 0, Range(0.0, 99.0, text="0 (off) or a SCHED_FIFO priority 1-99"), "SCHED_FIFO priority 1-99 of the command thread (0 = default scheduler). Needs CAP_SYS_NICE or an rtprio limit; if refused, a warning is logged and the default scheduler is kept."),
-    ParameterSpec("command_loop", STRING, "process", None, "Where the command loop runs: process (a process of its own, fed through shared memory: no message handling, logging or garbage collection of the node can delay a command) or thread (a thread of the node process).", choices=("process", "thread")),
+    ParameterSpec("command_loop", STRING, "thread", None, "Where the command loop runs: thread (a thread of the node process) or process (a process of its own, fed through shared memory: no message handling, logging or garbage collection of the node can delay a command; experimental: see the timing notes).", choices=("process", "thread")),
 )
 

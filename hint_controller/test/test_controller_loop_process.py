@@ -56,6 +56,7 @@ def test_the_loop_process_dying_gives_fault_and_the_node_publishes_the_safe_comm
     from hint_controller.controller_node import ControllerNode
 
     controller = ControllerNode(context=ros.context, parameter_overrides=[
+        Parameter("command_loop", value="process"),
         Parameter("model", value="planar_quadrotor"), Parameter("rate_hz", value=200.0),
         Parameter("state_timeout", value=0.5), Parameter("status_rate_hz", value=20.0),
     ])
@@ -82,7 +83,8 @@ def test_the_loop_process_dying_gives_fault_and_the_node_publishes_the_safe_comm
 def test_no_loop_process_outlives_its_node(spawn):
     """Ctrl-C stops the loop process in order; a killed node takes it along (PR_SET_PDEATHSIG)."""
     for stop in (signal.SIGINT, signal.SIGKILL):
-        process = spawn("-m", "hint_controller.controller_node", "--ros-args", "-p", "rate_hz:=200.0")
+        process = spawn("-m", "hint_controller.controller_node", "--ros-args", "-p", "rate_hz:=200.0",
+                        "-p", "command_loop:=process")
         deadline = time.monotonic() + 30
         while not children(process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
