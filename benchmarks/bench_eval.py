@@ -68,7 +68,7 @@ def _evaluate(name: str, settings: dict, **handover):
     from hint_policy.inference import HintPolicy
 
     policy = HintPolicy.from_checkpoint(
-        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], steps=settings["sampler_steps"], seed=0, **handover
+        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], sampler_steps=settings["sampler_steps"], seed=0, **handover
     )
     return _closed_loop(policy, name, settings)
 

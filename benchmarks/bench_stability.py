@@ -155,7 +155,7 @@ def policy_rollouts(checkpoint: Path, seeds, exec_knots: int | None = None, seed
 
     torch.set_num_threads(1)
     settings = launch_policy_settings()
-    policy = HintPolicy.from_checkpoint(checkpoint, sampler=settings["sampler"], steps=settings["sampler_steps"],
+    policy = HintPolicy.from_checkpoint(checkpoint, sampler=settings["sampler"], sampler_steps=settings["sampler_steps"],
                                         seed=seed)
     chunks = []
     select = policy.select_actions

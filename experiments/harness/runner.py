@@ -119,7 +119,7 @@ def evaluate_variant(
     evaluations = []
     for step, path in evaluated_checkpoints(spec, training):
         policy = HintPolicy.from_checkpoint(path, sigma=settings.variants[variant], sampler=settings.sampler,
-                                            steps=settings.sampler_steps, seed=run.seed)
+                                            sampler_steps=settings.sampler_steps, seed=run.seed)
         summary = evaluate_policy(policy, make_env, settings.seeds(), settings.exec_knots, settings.batch)
         evaluations.append({"step": step, "metrics": summary.metrics,
                             "episodes": [_episode_record(e) for e in summary.episodes]})

@@ -1,7 +1,7 @@
 """Run a trained HINT policy: observation chunk in, composite action out (the replica policy).
 
     policy = HintPolicy.from_checkpoint("outputs/train/checkpoints/latest.pt", sigma=None,
-                                        sampler="ddim", steps=10, device="cpu")
+                                        sampler="ddim", sampler_steps=10, device="cpu")
     policy.reset(seed=0)                           # a new episode: empty history, sequence from 1
     policy.observe(state, applied_input)           # at every knot
     action = policy.select_action(start_time)      # when a chunk is due -> CompositeAction
@@ -218,7 +218,7 @@ class HintPolicy(ChunkPolicy):
         *,
         sigma: float | None = None,
         sampler: str = "ddim",
-        steps: int = 10,
+        sampler_steps: int = 10,
         device: str | torch.device = "cpu",
         seed: int | None = None,
         interpolation: Interpolation = Interpolation.LINEAR,
@@ -239,11 +239,11 @@ class HintPolicy(ChunkPolicy):
         self.config = config
         self.normalizers = normalizers
         self.sampler = sampler
-        self.steps = config.diffusion.train_steps if sampler == "ddpm" else int(steps)
+        self.sampler_steps = config.diffusion.train_steps if sampler == "ddpm" else int(sampler_steps)
         self.denoiser = denoiser.to(self.device).eval()
         self.diffusion = build_diffusion(config, layout, normalizers).to(self.device)
         if sampler == "ddim":
-            self.diffusion.ddim_timesteps(self.steps)  # validates the step count now
+            self.diffusion.ddim_timesteps(self.sampler_steps)  # validates the step count now
         self.generator = torch.Generator()
         self.reset(seed)
 
@@ -253,7 +253,7 @@ class HintPolicy(ChunkPolicy):
     def from_checkpoint(cls, path: str | os.PathLike, **settings: Any) -> HintPolicy:
         """Load the EMA weights of a training checkpoint (CheckpointError, a ValueError, names the file).
 
-        ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, steps,
+        ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, sampler_steps,
         device, seed, interpolation, handover, inpaint_frozen, inpaint_horizon).
         """
         return cls.from_payload(load_checkpoint(path), source=str(path), **settings)
@@ -286,7 +286,7 @@ class HintPolicy(ChunkPolicy):
         if self.sigma > 0:
             obs = obs + self.sigma * unit_noise(obs.shape, self.config.data.noise_law, self.generator)
         actions = self.diffusion.sample(
-            self.denoiser, obs.to(self.device), self.sampler, self.steps, self.generator, guide=guide
+            self.denoiser, obs.to(self.device), self.sampler, self.sampler_steps, self.generator, guide=guide
         )
         return actions.cpu().numpy()
 
@@ -329,5 +329,5 @@ class HintPolicy(ChunkPolicy):
 
     def __repr__(self) -> str:
         return (f"HintPolicy({self.source}, {self.config.model.denoiser}, sigma={self.sigma}, "
-                f"{self.sampler}x{self.steps}, obs {self.obs_steps}x{self.layout.obs_dim}, "
+                f"{self.sampler}x{self.sampler_steps}, obs {self.obs_steps}x{self.layout.obs_dim}, "
                 f"action {self.chunk_length}x{self.layout.action_dim})")

@@ -108,7 +108,7 @@ class PolicyNode(Node):
         try:
             self.policy = HintPolicy.from_checkpoint(
                 p("checkpoint"), sigma=None if p("sigma") < 0 else p("sigma"), sampler=p("sampler"),
-                steps=p("sampler_steps"), device=device, seed=p("seed") if p("seed") >= 0 else None,
+                sampler_steps=p("sampler_steps"), device=device, seed=p("seed") if p("seed") >= 0 else None,
                 handover=p("handover"), inpaint_frozen=p("inpaint_frozen"), inpaint_horizon=p("inpaint_horizon"),
             )
         except CheckpointError:

@@ -435,7 +435,7 @@ def overfit_config(config: HintConfig, num_demos: int) -> HintConfig:
 
 def _policy_from_snapshot(payload: dict, config: HintConfig) -> HintPolicy:
     return HintPolicy.from_payload(
-        payload, sigma=config.eval.sigma, sampler=config.eval.sampler, steps=config.eval.sampler_steps
+        payload, sigma=config.eval.sigma, sampler=config.eval.sampler, sampler_steps=config.eval.sampler_steps
     )
 
 

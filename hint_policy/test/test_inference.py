@@ -24,7 +24,7 @@ def history(demo: Demo, rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("sampler,steps", [("ddim", 5), ("ddpm", None)])
 def test_act_returns_a_composite_action_within_the_training_range(trained, sampler, steps):
     path, demos = trained
-    policy = HintPolicy.from_checkpoint(path, sampler=sampler, steps=steps or 10, seed=0)
+    policy = HintPolicy.from_checkpoint(path, sampler=sampler, sampler_steps=steps or 10, seed=0)
     assert policy.sigma == pytest.approx(0.05) and policy.knot_period == pytest.approx(0.05)
     action = policy.act(*history(demos[0]), start_time=1.25)
     assert isinstance(action, CompositeAction)
@@ -129,7 +129,7 @@ def test_invalid_sampler_settings_are_rejected(trained):
     with pytest.raises(ValueError, match="sampler"):
         HintPolicy.from_checkpoint(path, sampler="euler")
     with pytest.raises(ValueError, match="DDIM steps"):
-        HintPolicy.from_checkpoint(path, sampler="ddim", steps=500)
+        HintPolicy.from_checkpoint(path, sampler="ddim", sampler_steps=500)
     with pytest.raises(ValueError, match="handover"):
         HintPolicy.from_checkpoint(path, handover="blend")
 

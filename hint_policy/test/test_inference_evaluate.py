@@ -86,7 +86,7 @@ def test_training_hook_and_command_line_evaluate_a_trained_policy(tmp_path):
     evals = [r for r in records if r.get("event") == "eval"]
     assert len(evals) == 1 and evals[0]["episodes"] == 2.0 and 0 <= evals[0]["mean_score"] <= 1
     out = tmp_path / "eval.json"
-    assert main(["--checkpoint", str(result.checkpoint), "--episodes", "2", "--steps", "2",
+    assert main(["--checkpoint", str(result.checkpoint), "--episodes", "2", "--sampler-steps", "2",
                  "--out", str(out), "--sigma", "0.1"]) == 0
     report = json.loads(out.read_text())
     assert report["env"] == "pusht" and report["sigma"] == 0.1 and len(report["episodes"]) == 2
