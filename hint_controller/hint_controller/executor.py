@@ -323,10 +323,11 @@ class ChunkExecutor:
 
     def _locate(self, chunk: PreparedChunk, t: float) -> tuple[ExecutorMode, int, float]:
         """(TRACKING, knot, time into it), (HOLDING, last knot, its period: the reference at its
-        end) or (SAFE, 0, 0) after the grace period."""
+        end) or (SAFE, 0, 0) after the grace period. A chunk made active by a clock ahead of `t`
+        (the node's, handed to a loop in another process) is at its first knot until it starts."""
         elapsed = t - chunk.start_time
         position = elapsed / chunk.period + KNOT_TOLERANCE  # may be huge or inf: clamp before int()
-        knot = int(position) if position < chunk.length else chunk.length
+        knot = max(0, int(position)) if position < chunk.length else chunk.length
         if knot < chunk.length:
             offset = elapsed - knot * chunk.period
             return ExecutorMode.TRACKING, knot, offset if offset > 0.0 else 0.0

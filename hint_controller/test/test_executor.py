@@ -40,6 +40,20 @@ def test_waits_with_the_safe_input_before_the_first_chunk_starts(executor):
     assert status.mode is ExecutorMode.WAITING
 
 
+def test_an_active_chunk_ahead_of_the_loops_clock_is_held_at_its_first_knot(executor):
+    """A loop in another process takes the node's schedule; its own clock may lag the node's."""
+    node = ChunkExecutor(PushTAgent(), grace_period=0.2)
+    chunk = _chunk(start_time=1.0)
+    node.submit(chunk)
+    node.advance(1.05)
+    active, pending = node.schedule()
+    executor.load_schedule(active, pending, node.episode_start)
+    x = np.array([5.0, 6.0, 7.0, 8.0])
+    u, status = executor.command(0.75, x)  # 2.5 knot periods before the chunk's start
+    assert status.mode is ExecutorMode.TRACKING and status.knot_index == 0
+    np.testing.assert_allclose(u, chunk.u_ff[0] + chunk.gains[0] @ (x - chunk.x_ref[0]))
+
+
 @pytest.mark.parametrize("interpolation", [Interpolation.LINEAR, Interpolation.ZERO_ORDER_HOLD])
 def test_tracking_applies_the_knot_controller_with_interpolated_reference(executor, interpolation):
     chunk = _chunk(interpolation=interpolation)
