@@ -4,8 +4,8 @@
 latest state sample, or the safe command when the state is stale, the stream is resuming after a
 gap, or the command is not finite and within the model's limits.
 
-With ``command_loop: process`` (the default) the loop runs in a process of its own,
-``python -m hint_controller.command_loop`` started by the controller node, so that nothing in the
+With ``command_loop: process`` (opt-in; ``thread`` is the default) the loop runs in a process of
+its own, ``python -m hint_controller.command_loop`` started by the controller node, so that nothing in the
 node process (deserialization, validation, logging, status publishing, its garbage collector)
 holds the interpreter lock the loop needs. The two share one preallocated memory block
 (:class:`SharedControl`, an anonymous ``memfd`` passed as a file descriptor: nothing to unlink,
@@ -403,6 +403,26 @@ def absolute_sleeper():
     return sleep
 
 
+class Deadlines:
+    """Absolute deadlines every 1 / `rate_hz` on the monotonic clock, for both command loops: a
+    tick's own duration does not shift the next one, and a loop that fell more than 10 periods
+    behind (suspended?) restarts from now instead of bursting to catch up."""
+
+    def __init__(self, rate_hz: float) -> None:
+        self.period_ns = int(round(1e9 / rate_hz))
+        self._sleep = absolute_sleeper()
+        self._deadline = time.monotonic_ns()
+
+    def wait(self) -> None:
+        """Sleep until the next deadline."""
+        self._deadline += self.period_ns
+        now = time.monotonic_ns()
+        if self._deadline > now:
+            self._sleep(self._deadline)
+        elif self._deadline < now - 10 * self.period_ns:
+            self._deadline = now
+
+
 def die_with_parent(parent: int) -> None:
     """SIGKILL this process when its parent dies (Linux); exit now if it already has."""
     libc = _libc()
@@ -549,8 +569,6 @@ def run_loop(config: dict) -> None:
     fault: str | None = None
     commands = 0
     last_reason = None
-    sleep = absolute_sleeper()
-    period_ns = int(round(1e9 / config["rate_hz"]))
     parent = config["parent"]
     tick_times, ring_mask = shared.tick_times, TICK_RING - 1
     gc.collect()
@@ -559,7 +577,7 @@ def run_loop(config: dict) -> None:
     control[3] = os.getpid()
     shared.write_status(0, None, time.monotonic(), None)
     control[1] = 1  # ready: the heartbeat is current from now on
-    deadline = time.monotonic_ns()
+    deadlines = Deadlines(config["rate_hz"])
     try:
         while control[0] == 0 and os.getppid() == parent:
             status = None
@@ -600,12 +618,7 @@ def run_loop(config: dict) -> None:
                 last_reason = status[4]
                 reason = last_reason.encode()
             shared.write_status(commands, status, time.monotonic(), reason)
-            deadline += period_ns
-            now = time.monotonic_ns()
-            if deadline > now:
-                sleep(deadline)
-            elif deadline < now - 10 * period_ns:  # fell far behind (suspended?): do not burst to catch up
-                deadline = now
+            deadlines.wait()
     finally:
         gc.enable()
         node.destroy_node()

@@ -15,12 +15,12 @@ Publishes
 
 Commands are computed by :class:`hint_controller.executor.ChunkExecutor` in a command loop paced
 by absolute deadlines on the monotonic clock (rclpy timers jitter by a millisecond and more under
-load; a deadline loop holds 1 kHz). With ``command_loop: process`` (default) the loop runs in a
-process of its own that publishes the commands itself (:mod:`hint_controller.command_loop`): this
-node deserializes and validates messages and hands the latest state and the validated chunks
-over through shared memory, so no callback, log line, status message or garbage collection here
-can delay a command. With ``command_loop: thread`` the loop is a thread of this process, sharing
-its interpreter lock with the callbacks. With ``realtime_priority`` > 0 the loop asks for the
+load; a deadline loop holds 1 kHz). With ``command_loop: thread`` (default) the loop is a thread
+of this process, sharing its interpreter lock with the callbacks. With ``command_loop: process``
+(opt-in) the loop runs in a process of its own that publishes the commands itself
+(:mod:`hint_controller.command_loop`): this node deserializes and validates messages and hands
+the latest state and the validated chunks over through shared memory, so no callback, log line,
+status message or garbage collection here can delay a command. With ``realtime_priority`` > 0 the loop asks for the
 SCHED_FIFO real-time scheduler, as ros2_control's controller manager does for its loop; where
 the system refuses, a warning names the fix and the loop runs on the default scheduler.
 
@@ -75,6 +75,7 @@ from hint_controller.action_messages import action_from_msg, rejection_reason
 from hint_controller.chunk_validation import REJECTION_REASONS, ChunkLimits
 from hint_controller.command_loop import (
     CommandTicker,
+    Deadlines,
     LoopProcess,
     ScheduleWriter,
     TICK_RING,
@@ -361,9 +362,7 @@ class ControllerNode(Node):
 
     def _loop_process_failed(self, reason: str) -> None:
         """Latch FAULT and publish the safe command from a thread of this node."""
-        self._fault = reason
-        self._last_status = (ExecutorMode.FAULT, 0, 0, float("nan"), reason)
-        self.get_logger().error(f"{reason}; FAULT: publishing the safe command until restart")
+        self._latch_fault(reason)
         self._start_loop_thread()
 
     # -- control loop -----------------------------------------------------------------------
@@ -377,8 +376,7 @@ class ControllerNode(Node):
                 self.get_logger().warning(refusal)
             else:
                 self.get_logger().info(f"command thread runs SCHED_FIFO at priority {self.realtime_priority}")
-        period = 1.0 / self.rate_hz
-        next_deadline = time.monotonic()
+        deadlines = Deadlines(self.rate_hz)
         while self._running and rclpy.ok(context=self.context):
             try:
                 if self._fault is None:
@@ -389,12 +387,7 @@ class ControllerNode(Node):
                 if not (self._running and rclpy.ok(context=self.context)):
                     break  # shutting down: the context went while publishing
                 self._enter_fault(error)
-            next_deadline += period
-            delay = next_deadline - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            elif delay < -10 * period:  # fell far behind (suspended?): do not burst to catch up
-                next_deadline = time.monotonic()
+            deadlines.wait()
 
     def _tick(self) -> None:
         now = self._now()
@@ -409,11 +402,13 @@ class ControllerNode(Node):
 
     def _enter_fault(self, error: Exception) -> None:
         """Latch FAULT on the first exception of the loop's work and log it once."""
-        if self._fault is not None:
-            return
-        self._fault = f"command loop failed: {type(error).__name__}: {error}"
-        self._last_status = (ExecutorMode.FAULT, 0, 0, float("nan"), self._fault)
-        self.get_logger().error(f"{self._fault}; FAULT: publishing the safe command until restart")
+        if self._fault is None:
+            self._latch_fault(f"command loop failed: {type(error).__name__}: {error}")
+
+    def _latch_fault(self, reason: str) -> None:
+        self._fault = reason
+        self._last_status = (ExecutorMode.FAULT, 0, 0, float("nan"), reason)
+        self.get_logger().error(f"{reason}; FAULT: publishing the safe command until restart")
 
     def _tick_fault(self) -> None:
         """In FAULT: the safe command for the latest state, nothing from the executor's chunks."""
