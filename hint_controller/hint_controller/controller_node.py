@@ -221,12 +221,11 @@ class ControllerNode(Node):
 
     # -- topics -----------------------------------------------------------------------------
     def _make_io(self) -> None:
+        # state_source and command_format are checked against their choices at declaration
         if self._param("state_source") == "joint_state":
             self.create_subscription(JointState, "state", self._on_joint_state, STREAM_QOS)
-        elif self._param("state_source") == "state_vector":
-            self.create_subscription(StateVector, "state", self._on_state_vector, STREAM_QOS)
         else:
-            raise ValueError(f"state_source must be state_vector or joint_state, got {self._param('state_source')!r}")
+            self.create_subscription(StateVector, "state", self._on_state_vector, STREAM_QOS)
         self._chunk_subscription = self.create_subscription(
             CompositeActionMsg, "composite_action", self._on_composite_action, CHUNK_QOS, raw=True,
         )
@@ -235,12 +234,10 @@ class ControllerNode(Node):
         if command_format == "input_vector":
             self._command_publisher = self.create_publisher(InputVector, "command", STREAM_QOS)
             self._make_command = self._input_vector
-        elif command_format == "float64_multi_array":
+        else:
             self._command_publisher = self.create_publisher(Float64MultiArray, "command", STREAM_QOS)
             self._make_command = self._float64_multi_array
             self._forward_command = self._forward_command_layout()
-        else:
-            raise ValueError(f"command_format must be input_vector or float64_multi_array, got {command_format!r}")
         self._status_publisher = self.create_publisher(ControllerStatus, "controller_status", STATUS_QOS)
 
     def _on_state_vector(self, msg: StateVector) -> None:
