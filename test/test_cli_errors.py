@@ -4,7 +4,7 @@ command cannot use (an unknown config key, a count below 1) is one line, ``error
 wrong>``, with status 2 too.
 
 Covers hint_bringup.run, hint_bringup.demo, hint_bringup.bag_to_dataset,
-hint_policy.experts.generate, hint_policy.train and hint_policy.evaluate (all through
+hint_policy.experts.generate, hint_policy.train, hint_policy.evaluate and hint_policy.episode_traces (all through
 hint_policy.cli.run_main)."""
 
 from __future__ import annotations
@@ -150,3 +150,13 @@ def test_train_names_an_unknown_config_key_and_the_closest_known_one():
 def test_evaluate_refuses_counts_below_one(option):
     result = command("hint_policy.evaluate", "--checkpoint", str(SHIPPED), option, "0")
     assert_usage_error(result, f"error: {option} must be at least 1, got 0")
+
+
+def test_episode_traces_on_a_missing_record_and_a_bad_margin(tmp_path):
+    missing = tmp_path / "eval.json"
+    assert_one_line_error(command("hint_policy.episode_traces", str(missing)), missing, "No such file")
+    missing.write_text("{}")
+    assert_usage_error(command("hint_policy.episode_traces", str(missing), "--near", "1.5"),
+                       "error: --near must be in [0, 1), got 1.5")
+    assert_usage_error(command("hint_policy.episode_traces", str(missing)),
+                       "error: no episodes in the evaluation record (write one with evaluate --out)")

@@ -67,6 +67,9 @@ class EpisodeResult:
     handover_jumps: list[float] = dataclasses.field(default_factory=list)
     #: relative input change across each knot boundary (module docstring)
     knot_jumps: list[float] = dataclasses.field(default_factory=list)
+    #: the env's reward at each knot (PushT: gym-pusht's clipped coverage / 0.95), for tracing
+    #: where an episode is lost (hint_policy.episode_traces)
+    reward_trace: list[float] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -106,6 +109,7 @@ class _Episode:
         self.input_range = policy.input_range()
         self.handover_jumps: list[float] = []
         self.knot_jumps: list[float] = []
+        self.reward_trace: list[float] = []
         self._before_switch: np.ndarray | None = None
         self._last_u: np.ndarray | None = None
         self.executor = ChunkExecutor(env.model, state_names=env.state_names)
@@ -136,11 +140,12 @@ class _Episode:
         self.collision |= bool(info.collision)
         if self.steps % stride == 0:
             self.policy.observe(self.state[self.order], u, episode=self.slot)
+            self.reward_trace.append(float(info.reward))
         self.done = info.done or self.steps >= self.env.max_steps
 
     def result(self) -> EpisodeResult:
         return EpisodeResult(self.seed, self.score, self.success, self.collision, self.steps, self.calls,
-                             self.env.episode_metrics(), self.handover_jumps, self.knot_jumps)
+                             self.env.episode_metrics(), self.handover_jumps, self.knot_jumps, self.reward_trace)
 
 
 def evaluate_policy(

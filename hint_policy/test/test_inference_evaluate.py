@@ -91,6 +91,11 @@ def test_training_hook_and_command_line_evaluate_a_trained_policy(tmp_path):
     report = json.loads(out.read_text())
     assert report["env"] == "pusht" and report["sigma"] == 0.1 and len(report["episodes"]) == 2
     assert all(e["steps"] == 3000 or e["success"] for e in report["episodes"])
+    # the reward at every knot, for episode_traces: one per 10 physics steps, the last equal to the score if it
+    # was the best (a timed-out episode's score is the best reward over physics steps, at least every knot's)
+    for episode in report["episodes"]:
+        assert len(episode["reward_trace"]) == episode["steps"] // 10
+        assert max(episode["reward_trace"]) <= episode["score"] + 1e-12
 
 
 def test_handover_jumps_are_measured_at_each_replanning_after_the_first():
