@@ -107,3 +107,19 @@ def test_coverage_does_not_depend_on_the_order_of_the_block_shapes(monkeypatch, 
     env.reset(0)
     env.set_state(state)
     assert env.coverage() == expected
+
+
+def test_near_goal_starts_put_the_block_near_the_goal_within_their_coverage_range_and_repeat_by_seed():
+    from hint_policy.envs import make_env
+
+    env = make_env("pusht_near_goal")
+    starts = env.starts
+    for seed in range(5):
+        state = env.reset(seed)
+        assert starts.coverage_range[0] <= env.coverage() < starts.coverage_range[1]
+        assert np.all(np.abs(state[4:6] - GOAL_POSE[:2]) <= starts.position_offset)
+        assert abs(state[6] - GOAL_POSE[2]) <= starts.angle_offset
+        assert np.hypot(*(state[:2] - state[4:6])) >= starts.agent_clearance
+        assert np.all(state[2:4] == 0.0) and env.steps == 0 and env.max_reward == env.reward()
+        np.testing.assert_array_equal(env.reset(seed), state)
+    assert not np.array_equal(env.reset(0), env.reset(1))

@@ -1,4 +1,5 @@
-"""ROS-free simulators: PushT (gym-pusht physics), the planar quadrotor obstacle task, the
+"""ROS-free simulators: PushT (gym-pusht physics; ``pusht_near_goal`` starts the block near the
+goal, for finishing demos), the planar quadrotor obstacle task, the
 planar quadrotor stabilization task of the HINT paper's Figure 5, the three-link arm reaching
 task (effort interface), the Franka Panda reaching task (position interface), and robomimic's
 Can and Square manipulation tasks on robosuite (the Panda behind a position interface; the
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 #: env name -> (module, class) of its Env subclass
 _ENV_CLASSES = {
     "pusht": ("hint_policy.envs.pusht", "PushTEnv"),
+    "pusht_near_goal": ("hint_policy.envs.pusht", "PushTNearGoalEnv"),
     "quadrotor": ("hint_policy.envs.quadrotor", "PlanarQuadrotorObstacleEnv"),
     "quadrotor_stabilize": ("hint_policy.envs.quadrotor_stabilize", "QuadrotorStabilizeEnv"),
     "arm": ("hint_policy.envs.arm", "ArmReachEnv"),

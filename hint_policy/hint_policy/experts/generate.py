@@ -3,7 +3,7 @@
     python -m hint_policy.experts.generate --env pusht --num-demos 100 \
         --out data/pusht_demos.npz --seed-start 0 --workers 2
 
-Environments (``--env``): pusht (push planner), quadrotor (trajectory optimization + TVLQR),
+Environments (``--env``): pusht (push planner; pusht_near_goal: from starts near the goal), quadrotor (trajectory optimization + TVLQR),
 quadrotor_stabilize (iLQR model-predictive control), arm (IK + minimum-jerk motion + inverse
 dynamics + TVLQR), panda (Drake IK + minimum-jerk motion through the position servo + TVLQR).
 
@@ -37,7 +37,7 @@ _episode: Callable[[int], Demo] | None = None  # per worker process
 def make_episode_runner(env_name: str) -> Callable[[int], Demo]:
     """A function seed -> expert Demo, owning its env and expert."""
     env = make_env(env_name)
-    if env_name == "pusht":
+    if env_name in ("pusht", "pusht_near_goal"):
         from hint_policy.experts.pusht_expert import PushTExpert
 
         expert = PushTExpert()
@@ -145,7 +145,7 @@ def summary(env_name: str, tried: Sequence[Demo]) -> dict[str, float]:
         "success_rate": float(np.mean([d.success for d in tried])) if tried else float("nan"),
         "mean_length_s": float(np.mean([d.horizon * d.period for d in tried])) if tried else float("nan"),
     }
-    if env_name == "pusht":
+    if env_name in ("pusht", "pusht_near_goal"):
         stats["mean_score"] = float(np.mean([d.extra["score"] for d in tried]))
         for strategy, count in collections.Counter(d.extra["strategy"] for d in tried).items():
             stats[f"strategy_{strategy}"] = float(count)
