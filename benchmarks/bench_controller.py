@@ -41,6 +41,7 @@ def _isolate_ros_traffic() -> None:
     os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(ROOT / "test" / "fastdds_localhost.xml"))
+    os.environ.setdefault("RMW_FASTRTPS_USE_QOS_FROM_XML", "1")
 
 
 def _rss_mb(pid: int) -> float:

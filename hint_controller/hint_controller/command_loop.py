@@ -51,8 +51,10 @@ from hint_controller.executor import ChunkExecutor, ExecutorMode, PreparedChunk
 REASON_BYTES = 512
 #: spare chunk slots beyond max_pending + 1 (the schedules published before the loop acknowledges one)
 SPARE_SLOTS = 16
-#: times a reader retries a sequence lock that a writer keeps busy before it keeps its last copy
-SEQLOCK_RETRIES = 1000
+#: times a reader retries a sequence lock that a writer keeps busy before it keeps its last copy: a
+#: few microseconds of copying; a writer that the scheduler took off its CPU mid-write would keep
+#: a longer spin waiting for nothing, so the loop keeps its last copy for this period instead
+SEQLOCK_RETRIES = 64
 #: publish times [ns] each loop keeps of its latest commands (a ring; at 1 kHz the last 65 s)
 TICK_RING = 1 << 16
 _ALIGN = 64  # each section on its own cache line: a writer's stores do not invalidate the other side's reads
@@ -514,6 +516,7 @@ def run_loop(config: dict) -> None:
     from rclpy.parameter import Parameter
 
     from hint_controller.dynamics import make_model
+    from hint_controller.fastdds_profile import own_publication_mode
     from hint_controller.qos import STREAM_QOS
 
     die_with_parent(config["parent"])
@@ -539,6 +542,7 @@ def run_loop(config: dict) -> None:
         # would wait behind every other process and drop the commands queued meanwhile (the
         # command topic keeps one): there the loop sends itself.
         os.environ.setdefault("RMW_FASTRTPS_PUBLICATION_MODE", "ASYNCHRONOUS")
+    own_publication_mode()
     context = rclpy.Context()
     rclpy.init(args=[], context=context)
     node = rclpy.create_node(config["node_name"] + "_command_loop", namespace=config["namespace"], context=context,

@@ -90,6 +90,7 @@ from hint_controller.dynamics import make_model
 from hint_controller.dynamics.base import DynamicsModel
 from hint_controller.executor import ChunkExecutor, ExecutorMode
 from hint_controller.joint_state import ForwardCommandLayout, JointStateError, joint_state_to_vector
+from hint_controller.fastdds_profile import use_node_profile
 from hint_controller.node_main import declare_ros2_control_parameters, run_node
 from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STATUS_QOS, STREAM_QOS
 
@@ -477,6 +478,7 @@ class ControllerNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
+    use_node_profile()  # before the middleware starts: bounded reader memory under a flood
     run_node(ControllerNode, args, name="hint_controller")
 
 
