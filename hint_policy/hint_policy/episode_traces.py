@@ -2,7 +2,7 @@
 
     python -m hint_policy.evaluate --checkpoint hint_bringup/checkpoints/pusht.pt --env pusht \\
         --episodes 50 --first-seed 100000 --exec-knots 4 --out outputs/eval.json
-    python -m hint_policy.episode_traces outputs/eval.json [--plot results/traces.png]
+    python -m hint_policy.episode_traces outputs/eval.json [more.json ...] [--plot results/traces.png]
 
 ``evaluate --out`` records each episode's reward at every knot (``reward_trace``). A failed
 episode falls in the first of these that holds:
@@ -15,6 +15,8 @@ episode falls in the first of these that holds:
 
 The summary prints the counts, each failure's seed, peak and final reward and the knot of its
 peak, and the knots successful episodes needed; ``--plot`` draws every trace (failures in colour).
+Several records (e.g. other seed blocks or policy noise seeds) give one line of counts each and
+their total instead of the per-failure lines.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def plot(evaluation: dict, report: TraceReport, path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("evaluation", type=Path, help="an evaluate --out JSON file")
+    parser.add_argument("evaluations", type=Path, nargs="+", help="evaluate --out JSON files")
     parser.add_argument("--near", type=float, default=0.05, help="reward margin below success that counts as near")
     parser.add_argument("--closing-fraction", type=float, default=0.1,
                         help="a peak in this last fraction of the time limit counts as still closing")
@@ -127,12 +129,19 @@ def main(argv: list[str]) -> int:
     for option, value in (("--near", args.near), ("--closing-fraction", args.closing_fraction)):
         if not 0.0 <= value < 1.0:
             raise UsageError(f"{option} must be in [0, 1), got {value}")
-    evaluation = json.loads(args.evaluation.read_text())
-    report = analyse(evaluation, args.near, args.closing_fraction)
-    print(format_report(report))
+    evaluations = [json.loads(path.read_text()) for path in args.evaluations]
+    reports = [analyse(evaluation, args.near, args.closing_fraction) for evaluation in evaluations]
+    if len(reports) == 1:
+        print(format_report(reports[0]))
+    else:
+        for path, report in zip(args.evaluations, reports):
+            print(f"{path}: {format_report(report).splitlines()[0]}")
+        total = TraceReport([f for r in reports for f in r.failures], [k for r in reports for k in r.success_knots],
+                            sum(r.episodes for r in reports))
+        print(f"total: {format_report(total).splitlines()[0]}")
     if args.plot:
-        plot(evaluation, report, args.plot)
-        print(f"wrote {args.plot}")
+        plot(evaluations[0], reports[0], args.plot)
+        print(f"wrote {args.plot} (from {args.evaluations[0]})")
     return 0
 
 

@@ -39,3 +39,16 @@ def test_the_report_counts_failures_and_the_knots_successes_needed(tmp_path, cap
     assert out.startswith("4 episodes, 1 successful, 3 failed: closing_at_time_limit 1, near_then_lost 1, never_near 1")
     assert "seed 2: near_then_lost, peak 0.980 at knot 50, final 0.300" in out
     assert (tmp_path / "traces.png").stat().st_size > 0
+
+
+def test_several_records_give_a_line_each_and_their_total(tmp_path, capsys):
+    paths = []
+    for index, failed in enumerate((1, 2)):
+        episodes = [_episode(10 * index + k, [0.1] * 100) for k in range(failed)] + [_episode(99, [0.5, 1.0], success=True)]
+        paths.append(tmp_path / f"eval{index}.json")
+        paths[-1].write_text(json.dumps({"episodes": episodes}))
+    assert main([str(path) for path in paths]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{paths[0]}: 2 episodes, 1 successful, 1 failed")
+    assert lines[1].startswith(f"{paths[1]}: 3 episodes, 1 successful, 2 failed")
+    assert lines[2] == "total: 5 episodes, 2 successful, 3 failed: closing_at_time_limit 0, near_then_lost 0, never_near 3"
