@@ -23,7 +23,6 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 90))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(REPO_ROOT / "test" / "fastdds_localhost.xml"))
 os.environ.setdefault("RMW_FASTRTPS_USE_QOS_FROM_XML", "1")  # its endpoint profiles: the controller's own
-os.environ.setdefault("HINT_COMMAND_LOOP_FASTDDS_PROFILE", str(REPO_ROOT / "test" / "fastdds_localhost_loop.xml"))
 os.environ.setdefault("ROS_LOG_DIR", str(REPO_ROOT / "log" / "ros"))
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 

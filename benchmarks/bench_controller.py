@@ -42,7 +42,6 @@ def _isolate_ros_traffic() -> None:
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(ROOT / "test" / "fastdds_localhost.xml"))
     os.environ.setdefault("RMW_FASTRTPS_USE_QOS_FROM_XML", "1")
-    os.environ.setdefault("HINT_COMMAND_LOOP_FASTDDS_PROFILE", str(ROOT / "test" / "fastdds_localhost_loop.xml"))
 
 
 def _rss_mb(pid: int) -> float:

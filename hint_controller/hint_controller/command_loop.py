@@ -516,7 +516,7 @@ def run_loop(config: dict) -> None:
     from rclpy.parameter import Parameter
 
     from hint_controller.dynamics import make_model
-    from hint_controller.fastdds_profile import configure_loop_participant
+    from hint_controller.fastdds_profile import own_publication_mode
     from hint_controller.qos import STREAM_QOS
 
     die_with_parent(config["parent"])
@@ -542,7 +542,7 @@ def run_loop(config: dict) -> None:
         # would wait behind every other process and drop the commands queued meanwhile (the
         # command topic keeps one): there the loop sends itself.
         os.environ.setdefault("RMW_FASTRTPS_PUBLICATION_MODE", "ASYNCHRONOUS")
-    configure_loop_participant()
+    own_publication_mode()
     context = rclpy.Context()
     rclpy.init(args=[], context=context)
     node = rclpy.create_node(config["node_name"] + "_command_loop", namespace=config["namespace"], context=context,

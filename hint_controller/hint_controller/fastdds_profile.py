@@ -5,8 +5,8 @@ the largest sample it ever held. The controller's composite_action reader is dee
 256) and open to any publisher, so one burst of oversized chunks would stay resident for the
 node's life. :func:`use_node_profile` gives the node's process the shipped profile
 (``fastdds_controller.xml``: DYNAMIC reader history, writers as rmw_fastrtps sets them) unless
-the user configured Fast DDS, which then decides. The command loop process publishes only; its
-participant leaves shared memory out (:func:`configure_loop_participant`).
+the user configured Fast DDS, which then decides. The command loop process publishes only and
+sets its own publication mode (:func:`own_publication_mode`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ NODE_PROFILE = Path(__file__).with_name("fastdds_controller.xml")
 PROFILE_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
 #: rmw_fastrtps takes history memory policy and publication mode from the XML only when this is 1
 QOS_FROM_XML = "RMW_FASTRTPS_USE_QOS_FROM_XML"
-#: a Fast DDS profiles file for the command loop process alone (e.g. one without shared memory)
-LOOP_PROFILE_VARIABLE = "HINT_COMMAND_LOOP_FASTDDS_PROFILE"
 
 
 def use_node_profile(environ: MutableMapping[str, str] = os.environ) -> bool:
@@ -34,19 +32,7 @@ def use_node_profile(environ: MutableMapping[str, str] = os.environ) -> bool:
     return True
 
 
-def configure_loop_participant(environ: MutableMapping[str, str] = os.environ) -> None:
-    """In the command loop process, before rclpy.init: a participant without Fast DDS's shared-memory
-    transport, whose port health check can hold a sending thread for about 333 ms when a reader's
-    port is opened (eProsima/Fast-DDS#6535): the profiles file in :data:`LOOP_PROFILE_VARIABLE`
-    when set, else Fast DDS's built-in UDPv4 transport alone when the user configured no XML (the
-    node's own profile is for its readers; the loop has none). A profiles file of the user's
-    stays. The publication mode comes from RMW_FASTRTPS_PUBLICATION_MODE (the loop sets it for
-    itself), never from XML."""
+def own_publication_mode(environ: MutableMapping[str, str] = os.environ) -> None:
+    """In the command loop process: rmw_fastrtps's publication mode from RMW_FASTRTPS_PUBLICATION_MODE
+    (which the loop sets for itself), never from an XML profile."""
     environ[QOS_FROM_XML] = "0"
-    loop_profile = environ.get(LOOP_PROFILE_VARIABLE)
-    if loop_profile:
-        environ[PROFILE_VARIABLES[0]] = loop_profile
-        environ.pop(PROFILE_VARIABLES[1], None)
-    elif environ.get(PROFILE_VARIABLES[0]) == str(NODE_PROFILE):
-        del environ[PROFILE_VARIABLES[0]]
-        environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "UDPv4")

@@ -9,9 +9,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from hint_controller.fastdds_profile import (
-    LOOP_PROFILE_VARIABLE, NODE_PROFILE, PROFILE_VARIABLES, QOS_FROM_XML, configure_loop_participant, use_node_profile,
-)
+from hint_controller.fastdds_profile import NODE_PROFILE, PROFILE_VARIABLES, QOS_FROM_XML, own_publication_mode, use_node_profile
 
 
 def test_the_node_profile_is_selected_only_when_fast_dds_is_not_configured():
@@ -24,19 +22,10 @@ def test_the_node_profile_is_selected_only_when_fast_dds_is_not_configured():
         assert use_node_profile(environ) is False and environ == configured
 
 
-def test_the_loop_participant_leaves_shared_memory_out_and_picks_its_own_publication_mode():
-    # the node chose its own profile: the loop takes Fast DDS's built-in UDPv4 transport alone
+def test_the_loop_process_takes_its_publication_mode_from_its_environment_not_from_xml():
     environ = {PROFILE_VARIABLES[0]: str(NODE_PROFILE), QOS_FROM_XML: "1"}
-    configure_loop_participant(environ)
-    assert environ == {QOS_FROM_XML: "0", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4"}
-    # a profile for the loop alone wins over the node's
-    environ = {PROFILE_VARIABLES[0]: "/robot/fastdds.xml", LOOP_PROFILE_VARIABLE: "/robot/loop.xml"}
-    configure_loop_participant(environ)
-    assert environ[PROFILE_VARIABLES[0]] == "/robot/loop.xml" and environ[QOS_FROM_XML] == "0"
-    # the user's own profile stays when no loop profile is given
-    environ = {PROFILE_VARIABLES[0]: "/robot/fastdds.xml"}
-    configure_loop_participant(environ)
-    assert environ == {PROFILE_VARIABLES[0]: "/robot/fastdds.xml", QOS_FROM_XML: "0"}
+    own_publication_mode(environ)
+    assert environ[QOS_FROM_XML] == "0"
 
 
 def test_the_profile_gives_readers_dynamic_memory_and_writers_rmw_fastrtps_defaults():
@@ -61,8 +50,7 @@ def test_a_controller_on_its_own_profile_commands_a_peer_with_another(ros, comma
 
     from hint_controller.qos import STATUS_QOS
 
-    environ = {name: value for name, value in os.environ.items()
-               if name not in (*PROFILE_VARIABLES, QOS_FROM_XML, LOOP_PROFILE_VARIABLE)}
+    environ = {name: value for name, value in os.environ.items() if name not in (*PROFILE_VARIABLES, QOS_FROM_XML)}
     process = subprocess.Popen(
         [sys.executable, "-m", "hint_controller.controller_node", "--ros-args", "-r", "__node:=profile_controller",
          "-p", "model:=planar_quadrotor", "-p", "rate_hz:=200.0", "-p", f"command_loop:={command_loop}"],
