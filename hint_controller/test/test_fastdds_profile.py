@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,19 @@ def test_the_profile_gives_readers_dynamic_memory_and_writers_rmw_fastrtps_defau
     assert writer.findtext("dds:historyMemoryPolicy", namespaces=namespace) == "PREALLOCATED_WITH_REALLOC"
     assert writer.findtext("dds:qos/dds:publishMode/dds:kind", namespaces=namespace) == "SYNCHRONOUS"
     assert profiles.find("dds:participant", namespace) is None, "transports stay Fast DDS's built-in ones"
+
+
+def test_the_test_profile_carries_the_node_profiles_endpoints():
+    """The suite configures Fast DDS itself (test/fastdds_localhost.xml), so the node keeps that file:
+    its reader and writer profiles must be the node's own for the tests to run what users get."""
+    namespace = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    test_profile = Path(__file__).resolve().parents[2] / "test" / "fastdds_localhost.xml"
+
+    def endpoints(path: Path) -> list[bytes]:
+        profiles = ElementTree.parse(path).getroot().find("dds:profiles", namespace)
+        return [ElementTree.tostring(profiles.find(f"dds:{kind}", namespace)).strip() for kind in ("data_reader", "data_writer")]
+
+    assert endpoints(test_profile) == endpoints(NODE_PROFILE)
 
 
 @pytest.mark.ros

@@ -51,6 +51,12 @@ class TraceReport:
     def counts(self) -> dict[str, int]:
         return {name: sum(f.category == name for f in self.failures) for name in CATEGORIES}
 
+    @classmethod
+    def combined(cls, reports: list[TraceReport]) -> TraceReport:
+        """One report of the episodes of all `reports`."""
+        return cls([f for r in reports for f in r.failures], [k for r in reports for k in r.success_knots],
+                   sum(r.episodes for r in reports))
+
 
 def classify(trace: list[float], time_limit_knots: int, near: float = 0.05, closing_fraction: float = 0.1) -> str:
     """The category of a failed episode's reward trace (module docstring)."""
@@ -81,10 +87,14 @@ def analyse(evaluation: dict, near: float = 0.05, closing_fraction: float = 0.1)
     return TraceReport(failures, success_knots, len(episodes))
 
 
+def headline(report: TraceReport) -> str:
+    """Episodes, successes, failures and the count of each category, on one line."""
+    return (f"{report.episodes} episodes, {report.episodes - len(report.failures)} successful, "
+            f"{len(report.failures)} failed: " + ", ".join(f"{name} {count}" for name, count in report.counts().items()))
+
+
 def format_report(report: TraceReport) -> str:
-    counts = report.counts()
-    lines = [f"{report.episodes} episodes, {report.episodes - len(report.failures)} successful, "
-             f"{len(report.failures)} failed: " + ", ".join(f"{name} {count}" for name, count in counts.items())]
+    lines = [headline(report)]
     for failure in sorted(report.failures, key=lambda f: (CATEGORIES.index(f.category), f.seed)):
         lines.append(f"  seed {failure.seed}: {failure.category}, peak {failure.peak:.3f} at knot {failure.peak_knot}, "
                      f"final {failure.final:.3f}")
@@ -135,10 +145,8 @@ def main(argv: list[str]) -> int:
         print(format_report(reports[0]))
     else:
         for path, report in zip(args.evaluations, reports):
-            print(f"{path}: {format_report(report).splitlines()[0]}")
-        total = TraceReport([f for r in reports for f in r.failures], [k for r in reports for k in r.success_knots],
-                            sum(r.episodes for r in reports))
-        print(f"total: {format_report(total).splitlines()[0]}")
+            print(f"{path}: {headline(report)}")
+        print(f"total: {headline(TraceReport.combined(reports))}")
     if args.plot:
         plot(evaluations[0], reports[0], args.plot)
         print(f"wrote {args.plot} (from {args.evaluations[0]})")
