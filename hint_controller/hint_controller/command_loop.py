@@ -24,7 +24,8 @@ freed when both processes have closed it):
 
 The loop process allocates its buffers before it starts, freezes and disables its garbage
 collector, sleeps to absolute deadlines (``clock_nanosleep`` with ``TIMER_ABSTIME``), runs on
-SCHED_FIFO with ``realtime_priority`` > 0, and publishes the commands itself from an rclpy
+SCHED_FIFO with ``realtime_priority`` > 0 (else with a short time slice of the default scheduler:
+:func:`request_short_slice`), and publishes the commands itself from an rclpy
 context of its own. It ignores SIGINT (the node stops it in order, through the shared stop flag)
 and dies with the node (``PR_SET_PDEATHSIG``, and a check of its parent on every tick).
 """
@@ -55,6 +56,8 @@ SPARE_SLOTS = 16
 #: few microseconds of copying; a writer that the scheduler took off its CPU mid-write would keep
 #: a longer spin waiting for nothing, so the loop keeps its last copy for this period instead
 SEQLOCK_RETRIES = 64
+#: the time slice [s] a command loop on the default scheduler asks for (:func:`request_short_slice`)
+LOOP_SLICE_S = 1e-4
 #: publish times [ns] each loop keeps of its latest commands (a ring; at 1 kHz the last 65 s)
 TICK_RING = 1 << 16
 _ALIGN = 64  # each section on its own cache line: a writer's stores do not invalidate the other side's reads
@@ -435,6 +438,36 @@ def die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
+class _SchedAttr(ctypes.Structure):
+    """struct sched_attr of sched_setattr(2)."""
+
+    _fields_ = [("size", ctypes.c_uint32), ("sched_policy", ctypes.c_uint32), ("sched_flags", ctypes.c_uint64),
+                ("sched_nice", ctypes.c_int32), ("sched_priority", ctypes.c_uint32), ("sched_runtime", ctypes.c_uint64),
+                ("sched_deadline", ctypes.c_uint64), ("sched_period", ctypes.c_uint64),
+                ("sched_util_min", ctypes.c_uint32), ("sched_util_max", ctypes.c_uint32)]
+
+
+#: sched_setattr's system call number per machine (no libc wrapper before glibc 2.41)
+_SYS_SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
+
+
+def request_short_slice(seconds: float = LOOP_SLICE_S) -> bool:
+    """Ask the default scheduler for a time slice of `seconds` for the calling thread, keeping its
+    policy and nice value; True if the kernel took the request.
+
+    On Linux >= 6.12 (EEVDF) sched_runtime of a SCHED_OTHER thread is its slice: a thread with a
+    short slice gets an early virtual deadline, so on waking it preempts a thread that is running
+    out a longer slice instead of waiting for it (no privilege needed). Older kernels accept and
+    ignore it."""
+    libc = _libc()
+    number = _SYS_SCHED_SETATTR.get(os.uname().machine)
+    if libc is None or number is None:
+        return False
+    attributes = _SchedAttr(size=ctypes.sizeof(_SchedAttr), sched_policy=os.SCHED_OTHER,
+                            sched_nice=os.getpriority(os.PRIO_PROCESS, 0), sched_runtime=int(seconds * 1e9))
+    return libc.syscall(number, 0, ctypes.byref(attributes), 0) == 0
+
+
 def request_realtime_priority(priority: int) -> str | None:
     """Put the calling thread on SCHED_FIFO at `priority`; None on success, else why not."""
     try:
@@ -532,6 +565,8 @@ def run_loop(config: dict) -> None:
     # before rclpy starts the middleware's threads: they inherit SCHED_FIFO, so a lock the
     # publisher shares with them is never held by a thread that a busy machine keeps waiting
     refusal = request_realtime_priority(priority) if priority else None
+    if not priority or refusal:
+        request_short_slice()
     if priority and not refusal:
         # Fast DDS: publish() queues the sample for the middleware's sending thread, which runs
         # on SCHED_FIFO too. Sending on the loop's own thread (synchronous, rmw_fastrtps's
