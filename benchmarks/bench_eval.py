@@ -128,6 +128,15 @@ def plot_learning_speed(logs: dict[str, Path], path: Path) -> Path:
     return path
 
 
+def _evaluation_schedule(log: Path) -> str:
+    """How the run of `log` evaluated itself, from the config.yaml saved beside it."""
+    import yaml
+
+    evaluation = yaml.safe_load((log.parent / "config.yaml").read_text())["eval"]
+    return (f"{evaluation['episodes']} held-out seeds per evaluation every {evaluation['every_steps']} steps, "
+            f"{evaluation['exec_knots']} executed knots")
+
+
 def _report_learning_speed(report) -> None:
     """Minutes to score 0.8 and 0.9 and to 50 % success of the shipped PushT recipe and of the
     Diffusion-Policy-style action trained on the same demos with the same budget."""
@@ -138,7 +147,7 @@ def _report_learning_speed(report) -> None:
                              "Diffusion-Policy-style action (pusht_dp.yaml)": PUSHT_DP_TRAINING_LOG},
                             PUSHT_DP_TRAINING_LOG.parent / "learning_speed.png")
     for label, log in logs.items():
-        where = f"{log.relative_to(ROOT)}, 50 held-out seeds per evaluation every 2000 steps"
+        where = f"{log.relative_to(ROOT)}, {_evaluation_schedule(log)}"
         for metric, threshold, name in (("mean_score", 0.8, "score_0_8"), ("mean_score", 0.9, "score_0_9"),
                                         ("success_rate", 0.5, "success_0_5")):
             report(f"train.{label}.minutes_to_{name}", minutes_to(log, threshold, metric), "min",
