@@ -4,7 +4,7 @@ Can and Square on robosuite), the nearest-neighbour baseline on the same seeds (
 eval.arm_nn.*, eval.can_nn.*, eval.square_nn.*), how fast the shipped PushT recipe learns
 (train.pusht.minutes_to_score_0_8 / _0_9 / minutes_to_success_0_5, read from the training log
 that ships beside the checkpoint, results/pusht_training/train_log.jsonl) beside the
-Diffusion-Policy-style action trained on the same demos with the same budget
+Diffusion-Policy-style action trained on the same demos (its own config's budget)
 (train.pusht_dp.*, results/pusht_dp_training/), and the input jump at hand-over between chunks
 (handover.*).
 
@@ -139,7 +139,7 @@ def _evaluation_schedule(log: Path) -> str:
 
 def _report_learning_speed(report) -> None:
     """Minutes to score 0.8 and 0.9 and to 50 % success of the shipped PushT recipe and of the
-    Diffusion-Policy-style action trained on the same demos with the same budget."""
+    Diffusion-Policy-style action trained on the same demos, each with its config's budget."""
     logs = {label: log for label, log in (("pusht", PUSHT_TRAINING_LOG), ("pusht_dp", PUSHT_DP_TRAINING_LOG))
             if log.is_file()}
     if len(logs) == 2:
