@@ -38,7 +38,22 @@ def test_the_profile_gives_readers_dynamic_memory_and_writers_rmw_fastrtps_defau
     assert reader.findtext("dds:historyMemoryPolicy", namespaces=namespace) == "DYNAMIC"
     assert writer.findtext("dds:historyMemoryPolicy", namespaces=namespace) == "PREALLOCATED_WITH_REALLOC"
     assert writer.findtext("dds:qos/dds:publishMode/dds:kind", namespaces=namespace) == "SYNCHRONOUS"
-    assert profiles.find("dds:participant", namespace) is None, "transports stay Fast DDS's built-in ones"
+
+
+def test_the_profile_keeps_the_built_in_transports_with_a_short_shared_memory_health_check():
+    namespace = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    profiles = ElementTree.parse(NODE_PROFILE).getroot().find("dds:profiles", namespace)
+    descriptors = {d.findtext("dds:transport_id", namespaces=namespace): d
+                   for d in profiles.iterfind("dds:transport_descriptors/dds:transport_descriptor", namespace)}
+    participant = profiles.find("dds:participant", namespace)
+    assert participant.get("is_default_profile") == "true"
+    used = [t.text for t in participant.iterfind("dds:rtps/dds:userTransports/dds:transport_id", namespace)]
+    assert sorted(descriptors[t].findtext("dds:type", namespaces=namespace) for t in used) == ["SHM", "UDPv4"]
+    assert participant.findtext("dds:rtps/dds:useBuiltinTransports", namespaces=namespace) == "false"
+    udp = next(descriptors[t] for t in used if descriptors[t].findtext("dds:type", namespaces=namespace) == "UDPv4")
+    assert udp.find("dds:interfaceWhiteList", namespace) is None, "every interface, as the built-in UDPv4"
+    shm = next(descriptors[t] for t in used if descriptors[t].findtext("dds:type", namespaces=namespace) == "SHM")
+    assert int(shm.findtext("dds:healthy_check_timeout_ms", namespaces=namespace)) <= 50
 
 
 def test_the_test_profile_carries_the_node_profiles_endpoints():
@@ -55,22 +70,25 @@ def test_the_test_profile_carries_the_node_profiles_endpoints():
 
 
 @pytest.mark.ros
-@pytest.mark.parametrize("command_loop", ["thread", "process"])
-def test_a_controller_on_its_own_profile_commands_a_peer_with_another(ros, command_loop):
-    """The node process starts without any Fast DDS configuration (so with NODE_PROFILE); this
-    test's participant keeps the suite's profile."""
+@pytest.mark.parametrize(("command_loop", "discovery_range"),
+                         [("thread", "LOCALHOST"), ("process", "LOCALHOST"), ("process", "SUBNET")])
+def test_a_controller_on_its_own_profile_commands_a_peer_with_another(ros, command_loop, discovery_range):
+    """The node process starts without any Fast DDS configuration (so with NODE_PROFILE), on the
+    given discovery range (rmw_fastrtps adds transports of its own on LOCALHOST); this test's
+    participant keeps the suite's profile."""
     from hint_msgs.msg import ControllerStatus, InputVector, StateVector
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from hint_controller.qos import STATUS_QOS
 
     environ = {name: value for name, value in os.environ.items() if name not in (*PROFILE_VARIABLES, QOS_FROM_XML)}
+    environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = discovery_range
     process = subprocess.Popen(
         [sys.executable, "-m", "hint_controller.controller_node", "--ros-args", "-r", "__node:=profile_controller",
          "-p", "model:=planar_quadrotor", "-p", "rate_hz:=200.0", "-p", f"command_loop:={command_loop}"],
         env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        driver = ros.node(f"profile_driver_{command_loop}")
+        driver = ros.node(f"profile_driver_{command_loop}_{discovery_range.lower()}")
         commands, statuses = [], []
         driver.create_subscription(InputVector, "command", commands.append, QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
         driver.create_subscription(ControllerStatus, "controller_status", statuses.append, STATUS_QOS)
