@@ -10,8 +10,9 @@ Diffusion-Policy-style action trained on the same demos (its own config's budget
 
 The checkpoints in hint_bringup/checkpoints run in the ROS-free simulators through the real
 chunk executor (hint_policy.evaluate), 50 episodes each from seed 100000 (demos use seeds below
-that), with the training sigma and the policy settings of the sim launch files
-(hint_bringup/config/<env>_sim.yaml: sampler, sampling steps, executed knots per chunk).
+that), with the policy settings the sim launch files start with (hint_bringup/config/<env>_sim.yaml
+under the launch arguments' defaults: sigma, sampler, sampling steps, executed knots per chunk;
+hint_bringup.graphs.Graph.launched_parameters).
 
 Hand-over (hint_policy.evaluate's module docstring): handover.input_jump.<env>.median / .p95 is
 max_j |u_new - u_old|_j / (training range of u_ff)_j at each switch to a new chunk, as the launch
@@ -51,7 +52,7 @@ INPAINT = {"handover": "inpaint", "inpaint_frozen": 1, "inpaint_horizon": 1}
 def _launch_settings(name: str) -> dict:
     from hint_bringup.graphs import graph
 
-    return graph(SHIPPED[name][1]).parameters()["policy"]
+    return graph(SHIPPED[name][1]).launched_parameters("policy")
 
 
 def _closed_loop(policy, name: str, settings: dict) -> dict:
@@ -65,11 +66,9 @@ def _closed_loop(policy, name: str, settings: dict) -> dict:
 
 
 def _evaluate(name: str, settings: dict, **handover):
-    from hint_policy.inference import HintPolicy
+    from hint_policy.inference import HintPolicy, policy_settings
 
-    policy = HintPolicy.from_checkpoint(
-        CHECKPOINTS / f"{name}.pt", sampler=settings["sampler"], sampler_steps=settings["sampler_steps"], seed=0, **handover
-    )
+    policy = HintPolicy.from_checkpoint(CHECKPOINTS / f"{name}.pt", **policy_settings(settings), seed=0, **handover)
     return _closed_loop(policy, name, settings)
 
 
@@ -163,8 +162,10 @@ def run(report) -> None:
                 raise FileNotFoundError(f"no shipped checkpoint {CHECKPOINTS / name}.pt")
             settings = _launch_settings(name)
             metrics = _evaluate(name, settings)
+            sigma = "the training sigma" if settings["sigma"] < 0 else f"sigma {settings['sigma']}"
             note = (f"shipped checkpoints/{name}.pt, {EPISODES} held-out seeds from {FIRST_SEED}, "
-                    f"{settings['sampler']}-{settings['sampler_steps']}, {settings['exec_knots']} knots per chunk")
+                    f"{settings['sampler']}-{settings['sampler_steps']}, {settings['exec_knots']} knots per chunk, "
+                    f"{sigma} at inference")
             _report_scores(report, f"eval.{name}", metrics, note)
             inpainted = _evaluate(name, settings, **INPAINT)
             _report_scores(report, f"eval.{name}.inpaint", inpainted, f"{INPAINT}; " + note)

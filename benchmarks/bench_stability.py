@@ -66,10 +66,10 @@ POLICY_SEEDS = range(100_000, 100_010)
 
 
 def launch_policy_settings() -> dict:
-    """The quadrotor_sim launch file's policy settings (sampler, sampler_steps, exec_knots)."""
+    """The policy parameters the quadrotor_sim launch file starts with (sigma, sampler, sampler_steps, exec_knots)."""
     from hint_bringup.graphs import graph
 
-    return graph("quadrotor_sim").parameters()["policy"]
+    return graph("quadrotor_sim").launched_parameters("policy")
 
 
 @functools.cache
@@ -151,12 +151,11 @@ def policy_rollouts(checkpoint: Path, seeds, exec_knots: int | None = None, seed
     from hint_policy.envs import make_env
     from hint_policy.envs.quadrotor import passes_left
     from hint_policy.evaluate import evaluate_policy
-    from hint_policy.inference import HintPolicy
+    from hint_policy.inference import HintPolicy, policy_settings
 
     torch.set_num_threads(1)
     settings = launch_policy_settings()
-    policy = HintPolicy.from_checkpoint(checkpoint, sampler=settings["sampler"], sampler_steps=settings["sampler_steps"],
-                                        seed=seed)
+    policy = HintPolicy.from_checkpoint(checkpoint, **policy_settings(settings), seed=seed)
     chunks = []
     select = policy.select_actions
 

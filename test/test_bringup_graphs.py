@@ -55,6 +55,15 @@ def test_runner_applies_launch_arguments_as_parameters():
     assert view["controller"]["parameters"]["model"] == "pusht_agent"
 
 
+def test_pusht_samples_without_inference_noise_unless_told_and_the_others_with_their_training_sigma():
+    assert runner_view("pusht_sim", {})["policy"]["parameters"]["sigma"] == 0.0
+    assert runner_view("pusht_sim", {"sigma": "-1"})["policy"]["parameters"]["sigma"] == -1.0
+    for name in ("quadrotor_sim", "arm_sim", "can_sim", "square_sim"):
+        assert graph(name).launched_parameters("policy")["sigma"] == -1.0
+    launched = graph("pusht_sim").launched_parameters("policy", {"sigma": "0.05"})
+    assert launched["sigma"] == 0.05 and launched["exec_knots"] == graph("pusht_sim").parameters()["policy"]["exec_knots"]
+
+
 def test_record_true_adds_the_recorder_and_bad_arguments_are_refused():
     assert "recorder" in runner_view("pusht_sim", {"record": "true"})
     with pytest.raises(ValueError, match="unknown arguments"):

@@ -38,7 +38,7 @@ from __future__ import annotations
 import collections
 import os
 from operator import attrgetter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -204,6 +204,15 @@ class ChunkPolicy(PolicyMemory):
 
 #: hand-over rules of :class:`HintPolicy` (module docstring)
 HANDOVERS = ("none", "inpaint")
+
+
+def policy_settings(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`HintPolicy` keyword arguments (sigma, sampler, sampler_steps) from the policy node's
+    parameters of those names (a launch file's ``policy`` section); sigma < 0 = the checkpoint's
+    training sigma."""
+    sigma = float(parameters["sigma"])
+    return {"sigma": None if sigma < 0 else sigma, "sampler": parameters["sampler"],
+            "sampler_steps": int(parameters["sampler_steps"])}
 
 
 class HintPolicy(ChunkPolicy):

@@ -66,7 +66,7 @@ from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.checkpoint import CheckpointError
 from hint_policy.training_data.synthesis import data_model
-from hint_policy.inference import HANDOVERS, HintPolicy
+from hint_policy.inference import HANDOVERS, HintPolicy, policy_settings
 
 #: the node's parameters: its own, then the ros2_control ones it shares with the controller
 PARAMETERS: tuple[ParameterSpec, ...] = (
@@ -107,8 +107,8 @@ class PolicyNode(Node):
         torch.set_num_threads(p("torch_threads"))
         try:
             self.policy = HintPolicy.from_checkpoint(
-                p("checkpoint"), sigma=None if p("sigma") < 0 else p("sigma"), sampler=p("sampler"),
-                sampler_steps=p("sampler_steps"), device=device, seed=p("seed") if p("seed") >= 0 else None,
+                p("checkpoint"), **policy_settings({name: p(name) for name in ("sigma", "sampler", "sampler_steps")}),
+                device=device, seed=p("seed") if p("seed") >= 0 else None,
                 handover=p("handover"), inpaint_frozen=p("inpaint_frozen"), inpaint_horizon=p("inpaint_horizon"),
             )
         except CheckpointError:
