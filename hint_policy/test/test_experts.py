@@ -61,6 +61,11 @@ def test_quadrotor_expert_both_homotopies():
         assert demo.extra["passes_left"] == (demo.extra["homotopy"] == "left")
         np.testing.assert_allclose(_replay(env, demo), demo.states, atol=1e-12)
         assert np.all(demo.inputs >= env.model.input_lower) and np.all(demo.inputs <= env.model.input_upper)
+        # recorded settle_time past the first state in the goal box, and closer to rest at the end
+        arrival = next(i for i, x in enumerate(demo.states) if env.in_goal(x))
+        assert len(demo.states) - 1 - arrival == round(expert.config.settle_time / env.physics_period)
+        assert env.in_goal(demo.states[-1])
+        assert np.abs(demo.states[-1, 3:]).max() < np.abs(demo.states[arrival, 3:]).max()
 
 
 def test_generate_cli_roundtrip(tmp_path, capsys):
