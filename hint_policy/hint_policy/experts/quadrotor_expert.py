@@ -16,9 +16,8 @@ tracked in the environment by TVLQR (:meth:`hint_controller.tvlqr.TVLQRConfig.sy
 u = u_ref + K (x - x_ref), clamped), so the demo's inputs are those actually applied. The
 vehicle counts as arrived while it still swings into the goal box, so the recording goes on for
 ``settle_time`` past that moment: a demo ends settling into the hover at the goal, and the
-chunks that run past its end repeat a hover primitive rather than a swinging one (with
-``quadrotor.yaml``'s weights every such chunk contracts; cut at arrival, 70 % of those starting
-in the last half second do).
+chunks that run past its end repeat a hover primitive rather than a swinging one, which with
+``quadrotor.yaml``'s weights contracts (docs/results.md, "Quadrotor: what the recipe needed").
 :meth:`QuadrotorExpert.start` (plan) and :meth:`QuadrotorExpert.act` (one tracking step) run the
 same expert from any measured start, e.g. through ROS (hint_bringup's expert node).
 """
