@@ -71,7 +71,7 @@ from hint_policy.inference import HANDOVERS, HintPolicy, policy_settings
 #: the node's parameters: its own, then the ros2_control ones it shares with the controller
 PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("checkpoint", STRING, None, None, "Path of the trained policy checkpoint (.pt).", non_empty=True),
-    ParameterSpec("sigma", DOUBLE, -1.0, Range(0.0, also=(-1.0,)), "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma, 0 = plain diffusion policy."),
+    ParameterSpec("sigma", DOUBLE, -1.0, Range(0.0, also=(-1.0,)), "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma (HINT's replica policy), 0 = none (plain diffusion policy when the checkpoint was also trained without)."),
     ParameterSpec("sampler", STRING, "ddim", None, "Denoising sampler: ddim, or ddpm (all the training steps).", choices=("ddim", "ddpm")),
     ParameterSpec("sampler_steps", INTEGER, 10, AT_LEAST_ONE, "Denoising steps of the DDIM sampler, at most the checkpoint's training steps (DDPM uses the training steps)."),
     ParameterSpec("device", STRING, "cpu", None, "torch device: cpu, cuda, cuda:1 ... (an accelerator torch can use on this machine).", non_empty=True),
