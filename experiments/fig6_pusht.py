@@ -19,8 +19,9 @@ starts (env seeds 100000 ..):
 At sigma = 0 the two variants are the same policy and give the same numbers (a check of the
 pipeline). Metric: ``mean_score`` = mean over test starts of the episode's maximum coverage
 reward (PushT: gym-pusht's score, coverage / 0.95 clipped to 1; Can and Square reward 1 on
-success only, so there it is the success rate), also ``success_rate`` (PushT: coverage > 0.95). Each run is scored two ways from its evaluated checkpoints, ranked by mean score: the
-mean of its 3 best (the paper's text) and its single best (the authors' notebook); then mean and
+success only, so there it is the success rate), also ``success_rate`` (PushT: coverage > 0.95).
+Each run is scored two ways from its evaluated checkpoints, ranked by mean score: the mean of
+its 3 best (the paper's text) and its single best (the authors' notebook); then mean and
 standard deviation over seeds (:mod:`experiments.harness.scoring`, :mod:`experiments.harness.summaries`).
 Paper claim tested: at small sigma HINT matches sigma = 0; at larger sigma HINT clearly beats the
 baseline. Report: docs/experiments/figure6.md.

@@ -12,6 +12,13 @@ import pytest
 
 from hint_controller.fastdds_profile import NODE_PROFILE, PROFILE_VARIABLES, QOS_FROM_XML, own_publication_mode, use_node_profile
 
+NAMESPACE = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+
+
+def profiles_of(path: Path) -> ElementTree.Element:
+    """The <profiles> element of a Fast DDS XML file."""
+    return ElementTree.parse(path).getroot().find("dds:profiles", NAMESPACE)
+
 
 def test_the_node_profile_is_selected_only_when_fast_dds_is_not_configured():
     environ: dict[str, str] = {}
@@ -30,41 +37,38 @@ def test_the_loop_process_takes_its_publication_mode_from_its_environment_not_fr
 
 
 def test_the_profile_gives_readers_dynamic_memory_and_writers_rmw_fastrtps_defaults():
-    namespace = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
-    profiles = ElementTree.parse(NODE_PROFILE).getroot().find("dds:profiles", namespace)
-    reader = profiles.find("dds:data_reader", namespace)
-    writer = profiles.find("dds:data_writer", namespace)
+    profiles = profiles_of(NODE_PROFILE)
+    reader = profiles.find("dds:data_reader", NAMESPACE)
+    writer = profiles.find("dds:data_writer", NAMESPACE)
     assert reader.get("is_default_profile") == writer.get("is_default_profile") == "true"
-    assert reader.findtext("dds:historyMemoryPolicy", namespaces=namespace) == "DYNAMIC"
-    assert writer.findtext("dds:historyMemoryPolicy", namespaces=namespace) == "PREALLOCATED_WITH_REALLOC"
-    assert writer.findtext("dds:qos/dds:publishMode/dds:kind", namespaces=namespace) == "SYNCHRONOUS"
+    assert reader.findtext("dds:historyMemoryPolicy", namespaces=NAMESPACE) == "DYNAMIC"
+    assert writer.findtext("dds:historyMemoryPolicy", namespaces=NAMESPACE) == "PREALLOCATED_WITH_REALLOC"
+    assert writer.findtext("dds:qos/dds:publishMode/dds:kind", namespaces=NAMESPACE) == "SYNCHRONOUS"
 
 
 def test_the_profile_keeps_the_built_in_transports_with_a_short_shared_memory_health_check():
-    namespace = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
-    profiles = ElementTree.parse(NODE_PROFILE).getroot().find("dds:profiles", namespace)
-    descriptors = {d.findtext("dds:transport_id", namespaces=namespace): d
-                   for d in profiles.iterfind("dds:transport_descriptors/dds:transport_descriptor", namespace)}
-    participant = profiles.find("dds:participant", namespace)
+    profiles = profiles_of(NODE_PROFILE)
+    descriptors = {d.findtext("dds:transport_id", namespaces=NAMESPACE): d
+                   for d in profiles.iterfind("dds:transport_descriptors/dds:transport_descriptor", NAMESPACE)}
+    participant = profiles.find("dds:participant", NAMESPACE)
     assert participant.get("is_default_profile") == "true"
-    used = [t.text for t in participant.iterfind("dds:rtps/dds:userTransports/dds:transport_id", namespace)]
-    assert sorted(descriptors[t].findtext("dds:type", namespaces=namespace) for t in used) == ["SHM", "UDPv4"]
-    assert participant.findtext("dds:rtps/dds:useBuiltinTransports", namespaces=namespace) == "false"
-    udp = next(descriptors[t] for t in used if descriptors[t].findtext("dds:type", namespaces=namespace) == "UDPv4")
-    assert udp.find("dds:interfaceWhiteList", namespace) is None, "every interface, as the built-in UDPv4"
-    shm = next(descriptors[t] for t in used if descriptors[t].findtext("dds:type", namespaces=namespace) == "SHM")
-    assert int(shm.findtext("dds:healthy_check_timeout_ms", namespaces=namespace)) <= 50
+    assert participant.findtext("dds:rtps/dds:useBuiltinTransports", namespaces=NAMESPACE) == "false"
+    listed = [descriptors[t.text] for t in participant.iterfind("dds:rtps/dds:userTransports/dds:transport_id", NAMESPACE)]
+    types = [d.findtext("dds:type", namespaces=NAMESPACE) for d in listed]
+    assert sorted(types) == ["SHM", "UDPv4"]
+    used = dict(zip(types, listed))
+    assert used["UDPv4"].find("dds:interfaceWhiteList", NAMESPACE) is None, "every interface, as the built-in UDPv4"
+    assert int(used["SHM"].findtext("dds:healthy_check_timeout_ms", namespaces=NAMESPACE)) <= 50
 
 
 def test_the_test_profile_carries_the_node_profiles_endpoints():
     """The suite configures Fast DDS itself (test/fastdds_localhost.xml), so the node keeps that file:
     its reader and writer profiles must be the node's own for the tests to run what users get."""
-    namespace = {"dds": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
     test_profile = Path(__file__).resolve().parents[2] / "test" / "fastdds_localhost.xml"
 
     def endpoints(path: Path) -> list[bytes]:
-        profiles = ElementTree.parse(path).getroot().find("dds:profiles", namespace)
-        return [ElementTree.tostring(profiles.find(f"dds:{kind}", namespace)).strip() for kind in ("data_reader", "data_writer")]
+        profiles = profiles_of(path)
+        return [ElementTree.tostring(profiles.find(f"dds:{kind}", NAMESPACE)).strip() for kind in ("data_reader", "data_writer")]
 
     assert endpoints(test_profile) == endpoints(NODE_PROFILE)
 

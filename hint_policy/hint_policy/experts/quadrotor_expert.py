@@ -48,8 +48,9 @@ class QuadrotorExpertConfig:
     input_weight: float = 1.0  # R on (u - u_hover), N^-2
     time_weight: float = 2.0  # cost per second of flight
     max_pitch: float = 1.0  # rad
-    # m beyond vehicle radius + obstacle radius, at knots: with 0.12 a policy trained on the demos
-    # clipped the obstacle passing below it in 6-20 % of held-out episodes, with 0.2 in 0-2 %
+    # m beyond vehicle radius + obstacle radius, at knots: room for a policy's imitation error (with
+    # 0.12, policies trained on the demos clip the obstacle passing below it; docs/results.md,
+    # "Quadrotor: what the recipe needed")
     obstacle_margin: float = 0.2
     bound_margin: float = 0.1  # m beyond the vehicle radius to ground / ceiling / walls
     pass_clearance: float = 0.05  # m: how far beyond the obstacle the middle knot must pass
