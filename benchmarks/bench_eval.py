@@ -154,6 +154,8 @@ def _report_learning_speed(report) -> None:
 
 
 def run(report) -> None:
+    from hint_policy.inference import policy_settings
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -163,9 +165,10 @@ def run(report) -> None:
             settings = _launch_settings(name)
             metrics = _evaluate(name, settings)
             sigma = "the training sigma" if settings["sigma"] < 0 else f"sigma {settings['sigma']}"
+            candidates = policy_settings(settings)["candidates"]
             note = (f"shipped checkpoints/{name}.pt, {EPISODES} held-out seeds from {FIRST_SEED}, "
-                    f"{settings['sampler']}-{settings['sampler_steps']}, {settings['exec_knots']} knots per chunk, "
-                    f"{sigma} at inference")
+                    f"{settings['sampler']}-{settings['sampler_steps']}, medoid of {candidates} candidate(s), "
+                    f"{settings['exec_knots']} knots per chunk, {sigma} at inference")
             _report_scores(report, f"eval.{name}", metrics, note)
             inpainted = _evaluate(name, settings, **INPAINT)
             _report_scores(report, f"eval.{name}.inpaint", inpainted, f"{INPAINT}; " + note)

@@ -146,7 +146,7 @@ def test_train_names_an_unknown_config_key_and_the_closest_known_one():
     assert_usage_error(result, "error: unknown config key train.stpes (did you mean train.steps?)")
 
 
-@pytest.mark.parametrize("option", ["--episodes", "--batch"])
+@pytest.mark.parametrize("option", ["--episodes", "--batch", "--candidates"])
 def test_evaluate_refuses_counts_below_one(option):
     result = command("hint_policy.evaluate", "--checkpoint", str(SHIPPED), option, "0")
     assert_usage_error(result, f"error: {option} must be at least 1, got 0")

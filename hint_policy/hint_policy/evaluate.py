@@ -2,7 +2,7 @@
 
     python -m hint_policy.evaluate --checkpoint outputs/train/checkpoints/latest.pt --env pusht \
         --episodes 50 --first-seed 100000 [--sigma 0.1] [--sampler ddim --sampler-steps 10] \
-        [--exec-knots 8] [--batch 25] [--out results/eval.json] [--video results/episode0.mp4]
+        [--candidates 8] [--exec-knots 8] [--batch 25] [--out results/eval.json] [--video results/episode0.mp4]
 
 Loop of one episode (physics step s, time s * physics_period):
 
@@ -50,7 +50,7 @@ from hint_policy.cli import add_debug_flag, check_at_least, run_main
 from hint_policy.config import HintConfig, load_config
 from hint_policy.envs import make_env
 from hint_policy.envs.base import Env
-from hint_policy.inference import HANDOVERS, ChunkPolicy, HintPolicy
+from hint_policy.inference import DEFAULT_CANDIDATES, HANDOVERS, ChunkPolicy, HintPolicy
 
 
 @dataclasses.dataclass
@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigma", type=float, default=None, help="observation noise; default: the training sigma")
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
     parser.add_argument("--sampler-steps", type=int, default=10, help="DDIM denoising steps")
+    parser.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES,
+                        help="chunks sampled per observation; their medoid executes (1 = as drawn)")
     parser.add_argument("--exec-knots", type=int, default=8, help="knots executed per composite action")
     parser.add_argument("--batch", type=int, default=25, help="episodes run in lockstep")
     parser.add_argument("--seed", type=int, default=0, help="seed of the policy's noise")
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, help="gif/mp4 of the first episode (one frame per knot)")
     add_debug_flag(parser)
     args = parser.parse_args(argv)
-    check_at_least(args, episodes=1, batch=1, sampler_steps=1, exec_knots=1, threads=0)
+    check_at_least(args, episodes=1, batch=1, sampler_steps=1, candidates=1, exec_knots=1, threads=0)
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -269,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         label = f"baseline:{args.baseline}"
     else:
         policy = HintPolicy.from_checkpoint(args.checkpoint, sigma=args.sigma, sampler=args.sampler,
-                                            sampler_steps=args.sampler_steps, device=args.device, seed=args.seed,
+                                            sampler_steps=args.sampler_steps, candidates=args.candidates,
+                                            device=args.device, seed=args.seed,
                                             handover=args.handover, inpaint_frozen=args.inpaint_frozen,
                                             inpaint_horizon=args.inpaint_horizon)
         config, label = policy.config, str(args.checkpoint)
@@ -287,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         report: dict[str, Any] = {
             "checkpoint": label, "env": env_name, "sigma": policy.sigma,
             "sampler": getattr(policy, "sampler", None), "sampler_steps": getattr(policy, "sampler_steps", None),
+            "candidates": getattr(policy, "candidates", None),
             "exec_knots": args.exec_knots,
             "metrics": metrics, "episodes": [dataclasses.asdict(e) for e in summary.episodes],
         }

@@ -20,7 +20,8 @@ physics step before each of those states (zeros for the episode's first state). 
 is normalized, perturbed by sigma times a unit draw of the checkpoint's noise law
 (:mod:`hint_policy.observation_noise`; sigma = the training sigma unless given; sigma = 0 is a
 plain diffusion policy), a composite action is sampled with the EMA weights and
-unnormalized. Knot k of the result applies from ``start_time + k * knot_period``.
+unnormalized. With ``candidates`` K > 1 the policy samples K chunks per observation (each from its
+own noise draw) and returns their medoid (:mod:`hint_policy.diffusion.selection`). Knot k of the result applies from ``start_time + k * knot_period``.
 
 Hand-over. A new chunk takes over at its start time (the time of its observation) and is
 time-indexed: the executor enters it at the knot of the current time, so knots already in the
@@ -49,6 +50,7 @@ from hint_policy.checkpoint import load_checkpoint
 from hint_policy.config import HintConfig, config_from_dict
 from hint_policy.diffusion.ddpm import Inpainting, soft_mask
 from hint_policy.diffusion.factory import build_diffusion, build_model
+from hint_policy.diffusion.selection import medoid
 from hint_policy.observation_noise import unit_noise
 from hint_policy.training_data.chunks import ChunkLayout, observation_features, pack_actions, pad_observation
 from hint_policy.training_data.normalizers import Normalizers
@@ -206,13 +208,21 @@ class ChunkPolicy(PolicyMemory):
 HANDOVERS = ("none", "inpaint")
 
 
+#: chunks sampled per observation when none is configured: one, executed as drawn
+DEFAULT_CANDIDATES = 1
+
+#: the policy node's parameters that :func:`policy_settings` reads
+SETTING_PARAMETERS = ("sigma", "sampler", "sampler_steps", "candidates")
+
+
 def policy_settings(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """:class:`HintPolicy` keyword arguments (sigma, sampler, sampler_steps) from the policy node's
-    parameters of those names (a launch file's ``policy`` section); sigma < 0 = the checkpoint's
-    training sigma."""
+    """:class:`HintPolicy` keyword arguments (sigma, sampler, sampler_steps, candidates) from the
+    policy node's parameters of those names (a launch file's ``policy`` section; candidates may be
+    absent: :data:`DEFAULT_CANDIDATES`); sigma < 0 = the checkpoint's training sigma."""
     sigma = float(parameters["sigma"])
     return {"sigma": None if sigma < 0 else sigma, "sampler": parameters["sampler"],
-            "sampler_steps": int(parameters["sampler_steps"])}
+            "sampler_steps": int(parameters["sampler_steps"]),
+            "candidates": int(parameters.get("candidates", DEFAULT_CANDIDATES))}
 
 
 class HintPolicy(ChunkPolicy):
@@ -228,6 +238,7 @@ class HintPolicy(ChunkPolicy):
         sigma: float | None = None,
         sampler: str = "ddim",
         sampler_steps: int = 10,
+        candidates: int = DEFAULT_CANDIDATES,
         device: str | torch.device = "cpu",
         seed: int | None = None,
         interpolation: Interpolation = Interpolation.LINEAR,
@@ -240,6 +251,9 @@ class HintPolicy(ChunkPolicy):
             raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {sampler!r}")
         if handover not in HANDOVERS:
             raise ValueError(f"handover must be one of {HANDOVERS}, got {handover!r}")
+        if int(candidates) < 1:
+            raise ValueError(f"candidates must be at least 1, got {candidates}")
+        self.candidates = int(candidates)
         self.handover, self.inpaint_frozen, self.inpaint_horizon = handover, int(inpaint_frozen), int(inpaint_horizon)
         self.training_sigma = float(config.data.sigma)
         super().__init__(layout, sigma=self.training_sigma if sigma is None else sigma,
@@ -263,7 +277,7 @@ class HintPolicy(ChunkPolicy):
         """Load the EMA weights of a training checkpoint (CheckpointError, a ValueError, names the file).
 
         ``settings`` are the keyword arguments of :class:`HintPolicy` (sigma, sampler, sampler_steps,
-        device, seed, interpolation, handover, inpaint_frozen, inpaint_horizon).
+        candidates, device, seed, interpolation, handover, inpaint_frozen, inpaint_horizon).
         """
         return cls.from_payload(load_checkpoint(path), source=str(path), **settings)
 
@@ -290,14 +304,20 @@ class HintPolicy(ChunkPolicy):
 
     @torch.no_grad()
     def sample_normalized(self, raw_obs: np.ndarray, guide: Inpainting | None = None) -> np.ndarray:
-        """Normalized learned action coordinates (B, L, learned_action_dim) for raw observation chunks."""
+        """Normalized learned action coordinates (B, L, learned_action_dim) for raw observation chunks:
+        ``candidates`` chunks per observation, each from its own noise draw, and their medoid
+        (:func:`hint_policy.diffusion.selection.medoid`)."""
         obs = self.normalizers.obs.normalize(torch.as_tensor(raw_obs, dtype=torch.float32))
+        batch = obs.shape[0]
+        if self.candidates > 1:
+            obs = obs.repeat(self.candidates, 1, 1)
+            guide = guide.repeated(self.candidates) if guide is not None else None
         if self.sigma > 0:
             obs = obs + self.sigma * unit_noise(obs.shape, self.config.data.noise_law, self.generator)
         actions = self.diffusion.sample(
             self.denoiser, obs.to(self.device), self.sampler, self.sampler_steps, self.generator, guide=guide
         )
-        return actions.cpu().numpy()
+        return medoid(actions.reshape(self.candidates, batch, *actions.shape[1:])).cpu().numpy()
 
     def raw_actions(self, raw_obs: np.ndarray) -> np.ndarray:
         """Sample, then unnormalize (see :meth:`sample_normalized`)."""
@@ -338,5 +358,5 @@ class HintPolicy(ChunkPolicy):
 
     def __repr__(self) -> str:
         return (f"HintPolicy({self.source}, {self.config.model.denoiser}, sigma={self.sigma}, "
-                f"{self.sampler}x{self.sampler_steps}, obs {self.obs_steps}x{self.layout.obs_dim}, "
+                f"{self.sampler}x{self.sampler_steps}, candidates={self.candidates}, obs {self.obs_steps}x{self.layout.obs_dim}, "
                 f"action {self.chunk_length}x{self.layout.action_dim})")

@@ -66,7 +66,7 @@ from hint_controller.qos import CHUNK_QOS, EVENT_QOS, STREAM_QOS
 from hint_controller.stability import certified
 from hint_policy.checkpoint import CheckpointError
 from hint_policy.training_data.synthesis import data_model
-from hint_policy.inference import HANDOVERS, HintPolicy, policy_settings
+from hint_policy.inference import DEFAULT_CANDIDATES, HANDOVERS, SETTING_PARAMETERS, HintPolicy, policy_settings
 
 #: the node's parameters: its own, then the ros2_control ones it shares with the controller
 PARAMETERS: tuple[ParameterSpec, ...] = (
@@ -74,6 +74,7 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("sigma", DOUBLE, -1.0, Range(0.0, also=(-1.0,)), "Observation noise std in normalized units added before sampling; -1 = the checkpoint's training sigma (HINT's replica policy), 0 = none (plain diffusion policy when the checkpoint was also trained without)."),
     ParameterSpec("sampler", STRING, "ddim", None, "Denoising sampler: ddim, or ddpm (all the training steps).", choices=("ddim", "ddpm")),
     ParameterSpec("sampler_steps", INTEGER, 10, AT_LEAST_ONE, "Denoising steps of the DDIM sampler, at most the checkpoint's training steps (DDPM uses the training steps)."),
+    ParameterSpec("candidates", INTEGER, DEFAULT_CANDIDATES, AT_LEAST_ONE, "Chunks sampled per observation; the policy executes their medoid (the one nearest the others), 1 = the chunk as drawn."),
     ParameterSpec("device", STRING, "cpu", None, "torch device: cpu, cuda, cuda:1 ... (an accelerator torch can use on this machine).", non_empty=True),
     ParameterSpec("exec_knots", INTEGER, 0, NON_NEGATIVE, "Knots of each chunk executed before the next chunk is due, at most the checkpoint's chunk length; 0 = half the chunk."),
     ParameterSpec("seed", INTEGER, -1, Range(-1.0), "Seed of the observation noise and sampler; -1 = random."),
@@ -107,7 +108,7 @@ class PolicyNode(Node):
         torch.set_num_threads(p("torch_threads"))
         try:
             self.policy = HintPolicy.from_checkpoint(
-                p("checkpoint"), **policy_settings({name: p(name) for name in ("sigma", "sampler", "sampler_steps")}),
+                p("checkpoint"), **policy_settings({name: p(name) for name in SETTING_PARAMETERS}),
                 device=device, seed=p("seed") if p("seed") >= 0 else None,
                 handover=p("handover"), inpaint_frozen=p("inpaint_frozen"), inpaint_horizon=p("inpaint_horizon"),
             )

@@ -9,6 +9,7 @@ from torch import nn
 from hint_policy.config import ModelConfig
 from hint_policy.diffusion import EMA, ConditionalDDPM, NoiseSchedule, build_denoiser
 from hint_policy.diffusion.ddpm import Inpainting, soft_mask
+from hint_policy.diffusion.selection import medoid
 from hint_policy.diffusion.unet1d import UNet1DDenoiser
 from policy_test_utils import one_torch_thread  # noqa: F401  (autouse fixture)
 
@@ -171,3 +172,26 @@ def test_inpainting_holds_weighted_knots_to_the_target_and_leaves_the_rest(sampl
     torch.testing.assert_close(out[:, :2], target[:, :2], atol=1e-5, rtol=0)  # frozen knots: the target
     torch.testing.assert_close(out[:, 3:], data[3:].expand(2, -1, -1), atol=1e-2, rtol=0)  # unguided: the data
     assert -0.5 < float(out[:, 2].mean()) < 0.5  # half-weighted: in between
+
+
+def test_medoid_picks_the_most_central_candidate_of_each_batch_element():
+    # element 0: candidates at 0, 0.1 and 5 (summed distances 5.1, 5.0, 9.9: the draw at 0.1 is
+    # central); element 1: 3, 3 and -3 (the two agreeing draws win over the outlier, the first on a tie)
+    values = torch.tensor([[0.0, 3.0], [0.1, 3.0], [5.0, -3.0]])  # (K=3, B=2)
+    candidates = values[:, :, None, None].expand(3, 2, 4, 2).clone()  # (K, B, L, D)
+    candidates[2, 1, 0, 0] = 1.0  # the outlier need not be a constant chunk
+    chosen = medoid(candidates)
+    assert chosen.shape == (2, 4, 2)
+    torch.testing.assert_close(chosen[0], candidates[1, 0])
+    torch.testing.assert_close(chosen[1], candidates[0, 1])
+    torch.testing.assert_close(medoid(candidates[:1]), candidates[0])  # one candidate: itself
+    with pytest.raises(ValueError, match="candidates"):
+        medoid(torch.zeros(3))
+
+
+def test_a_repeated_inpainting_guide_stacks_its_batch():
+    guide = Inpainting(torch.arange(6.0).reshape(2, 3, 1), torch.tensor([[1.0, 0.5, 0.0], [0.0, 0.0, 1.0]]))
+    stacked = guide.repeated(3)
+    assert stacked.target.shape == (6, 3, 1) and stacked.weights.shape == (6, 3)
+    torch.testing.assert_close(stacked.target[4], guide.target[0])
+    torch.testing.assert_close(stacked.weights[5], guide.weights[1])

@@ -180,3 +180,27 @@ def test_the_policy_owns_its_history_sequence_numbers_and_previous_chunk(trained
         stateful.observe(states[0][:3], inputs[0])
     stateful.reset(seed=7)
     assert stateful.sequence == 0 and stateful.previous_chunk() is None
+
+
+def test_candidates_sample_several_chunks_and_return_their_medoid(trained, monkeypatch):
+    path, demos = trained
+    policy = HintPolicy.from_checkpoint(path, sigma=0.2, candidates=5, seed=1)
+    seen = {}
+    sample = policy.diffusion.sample
+
+    def recording(denoiser, obs, *args, **kwargs):
+        seen["obs"], seen["actions"] = obs, sample(denoiser, obs, *args, **kwargs)
+        return seen["actions"]
+
+    monkeypatch.setattr(policy.diffusion, "sample", recording)
+    raw_obs = np.stack([policy.observation(*history(demo)) for demo in demos[:2]])
+    chosen = policy.sample_normalized(raw_obs)
+    assert seen["obs"].shape[0] == 10 and chosen.shape == (2, *seen["actions"].shape[1:])
+    candidates = seen["actions"].reshape(5, 2, *seen["actions"].shape[1:])
+    assert not torch.allclose(seen["obs"][0], seen["obs"][2])  # each candidate its own noise draw
+    for b in range(2):
+        distances = torch.cdist(candidates[:, b].flatten(1), candidates[:, b].flatten(1)).sum(1)
+        np.testing.assert_array_equal(chosen[b], candidates[distances.argmin(), b].numpy())
+    assert "candidates=5" in repr(policy)
+    with pytest.raises(ValueError, match="candidates"):
+        HintPolicy.from_checkpoint(path, candidates=0)

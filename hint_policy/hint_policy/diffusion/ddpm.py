@@ -52,6 +52,10 @@ class Inpainting:
         w = self.weights.to(clean)[..., None]
         return w * self.target.to(clean) + (1 - w) * clean
 
+    def repeated(self, times: int) -> Inpainting:
+        """The guide for a batch stacked `times` times (candidate chunks of the same observations)."""
+        return Inpainting(self.target.repeat(times, 1, 1), self.weights.repeat(times, 1))
+
 
 def soft_mask(length: int, frozen: int, overlap: int) -> np.ndarray:
     """RTC's guidance weights over a chunk of `length` knots: 1 for the first `frozen` knots (they
