@@ -21,7 +21,8 @@ is normalized, perturbed by sigma times a unit draw of the checkpoint's noise la
 (:mod:`hint_policy.observation_noise`; sigma = the training sigma unless given; sigma = 0 is a
 plain diffusion policy), a composite action is sampled with the EMA weights and
 unnormalized. With ``candidates`` K > 1 the policy samples K chunks per observation (each from its
-own noise draw) and returns their medoid (:mod:`hint_policy.diffusion.selection`). Knot k of the result applies from ``start_time + k * knot_period``.
+own noise draw) and returns their medoid (:mod:`hint_policy.diffusion.selection`). Knot k of the
+result applies from ``start_time + k * knot_period``.
 
 Hand-over. A new chunk takes over at its start time (the time of its observation) and is
 time-indexed: the executor enters it at the knot of the current time, so knots already in the
@@ -358,5 +359,5 @@ class HintPolicy(ChunkPolicy):
 
     def __repr__(self) -> str:
         return (f"HintPolicy({self.source}, {self.config.model.denoiser}, sigma={self.sigma}, "
-                f"{self.sampler}x{self.sampler_steps}, candidates={self.candidates}, obs {self.obs_steps}x{self.layout.obs_dim}, "
-                f"action {self.chunk_length}x{self.layout.action_dim})")
+                f"{self.sampler}x{self.sampler_steps}, candidates={self.candidates}, "
+                f"obs {self.obs_steps}x{self.layout.obs_dim}, action {self.chunk_length}x{self.layout.action_dim})")
